@@ -1,0 +1,214 @@
+"""Who may act as which customer: the one place every page and API endpoint asks.
+
+The rules (PRODUCT.md section 3, "Hierarchy"):
+- a user acts as a customer they are a member of, with that membership's role;
+- a user of a parent may also act as any of its children, with their role on the parent;
+- a child's users may act as that child only: never as its parent or a sibling;
+- platform staff are platform admins: they may act as any customer, with ADMIN rights.
+
+A refused customer is an error (`AccessDenied`), never a silent fallback to the user's own.
+Pages turn it into a 404 (another tenant's customer does not exist for you); the API into a
+400 `VALIDATION_ERROR` on `targetCustomerId` (API.md 1.5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+
+from storefront.models import ApiKey, Customer, Membership, Role
+
+if TYPE_CHECKING:
+    from storefront.models import User
+
+P = ParamSpec("P")
+
+_ROLE_RANK = {Role.MEMBER: 0, Role.ADMIN: 1}
+
+
+class AccessDenied(Exception):
+    """The user may not act as the requested customer (or has no customer at all)."""
+
+
+@dataclass(frozen=True)
+class Acting:
+    """The customer a request acts as, and what the user may do there."""
+
+    user: User
+    customer: Customer
+    role: Role
+    # True when access comes only from a membership on the customer's parent.
+    via_parent: bool = False
+    is_platform_staff: bool = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_child_user(self) -> bool:
+        """A user of the child itself (not of its parent, not staff)."""
+        return self.customer.is_child and not self.via_parent and not self.is_platform_staff
+
+    def provisioning_refusal(self) -> str | None:
+        """Why this user may not provision a Stripe account for the customer, or None if they may."""
+        if self.is_child_user:
+            parent = self.customer.parent
+            assert parent is not None
+            return (
+                f"{self.customer.name} is a child account of {parent.name} and uses its billing. "
+                f"Only an admin of {parent.name} can set up a separate Stripe account for it."
+            )
+        if not self.is_admin:
+            return f"Only an admin of {self.customer.name} can set up billing."
+        return None
+
+
+def actable_customers(user: User) -> QuerySet[Customer]:
+    """Every customer `user` may act as."""
+    if not user.is_authenticated or not user.is_active:
+        return Customer.objects.none()
+    if user.is_staff:
+        return Customer.objects.all()
+    return Customer.objects.filter(
+        Q(memberships__user=user) | Q(parent__memberships__user=user)
+    ).distinct()
+
+
+def default_customer(user: User) -> Customer | None:
+    """Where a user lands after log-in: their first own top-level customer, else any membership."""
+    membership = (
+        Membership.objects.filter(user=user)
+        .select_related("customer")
+        .order_by(Q(customer__parent__isnull=True).desc(), "customer__name", "customer_id")
+        .first()
+    )
+    if membership is not None:
+        return membership.customer
+    if user.is_staff:
+        return Customer.objects.order_by("name", "id").first()
+    return None
+
+
+def resolve(user: User, customer_id: int | None) -> Acting:
+    """The `Acting` for `user` on `customer_id` (their default customer when None).
+
+    Raises AccessDenied when the user may not act as that customer.
+    """
+    if not user.is_authenticated or not user.is_active:
+        raise AccessDenied("Log in first.")
+    if customer_id is None:
+        customer = default_customer(user)
+        if customer is None:
+            raise AccessDenied("Your user is not a member of any customer yet.")
+    else:
+        customer = Customer.objects.select_related("parent").filter(pk=customer_id).first()
+        if customer is None:
+            raise AccessDenied(f"Customer {customer_id} does not exist or is not yours.")
+
+    roles = dict(
+        Membership.objects.filter(
+            user=user, customer_id__in=[customer.pk, customer.parent_id]
+        ).values_list("customer_id", "role")
+    )
+    own_role = roles.get(customer.pk)
+    parent_role = roles.get(customer.parent_id) if customer.parent_id else None
+    if own_role is None and parent_role is None:
+        if user.is_staff:
+            return Acting(user, customer, Role.ADMIN, is_platform_staff=True)
+        raise AccessDenied(f"Customer {customer.pk} does not exist or is not yours.")
+
+    candidates = [Role(r) for r in (own_role, parent_role) if r is not None]
+    role = max(candidates, key=_ROLE_RANK.__getitem__)
+    if user.is_staff:
+        role = Role.ADMIN
+    return Acting(
+        user,
+        customer,
+        role,
+        via_parent=own_role is None,
+        is_platform_staff=user.is_staff,
+    )
+
+
+def resolve_for_api_key(key: ApiKey, target_customer_id: int | None) -> Acting:
+    """The `Acting` for an API request: the key's customer, or one of its children.
+
+    A key is bound to its customer: `targetCustomerId` may name that customer or one of its
+    children, never another family, even if the key's user happens to belong to one.
+    Platform staff keys may target any customer.
+    """
+    if target_customer_id is None or target_customer_id == key.customer_id:
+        return resolve(key.user, key.customer_id)
+    if not key.user.is_staff and not Customer.objects.filter(
+        pk=target_customer_id, parent_id=key.customer_id
+    ).exists():
+        raise AccessDenied(
+            f"targetCustomerId {target_customer_id} is not a child account of this key's customer."
+        )
+    return resolve(key.user, target_customer_id)
+
+
+def switcher_customers(acting: Acting) -> list[Customer]:
+    """The customers offered in the header switcher: the acting customer's family as far as
+    the user may act in it (parent first, then its children), then the user's other customers."""
+    root_id = acting.customer.parent_id or acting.customer.pk
+    family = list(
+        actable_customers(acting.user)
+        .filter(Q(pk=root_id) | Q(parent_id=root_id))
+        .order_by(Q(parent__isnull=True).desc(), "name", "id")
+    )
+    if acting.user.is_staff:
+        return family
+    others = (
+        actable_customers(acting.user)
+        .exclude(Q(pk=root_id) | Q(parent_id=root_id))
+        .order_by("name", "id")
+    )
+    return family + list(others)
+
+
+class ActingRequest(HttpRequest):
+    """A request that went through `acting_customer_required`."""
+
+    acting: Acting
+
+
+def acting_customer_required(
+    view: Callable[Concatenate[ActingRequest, P], HttpResponse] | None = None,
+    *,
+    admin: bool = False,
+) -> Any:
+    """Decorate a page view taking `customer_id` from the URL.
+
+    Resolves `request.acting` (404 if the user may not act as that customer) and, with
+    `admin=True`, refuses non-admins with 403. The view itself no longer receives `customer_id`.
+    """
+
+    def decorate(
+        view_func: Callable[Concatenate[ActingRequest, P], HttpResponse],
+    ) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view_func)
+        def wrapper(request: HttpRequest, customer_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                acting = resolve(request.user, customer_id)  # type: ignore[arg-type]
+            except AccessDenied:
+                raise Http404("No such customer") from None
+            if admin and not acting.is_admin:
+                raise PermissionDenied(f"Only admins of {acting.customer.name} can do this.")
+            request.acting = acting  # type: ignore[attr-defined]
+            return view_func(request, *args, **kwargs)  # type: ignore[arg-type]
+
+        return wrapper
+
+    if view is not None:
+        return decorate(view)
+    return decorate

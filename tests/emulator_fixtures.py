@@ -1,0 +1,1 @@
+"""Pytest fixtures that start the Stripe emulator (filled in by the emulator work)."""

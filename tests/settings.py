@@ -1,0 +1,22 @@
+"""Settings for the test suite: the app's settings with fast, synchronous, offline parts."""
+
+import os
+
+os.environ.setdefault("DJANGO_DEBUG", "1")
+# Playwright's sync API runs an event loop in the test thread; Django's async-safety check
+# would then refuse the ORM calls that the test (not the loop) makes.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from storefront.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Tests need no collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_AUTOREFRESH = True
+# Tests point the SDK at an emulator they start themselves, on a free port.
+STRIPE_API_BASE = ""
