@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
-from storefront.models import ApiKey, Customer, Membership, Role
+from storefront.models import READ_SCOPES, WRITE_SCOPES, ApiKey, Customer, Membership, Role, Scope
 
 if TYPE_CHECKING:
     from storefront.models import User
@@ -57,6 +57,16 @@ class Acting:
         """A user of the child itself (not of its parent, not staff)."""
         return self.customer.is_child and not self.via_parent and not self.is_platform_staff
 
+    def allowed_scopes(self) -> list[Scope]:
+        """The scopes an API key for this customer may carry: never more than the role allows
+        (MEMBER reads, ADMIN also writes, platform staff also edit fee schedules)."""
+        scopes = list(READ_SCOPES)
+        if self.is_admin:
+            scopes += WRITE_SCOPES
+        if self.is_platform_staff:
+            scopes.append(Scope.BILLING_ADMIN)
+        return scopes
+
     def provisioning_refusal(self) -> str | None:
         """Why this user may not provision a Stripe account for the customer, or None if they may."""
         if self.is_child_user:
@@ -87,7 +97,7 @@ def default_customer(user: User) -> Customer | None:
     membership = (
         Membership.objects.filter(user=user)
         .select_related("customer")
-        .order_by(Q(customer__parent__isnull=True).desc(), "customer__name", "customer_id")
+        .order_by(F("customer__parent_id").asc(nulls_first=True), "customer__name", "customer_id")
         .first()
     )
     if membership is not None:
@@ -147,9 +157,10 @@ def resolve_for_api_key(key: ApiKey, target_customer_id: int | None) -> Acting:
     """
     if target_customer_id is None or target_customer_id == key.customer_id:
         return resolve(key.user, key.customer_id)
-    if not key.user.is_staff and not Customer.objects.filter(
-        pk=target_customer_id, parent_id=key.customer_id
-    ).exists():
+    if (
+        not key.user.is_staff
+        and not Customer.objects.filter(pk=target_customer_id, parent_id=key.customer_id).exists()
+    ):
         raise AccessDenied(
             f"targetCustomerId {target_customer_id} is not a child account of this key's customer."
         )
@@ -163,7 +174,7 @@ def switcher_customers(acting: Acting) -> list[Customer]:
     family = list(
         actable_customers(acting.user)
         .filter(Q(pk=root_id) | Q(parent_id=root_id))
-        .order_by(Q(parent__isnull=True).desc(), "name", "id")
+        .order_by(F("parent_id").asc(nulls_first=True), "name", "id")
     )
     if acting.user.is_staff:
         return family
@@ -197,7 +208,9 @@ def acting_customer_required(
     ) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view_func)
-        def wrapper(request: HttpRequest, customer_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(
+            request: HttpRequest, customer_id: int, *args: Any, **kwargs: Any
+        ) -> HttpResponse:
             try:
                 acting = resolve(request.user, customer_id)  # type: ignore[arg-type]
             except AccessDenied:

@@ -84,9 +84,7 @@ class Customer(models.Model):
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(parent=F("id")), name="customer_not_own_parent"
-            ),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="customer_not_own_parent"),
         ]
 
     def __str__(self) -> str:
@@ -117,11 +115,15 @@ class Customer(models.Model):
         parent = self.parent
         if parent.parent_id is not None:
             raise ValidationError(
-                {"parent": f"{parent.name} is itself a child account; a child cannot have children."}
+                {
+                    "parent": f"{parent.name} is itself a child account; a child cannot have children."
+                }
             )
         if self.pk is not None and Customer.objects.filter(parent_id=self.pk).exists():
             raise ValidationError(
-                {"parent": f"{self.name} has child accounts of its own, so it cannot become a child."}
+                {
+                    "parent": f"{self.name} has child accounts of its own, so it cannot become a child."
+                }
             )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
@@ -137,7 +139,9 @@ class Role(models.TextChoices):
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -145,7 +149,9 @@ class Membership(models.Model):
     class Meta:
         ordering = ["customer__name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "customer"], name="membership_unique_user_customer"),
+            models.UniqueConstraint(
+                fields=["user", "customer"], name="membership_unique_user_customer"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -197,7 +203,9 @@ class ApiKey(models.Model):
     Only a hash of the key is stored; the full key is shown once, when it is created.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
     client_id = models.CharField(max_length=32, unique=True, editable=False)

@@ -1,1 +1,69 @@
+"""The fixed cast every test can use, mirroring the demo data (STYLE.md):
+
+- `parent` (Northwind-like) with children `child` (own billing later) and `sibling`;
+- `parent_owner` (ADMIN of the parent) and `parent_viewer` (MEMBER of the parent);
+- `child_owner` (ADMIN of `child` only);
+- `standalone` with `standalone_owner`, and `stranger`, an unrelated customer's ADMIN;
+- `staff`, platform staff with no membership.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from storefront.models import Customer, Role, User
+from tests.factories import make_customer, make_member, make_user
+
 pytest_plugins = ["tests.emulator_fixtures"]
+
+
+@dataclass
+class Cast:
+    parent: Customer
+    child: Customer
+    sibling: Customer
+    standalone: Customer
+    other: Customer
+    parent_owner: User
+    parent_viewer: User
+    child_owner: User
+    standalone_owner: User
+    stranger: User
+    staff: User
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    parent = make_customer("Northwind Media")
+    child = make_customer("Northwind Sports", parent=parent)
+    sibling = make_customer("Northwind News", parent=parent)
+    standalone = make_customer("Globex Publishing")
+    other = make_customer("Initech")
+    return Cast(
+        parent=parent,
+        child=child,
+        sibling=sibling,
+        standalone=standalone,
+        other=other,
+        parent_owner=make_member(parent, Role.ADMIN, "owner@northwind.test"),
+        parent_viewer=make_member(parent, Role.MEMBER, "viewer@northwind.test"),
+        child_owner=make_member(child, Role.ADMIN, "owner@sports.northwind.test"),
+        standalone_owner=make_member(standalone, Role.ADMIN, "owner@globex.test"),
+        stranger=make_member(other, Role.ADMIN, "owner@initech.test"),
+        staff=make_user("staff@example.com", is_staff=True),
+    )
+
+
+@pytest.fixture
+def client_as(db: None):
+    """`client_as(user)` → a test Client logged in as that user."""
+
+    def login(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return login

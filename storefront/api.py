@@ -1,0 +1,249 @@
+"""The REST API root (`/api/v2/storefront/`): authentication, the response envelope, errors.
+
+Every response follows API.md 1.2: success `{"data": <payload>, "error": null}`, failure
+`{"data": null, "error": {"code", "message", "field"?, "details"?}}`, never an HTML page or a
+stack trace. Endpoints resolve their acting customer with `acting_for()`, which applies
+`?targetCustomerId=` through `storefront.access` like every page does.
+
+Apps add their routers in `storefront/urls.py`, so this module never imports them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Generic, TypeVar
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+from pydantic import Field
+
+from storefront import access
+from storefront.access import Acting
+from storefront.models import ApiKey
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ApiError(Exception):
+    """An error the API reports in its envelope with a documented code."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.details = details
+        self.headers = headers or {}
+
+
+def error_body(
+    code: str, message: str, field: str | None = None, details: Any = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    if details is not None:
+        error["details"] = details
+    return {"data": None, "error": error}
+
+
+def error_response(
+    status: int, code: str, message: str, *, field: str | None = None, details: Any = None
+) -> JsonResponse:
+    return JsonResponse(error_body(code, message, field, details), status=status)
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    field: str | None = None
+    details: Any = None
+
+
+class ErrorEnvelope(Schema):
+    data: None = None
+    error: ErrorDetail
+
+
+class Envelope(Schema, Generic[T]):
+    data: T
+    error: None = None
+
+
+def ok(payload: Any) -> dict[str, Any]:
+    return {"data": payload, "error": None}
+
+
+class ApiKeyAuth(HttpBearer):
+    """`Authorization: Bearer scope3_…` — an active, unrevoked API key."""
+
+    openapi_description = (
+        "An API key created on the API keys page or with `manage.py create_api_key`."
+    )
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiKey | None:
+        key = ApiKey.objects.authenticate(token)
+        if key is None:
+            return None
+        key.touch()
+        request.api_key = key  # type: ignore[attr-defined]
+        return key
+
+
+api = NinjaAPI(
+    title="Storefront Billing API",
+    version="2",
+    description="Connect sellers to Stripe Connect Express and read their billing. See API.md.",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    auth=ApiKeyAuth(),
+)
+
+
+def acting_for(
+    request: HttpRequest, target_customer_id: int | None, *, scope: str | None
+) -> Acting:
+    """The customer this API request acts as, after checking the key's scope.
+
+    A `targetCustomerId` the key may not act for is a 400 VALIDATION_ERROR (API.md 1.5),
+    never a silent fallback to the key's own customer.
+    """
+    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    if scope is not None and not key.has_scope(scope):
+        raise ApiError(403, "FORBIDDEN", f"This API key lacks the `{scope}` scope.")
+    try:
+        return access.resolve_for_api_key(key, target_customer_id)
+    except access.AccessDenied as exc:
+        raise ApiError(400, "VALIDATION_ERROR", str(exc), field="targetCustomerId") from None
+
+
+def _respond(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    response = api.create_response(
+        request, error_body(exc.code, exc.message, exc.field, exc.details), status=exc.status
+    )
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
+@api.exception_handler(ApiError)
+def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    return _respond(request, exc)
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    message = (
+        "Send a valid API key as `Authorization: Bearer <key>`."
+        if "HTTP_AUTHORIZATION" in request.META
+        else "Missing `Authorization: Bearer <key>` header."
+    )
+    response = _respond(request, ApiError(401, "UNAUTHORIZED", message))
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    # ninja locates errors as ("query", "limit"); the client knows the field by its name.
+    location = [str(part) for part in first.get("loc", ()) if part not in ("query", "body", "path")]
+    return _respond(
+        request,
+        ApiError(
+            400,
+            "VALIDATION_ERROR",
+            first.get("msg", "Invalid request."),
+            field=".".join(location) or None,
+            details={"issues": [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors]},
+        ),
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    codes = {
+        400: "BAD_REQUEST",
+        401: "UNAUTHORIZED",
+        403: "FORBIDDEN",
+        404: "NOT_FOUND",
+        405: "BAD_REQUEST",
+    }
+    return _respond(
+        request, ApiError(exc.status_code, codes.get(exc.status_code, "BAD_REQUEST"), str(exc))
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _respond(request, ApiError(404, "NOT_FOUND", str(exc) or "Not found."))
+
+
+@api.exception_handler(Exception)
+def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("Unhandled API error on %s %s", request.method, request.path)
+    return _respond(request, ApiError(500, "INTERNAL_ERROR", "Something went wrong on our side."))
+
+
+class TargetQuery(Schema):
+    targetCustomerId: int | None = Field(None, description="Act for this child customer (parents).")
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    company: str
+    customerType: str
+
+
+class WhoAmI(Schema):
+    email: str
+    role: str
+    scopes: list[str]
+    keyCustomer: CustomerOut
+    actingCustomer: CustomerOut
+
+
+def customer_out(customer: Any) -> dict[str, Any]:
+    return {
+        "id": customer.pk,
+        "name": customer.name,
+        "company": customer.company,
+        "customerType": customer.customer_type.value,
+    }
+
+
+@api.get(
+    "/whoami",
+    response={200: Envelope[WhoAmI], 400: ErrorEnvelope, 401: ErrorEnvelope},
+    summary="The key's user, scopes and the customer a request acts as",
+    tags=["keys"],
+)
+def whoami(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
+    acting = acting_for(request, query.targetCustomerId, scope=None)
+    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    return ok(
+        {
+            "email": acting.user.email,
+            "role": acting.role.value,
+            "scopes": key.scopes,
+            "keyCustomer": customer_out(key.customer),
+            "actingCustomer": customer_out(acting.customer),
+        }
+    )

@@ -1,0 +1,60 @@
+"""Create the fixed demo cast (PRODUCT.md section 5). Idempotent: a second run changes nothing.
+
+Billing apps add their demo data on top of this, keyed on the same customer names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from storefront.models import Customer, Membership, Role, User
+
+# (email, password, staff, customer name or None, role)
+DEMO_USERS = [
+    ("admin@example.com", "demo-admin", True, None, None),
+    ("owner@northwind.test", "demo-owner", False, "Northwind Media", Role.ADMIN),
+    ("viewer@northwind.test", "demo-viewer", False, "Northwind Media", Role.MEMBER),
+    ("owner@news.northwind.test", "demo-owner", False, "Northwind News", Role.ADMIN),
+    ("owner@globex.test", "demo-owner", False, "Globex Publishing", Role.ADMIN),
+]
+
+# (name, company, parent name or None)
+DEMO_CUSTOMERS = [
+    ("Northwind Media", "Northwind Media Group Ltd", None),
+    ("Northwind Sports", "Northwind Media Group Ltd", "Northwind Media"),
+    ("Northwind News", "Northwind Media Group Ltd", "Northwind Media"),
+    ("Globex Publishing", "Globex Corporation", None),
+]
+
+
+def seed_customers_and_users() -> dict[str, Customer]:
+    customers: dict[str, Customer] = {}
+    for name, company, parent_name in DEMO_CUSTOMERS:
+        customers[name], _ = Customer.objects.get_or_create(
+            name=name,
+            defaults={"company": company, "parent": customers.get(parent_name or "")},
+        )
+    for email, password, staff, customer_name, role in DEMO_USERS:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email, password, is_staff=staff, is_superuser=staff)
+        if customer_name:
+            Membership.objects.get_or_create(
+                user=user, customer=customers[customer_name], defaults={"role": role}
+            )
+    return customers
+
+
+class Command(BaseCommand):
+    help = "Create the demo customers and users (safe to run again)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            seed_customers_and_users()
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
+        for email, password, staff, customer_name, role in DEMO_USERS:
+            who = "platform staff, Django admin" if staff else f"{role.label} of {customer_name}"
+            self.stdout.write(f"  {email:<28} {password:<12} {who}")

@@ -1,0 +1,171 @@
+"""Every cell of the acting-customer matrix: who may act as which customer, with which role."""
+
+from __future__ import annotations
+
+import pytest
+
+from storefront import access
+from storefront.models import Role
+
+# user persona -> {customer persona: (role, via_parent) or None for refused}
+MATRIX = {
+    "parent_owner": {
+        "parent": (Role.ADMIN, False),
+        "child": (Role.ADMIN, True),
+        "sibling": (Role.ADMIN, True),
+        "standalone": None,
+        "other": None,
+    },
+    "parent_viewer": {
+        "parent": (Role.MEMBER, False),
+        "child": (Role.MEMBER, True),
+        "sibling": (Role.MEMBER, True),
+        "standalone": None,
+        "other": None,
+    },
+    "child_owner": {
+        "parent": None,
+        "child": (Role.ADMIN, False),
+        "sibling": None,
+        "standalone": None,
+        "other": None,
+    },
+    "standalone_owner": {
+        "parent": None,
+        "child": None,
+        "sibling": None,
+        "standalone": (Role.ADMIN, False),
+        "other": None,
+    },
+    "stranger": {
+        "parent": None,
+        "child": None,
+        "sibling": None,
+        "standalone": None,
+        "other": (Role.ADMIN, False),
+    },
+}
+CELLS = [
+    (user, customer, expected) for user, row in MATRIX.items() for customer, expected in row.items()
+]
+
+
+@pytest.mark.parametrize(("user_name", "customer_name", "expected"), CELLS)
+def test_matrix_cell(cast, user_name, customer_name, expected):
+    user, customer = getattr(cast, user_name), getattr(cast, customer_name)
+    if expected is None:
+        with pytest.raises(access.AccessDenied):
+            access.resolve(user, customer.pk)
+        assert customer not in access.actable_customers(user)
+    else:
+        acting = access.resolve(user, customer.pk)
+        assert acting.customer == customer
+        assert (acting.role, acting.via_parent) == expected
+        assert acting.is_platform_staff is False
+        assert customer in access.actable_customers(user)
+
+
+@pytest.mark.parametrize("customer_name", ["parent", "child", "sibling", "standalone", "other"])
+def test_staff_act_as_any_customer_as_platform_admin(cast, customer_name):
+    customer = getattr(cast, customer_name)
+    acting = access.resolve(cast.staff, customer.pk)
+    assert acting.customer == customer
+    assert acting.role == Role.ADMIN
+    assert acting.is_platform_staff
+
+
+def test_a_missing_customer_is_refused_not_replaced_by_the_users_own(cast):
+    with pytest.raises(access.AccessDenied):
+        access.resolve(cast.parent_owner, 999_999)
+
+
+def test_no_customer_id_means_the_users_default_top_level_customer(cast):
+    assert access.resolve(cast.parent_owner, None).customer == cast.parent
+    assert access.resolve(cast.child_owner, None).customer == cast.child
+
+
+def test_a_user_without_memberships_has_no_default(db):
+    from tests.factories import make_user
+
+    with pytest.raises(access.AccessDenied, match="not a member"):
+        access.resolve(make_user(), None)
+
+
+def test_inactive_users_act_as_nobody(cast):
+    cast.parent_owner.is_active = False
+    cast.parent_owner.save()
+    with pytest.raises(access.AccessDenied):
+        access.resolve(cast.parent_owner, cast.parent.pk)
+    assert not access.actable_customers(cast.parent_owner).exists()
+
+
+def test_new_children_are_reachable_by_the_parents_users_at_once(cast):
+    from tests.factories import make_customer
+
+    newborn = make_customer("Northwind Kids", parent=cast.parent)
+    assert access.resolve(cast.parent_viewer, newborn.pk).via_parent
+
+
+def test_a_member_of_both_parent_and_child_gets_the_higher_role(cast):
+    from storefront.models import Membership
+
+    Membership.objects.create(user=cast.parent_viewer, customer=cast.child, role=Role.ADMIN)
+    acting = access.resolve(cast.parent_viewer, cast.child.pk)
+    assert acting.role == Role.ADMIN
+    assert acting.via_parent is False
+
+
+class TestProvisioningRefusal:
+    def test_child_users_may_not_provision_and_are_told_who_can(self, cast):
+        reason = access.resolve(cast.child_owner, cast.child.pk).provisioning_refusal()
+        assert reason is not None
+        assert "Northwind Media" in reason and "admin" in reason
+
+    def test_parent_admins_may_provision_for_their_children(self, cast):
+        assert access.resolve(cast.parent_owner, cast.child.pk).provisioning_refusal() is None
+
+    def test_members_may_not_provision(self, cast):
+        reason = access.resolve(cast.parent_viewer, cast.parent.pk).provisioning_refusal()
+        assert reason is not None and "Only an admin" in reason
+
+    def test_standalone_admins_may_provision(self, cast):
+        assert access.resolve(cast.standalone_owner, None).provisioning_refusal() is None
+
+
+class TestAllowedScopes:
+    def test_members_get_read_scopes_only(self, cast):
+        scopes = access.resolve(cast.parent_viewer, cast.parent.pk).allowed_scopes()
+        assert sorted(scopes) == ["billing:read", "storefront:read"]
+
+    def test_admins_also_write(self, cast):
+        scopes = access.resolve(cast.parent_owner, cast.parent.pk).allowed_scopes()
+        assert sorted(scopes) == [
+            "billing:read",
+            "billing:write",
+            "storefront:read",
+            "storefront:write",
+        ]
+
+    def test_staff_also_edit_fees(self, cast):
+        assert "billing:admin" in access.resolve(cast.staff, cast.parent.pk).allowed_scopes()
+
+
+class TestSwitcher:
+    def test_parent_users_see_the_parent_then_its_children(self, cast):
+        customers = access.switcher_customers(access.resolve(cast.parent_owner, cast.child.pk))
+        assert customers == [cast.parent, cast.sibling, cast.child]
+
+    def test_child_users_see_only_their_child(self, cast):
+        customers = access.switcher_customers(access.resolve(cast.child_owner, cast.child.pk))
+        assert customers == [cast.child]
+
+    def test_users_of_two_families_see_both(self, cast):
+        from storefront.models import Membership
+
+        Membership.objects.create(user=cast.standalone_owner, customer=cast.other, role=Role.MEMBER)
+        customers = access.switcher_customers(access.resolve(cast.standalone_owner, None))
+        assert customers == [cast.standalone, cast.other]
+
+    def test_staff_see_the_family_of_the_customer_they_act_as(self, cast):
+        customers = access.switcher_customers(access.resolve(cast.staff, cast.standalone.pk))
+        assert customers == [cast.standalone]

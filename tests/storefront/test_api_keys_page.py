@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import re
+
+from storefront.models import ApiKey
+
+
+def url(customer) -> str:
+    return f"/c/{customer.pk}/api-keys/"
+
+
+def create(client, customer, **data):
+    data.setdefault("name", "ERP sync")
+    data.setdefault("scopes", ["billing:read"])
+    return client.post(url(customer), data)
+
+
+def test_it_lists_the_customers_keys(cast, client_as):
+    ApiKey.issue(user=cast.parent_owner, customer=cast.parent, name="Reporting", scopes=[])
+    ApiKey.issue(user=cast.stranger, customer=cast.other, name="Not yours", scopes=[])
+    html = client_as(cast.parent_owner).get(url(cast.parent)).content.decode()
+    assert "Reporting" in html
+    assert "Not yours" not in html
+
+
+def test_it_creates_a_key_and_shows_it_once(cast, client_as):
+    client = client_as(cast.parent_owner)
+    response = create(client, cast.parent, scopes=["billing:read", "billing:write"])
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    raw = re.search(r'value="(scope3_[^"]+)"', response.content.decode()).group(1)
+    key = ApiKey.objects.get()
+    assert ApiKey.objects.authenticate(raw) == key
+    assert (key.user, key.customer, key.scopes) == (
+        cast.parent_owner,
+        cast.parent,
+        ["billing:read", "billing:write"],
+    )
+    assert raw not in client.get(url(cast.parent)).content.decode()
+
+
+def test_a_parent_admin_creates_keys_for_a_child(cast, client_as):
+    create(client_as(cast.parent_owner), cast.child)
+    assert ApiKey.objects.get().customer == cast.child
+
+
+def test_it_refuses_scopes_beyond_the_role(cast, client_as):
+    response = create(client_as(cast.parent_owner), cast.parent, scopes=["billing:admin"])
+    assert response.status_code == 400
+    assert "not one of the available choices" in response.content.decode()
+    assert not ApiKey.objects.exists()
+
+
+def test_a_missing_name_rerenders_with_the_chosen_scopes_kept(cast, client_as):
+    response = create(
+        client_as(cast.parent_owner), cast.parent, name="  ", scopes=["storefront:read"]
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "This field is required" in html or "Give the key a name" in html
+    assert re.search(r'value="storefront:read"[^>]*checked', html)
+    assert not re.search(r'value="billing:write"[^>]*checked', html)
+
+
+def test_members_may_not_manage_keys(cast, client_as):
+    client = client_as(cast.parent_viewer)
+    assert client.get(url(cast.parent)).status_code == 403
+    assert create(client, cast.parent).status_code == 403
+    assert not ApiKey.objects.exists()
+
+
+def test_it_hides_other_tenants(cast, client_as):
+    response = create(client_as(cast.child_owner), cast.parent)
+    assert response.status_code == 404
+    assert not ApiKey.objects.exists()
+
+
+def test_revoke(cast, client_as):
+    key, _ = ApiKey.issue(user=cast.parent_owner, customer=cast.parent, name="Old", scopes=[])
+    response = client_as(cast.parent_owner).post(f"{url(cast.parent)}{key.pk}/revoke/")
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+def test_revoke_with_htmx_swaps_just_the_row(cast, client_as):
+    key, _ = ApiKey.issue(user=cast.parent_owner, customer=cast.parent, name="Old", scopes=[])
+    response = client_as(cast.parent_owner).post(
+        f"{url(cast.parent)}{key.pk}/revoke/", HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert html.strip().startswith(f'<tr id="key-{key.pk}"')
+    assert "revoked" in html
+    assert "<html" not in html
+
+
+def test_revoke_rejects_get(cast, client_as):
+    key, _ = ApiKey.issue(user=cast.parent_owner, customer=cast.parent, name="Old", scopes=[])
+    assert (
+        client_as(cast.parent_owner).get(f"{url(cast.parent)}{key.pk}/revoke/").status_code == 405
+    )
+
+
+def test_revoke_cannot_reach_another_customers_key(cast, client_as):
+    key, _ = ApiKey.issue(user=cast.stranger, customer=cast.other, name="Theirs", scopes=[])
+    response = client_as(cast.parent_owner).post(f"{url(cast.parent)}{key.pk}/revoke/")
+    assert response.status_code == 404
+    key.refresh_from_db()
+    assert key.revoked_at is None
