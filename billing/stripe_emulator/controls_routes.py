@@ -1,0 +1,280 @@
+"""``/_emulator/`` controls: never part of Stripe's surface. Clock, onboarding outcomes,
+payout failures, buyer payments, fault injection, webhook endpoints and delivery, reset.
+
+Bodies may be JSON or form-encoded; answers are JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import clock
+from .errors import invalid, no_such
+from .resources import accounts, billing, money
+from .server import Request, controls
+from .state import public
+
+JSON = dict[str, Any]
+FAULT_KINDS = ("500", "429", "429_retry", "slow", "drop")
+
+
+def unlocked(handler: Any) -> Any:
+    """Mark a control that must not hold the state lock (it makes outbound HTTP calls)."""
+    handler.unlocked = True
+    return handler
+
+
+@controls.route("POST", "/_emulator/reset")
+def reset(req: Request) -> JSON:
+    req.state.reset()
+    return {"ok": True, "platform": req.state.platform}
+
+
+@controls.route("GET", "/_emulator/state")
+def summary(req: Request) -> JSON:
+    counts: dict[str, int] = {}
+    for key, ids in req.state.data["index"].items():
+        kind = key.partition(":")[2]
+        counts[kind] = counts.get(kind, 0) + len(ids)
+    return {
+        "now": req.state.now(),
+        "clock_offset": req.state.data["clock_offset"],
+        "platform": req.state.platform,
+        "objects": counts,
+        "pending_deliveries": len(req.state.data["deliveries"]),
+    }
+
+
+@controls.route("GET", "/_emulator/clock")
+def get_clock(req: Request) -> JSON:
+    return {"now": req.state.now(), "offset": req.state.data["clock_offset"]}
+
+
+@controls.route("POST", "/_emulator/clock/advance")
+def advance_clock(req: Request) -> JSON:
+    p = req.params
+    seconds = (
+        (p.int("seconds", 0) or 0)
+        + (p.int("minutes", 0) or 0) * 60
+        + (p.int("hours", 0) or 0) * 3600
+        + (p.int("days", 0) or 0) * 86400
+    )
+    if seconds < 0:
+        raise invalid("The emulated clock only moves forward.", "seconds")
+    now = clock.advance(req.state, seconds)
+    return {"now": now, "offset": req.state.data["clock_offset"]}
+
+
+@controls.route("POST", "/_emulator/clock/set")
+def set_clock(req: Request) -> JSON:
+    """Jump to a moment. Backwards only on an empty state (to seed history from the past)."""
+    target = req.params.int("to", required=True)
+    assert target is not None
+    now = req.state.now()
+    if target < now:
+        if req.state.data["objects"]:
+            raise invalid("The clock can only move backwards while the state is empty.", "to")
+        clock.set_now(req.state, target)
+        req.state.data["last_payout_day"] = None
+        return {"now": req.state.now(), "offset": req.state.data["clock_offset"]}
+    clock.advance(req.state, target - now)
+    return {"now": req.state.now(), "offset": req.state.data["clock_offset"]}
+
+
+def _account(req: Request, account_id: str) -> JSON:
+    obj = req.state.find(account_id)
+    if obj is None or obj["object"] != "account" or obj.get("_platform"):
+        raise no_such("account", account_id)
+    return obj
+
+
+@controls.route("POST", "/_emulator/accounts/{account_id}/onboarding")
+def onboarding(req: Request, account_id: str) -> JSON:
+    """``action``: complete | partial | pending_verification | restrict | reject."""
+    p = req.params
+    action = p.choice("action", accounts.ONBOARDING_ACTIONS, "complete")
+    assert action is not None
+    account = accounts.apply_onboarding(
+        req.state,
+        _account(req, account_id),
+        action,
+        fields=[str(f) for f in p.list("fields")] or None,
+        reason=p.str("reason"),
+        deadline=p.int("deadline_seconds"),
+    )
+    return public(account)
+
+
+@controls.route("POST", "/_emulator/accounts/{account_id}/payouts")
+def payout_behaviour(req: Request, account_id: str) -> JSON:
+    """``fail_next``: a failure code the account's next landing payout fails with."""
+    account = _account(req, account_id)
+    account["_fail_next_payout"] = req.params.str("fail_next")
+    req.state.touch()
+    return {"account": account_id, "fail_next": account["_fail_next_payout"]}
+
+
+@controls.route("POST", "/_emulator/payouts/{payout_id}/fail")
+def fail_payout(req: Request, payout_id: str) -> JSON:
+    payout = req.state.find(payout_id)
+    if payout is None or payout["object"] != "payout":
+        raise no_such("payout", payout_id)
+    money.fail_payout(req.state, payout, req.params.str("failure_code") or "account_closed")
+    return public(payout)
+
+
+@controls.route("POST", "/_emulator/charges")
+def buyer_payment(req: Request) -> JSON:
+    """A buyer's card payment straight onto an account (direct charge), without an invoice."""
+    p = req.params
+    account_id = p.str("account")
+    owner = req.state.platform
+    if account_id:
+        account = _account(req, account_id)
+        if not account["charges_enabled"]:
+            raise invalid("This account cannot accept charges yet.", "account")
+        owner = account_id
+    else:
+        accounts.platform_account(req.state)
+    amount = p.int("amount", required=True, minimum=1)
+    assert amount is not None
+    currency = (p.str("currency") or "usd").lower()
+    fee = p.int("application_fee_amount", minimum=0)
+    if fee is not None and fee > amount:
+        raise invalid("The application fee cannot exceed the amount.", "application_fee_amount")
+    charge = money.create_charge(
+        req.state,
+        owner,
+        amount=amount,
+        currency=currency,
+        customer=p.str("customer"),
+        description=p.str("description"),
+        application_fee_amount=fee,
+    )
+    return public(charge)
+
+
+@controls.route("POST", "/_emulator/invoices/{invoice_id}/pay")
+def pay_invoice(req: Request, invoice_id: str) -> JSON:
+    """The buyer pays the invoice (as from the hosted invoice page)."""
+    invoice = req.state.find(invoice_id)
+    owner = req.state.owner_of(invoice_id)
+    if invoice is None or invoice["object"] != "invoice" or owner is None:
+        raise no_such("invoice", invoice_id)
+    billing.pay(req.state, invoice, owner, out_of_band=False)
+    return public(invoice)
+
+
+# --- faults --------------------------------------------------------------------------------
+
+
+@controls.route("POST", "/_emulator/faults")
+def add_fault(req: Request) -> JSON:
+    """Fail the next ``count`` API requests (optionally only under ``path``)."""
+    p = req.params
+    kind = p.choice("kind", FAULT_KINDS, required=True)
+    fault = {
+        "kind": kind,
+        "remaining": p.int("count", 1, minimum=1),
+        "path": p.str("path"),
+        "delay": float(p.str("delay") or 2),
+    }
+    req.state.data["faults"].append(fault)
+    req.state.touch()
+    return {"faults": req.state.data["faults"]}
+
+
+@controls.route("GET", "/_emulator/faults")
+def list_faults(req: Request) -> JSON:
+    return {"faults": req.state.data["faults"]}
+
+
+@controls.route("DELETE", "/_emulator/faults")
+def clear_faults(req: Request) -> JSON:
+    req.state.data["faults"] = []
+    req.state.touch()
+    return {"faults": []}
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+def add_endpoint(state: Any, url: str, secret: str, connect: str = "all") -> JSON:
+    endpoint = {
+        "id": state.new_id("we"),
+        "url": url,
+        "secret": secret,
+        "connect": connect,
+        "enabled": True,
+        "enabled_events": ["*"],
+    }
+    state.data["webhook_endpoints"].append(endpoint)
+    state.touch()
+    return endpoint
+
+
+@controls.route("POST", "/_emulator/webhook_endpoints")
+def create_endpoint(req: Request) -> JSON:
+    """``connect``: ``true`` (Connect events only), ``false`` (platform only) or ``all``."""
+    p = req.params
+    url = p.str("url", required=True)
+    secret = p.str("secret", required=True)
+    connect = p.str("connect") or "all"
+    if connect in ("True", "False"):
+        connect = connect.lower()
+    if connect not in ("true", "false", "all"):
+        raise invalid("connect must be true, false or all", "connect")
+    assert url is not None and secret is not None
+    endpoint = add_endpoint(req.state, url, secret, connect)
+    events = [str(e) for e in p.list("enabled_events")]
+    if events:
+        endpoint["enabled_events"] = events
+    return endpoint
+
+
+@controls.route("GET", "/_emulator/webhook_endpoints")
+def list_endpoints(req: Request) -> JSON:
+    return {"data": req.state.data["webhook_endpoints"]}
+
+
+@controls.route("DELETE", "/_emulator/webhook_endpoints/{endpoint_id}")
+def delete_endpoint(req: Request, endpoint_id: str) -> JSON:
+    endpoints = req.state.data["webhook_endpoints"]
+    req.state.data["webhook_endpoints"] = [e for e in endpoints if e["id"] != endpoint_id]
+    req.state.data["deliveries"] = [
+        d for d in req.state.data["deliveries"] if d["endpoint"] != endpoint_id
+    ]
+    req.state.touch()
+    return {"id": endpoint_id, "deleted": True}
+
+
+@controls.route("POST", "/_emulator/webhooks/settings")
+def webhook_settings(req: Request) -> JSON:
+    """``duplicate``, ``reorder``, ``paused`` (booleans); ``max_attempts``; backoff seconds."""
+    from .webhooks import settings
+
+    flags = settings(req.state)
+    p = req.params
+    for key in ("duplicate", "reorder", "paused"):
+        value = p.bool(key)
+        if value is not None:
+            flags[key] = value
+    max_attempts = p.int("max_attempts", minimum=1)
+    if max_attempts is not None:
+        flags["max_attempts"] = max_attempts
+    for key in ("backoff_seconds", "max_backoff_seconds", "hold_seconds", "timeout_seconds"):
+        if key in p:
+            flags[key] = float(p.str(key) or 0)
+    req.state.touch()
+    return dict(flags)
+
+
+@controls.route("POST", "/_emulator/webhooks/flush")
+@unlocked
+def flush(req: Request) -> JSON:
+    return req.state.deliverer.flush()  # type: ignore[attr-defined]
+
+
+@controls.route("GET", "/_emulator/webhooks/deliveries")
+def deliveries(req: Request) -> JSON:
+    return {"pending": req.state.data["deliveries"], "log": req.state.data["delivery_log"]}

@@ -1,0 +1,1 @@
+"""Stripe resources the emulator serves, one module per area of the API."""

@@ -1,0 +1,955 @@
+"""Connected accounts, capabilities, login links, account links (with the hosted onboarding
+page), account sessions, and the onboarding state machine the controls and pages drive.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+from typing import Any
+
+from ..errors import invalid, missing_param, no_such
+from ..params import Params, merge_metadata
+from ..server import Request, Response, api, pages, paginate
+from ..state import State, diff, public
+
+JSON = dict[str, Any]
+
+CAPABILITIES = ("card_payments", "transfers")
+COUNTRY_CURRENCY = {
+    "US": "usd",
+    "GB": "gbp",
+    "CA": "cad",
+    "AU": "aud",
+    "JP": "jpy",
+    "CH": "chf",
+    "SE": "sek",
+    "DK": "dkk",
+    "NO": "nok",
+    "NZ": "nzd",
+    "SG": "sgd",
+}
+EUROZONE = {"AT", "BE", "DE", "ES", "FI", "FR", "IE", "IT", "LU", "NL", "PT"}
+ACCOUNT_LINK_TTL = 300  # Stripe's links expire after ~5 minutes.
+ACCOUNT_SESSION_TTL = 1800
+COMPONENTS: dict[str, dict[str, Any]] = {
+    "account_management": {"external_account_collection": True},
+    "account_onboarding": {"external_account_collection": True},
+    "notification_banner": {"external_account_collection": True},
+    "balances": {
+        "edit_payout_schedule": None,
+        "external_account_collection": True,
+        "instant_payouts": None,
+        "standard_payouts": None,
+    },
+    "payouts": {
+        "edit_payout_schedule": None,
+        "external_account_collection": True,
+        "instant_payouts": None,
+        "standard_payouts": None,
+    },
+    "payments": {
+        "capture_payments": True,
+        "destination_on_behalf_of_charge_management": False,
+        "dispute_management": True,
+        "refund_management": True,
+    },
+    "payment_details": {
+        "capture_payments": True,
+        "destination_on_behalf_of_charge_management": False,
+        "dispute_management": True,
+        "refund_management": True,
+    },
+    "disputes_list": {
+        "capture_payments": True,
+        "destination_on_behalf_of_charge_management": False,
+        "dispute_management": True,
+        "refund_management": True,
+    },
+    "payment_disputes": {
+        "destination_on_behalf_of_charge_management": False,
+        "dispute_management": True,
+        "refund_management": True,
+    },
+    "documents": {},
+    "tax_settings": {},
+    "tax_registrations": {},
+    "payouts_list": {},
+    "payout_details": {},
+    "balance_report": {},
+    "payout_reconciliation_report": {},
+    "reporting_chart": {},
+    "financial_account": {},
+    "financial_account_transactions": {},
+    "instant_payouts_promotion": {},
+    "issuing_card": {},
+    "issuing_cards_list": {},
+    "payment_method_settings": {},
+    "terminal_hardware_orders": {},
+    "terminal_hardware_shop": {},
+}
+
+BASE_DUE = [
+    "business_profile.mcc",
+    "business_profile.url",
+    "external_account",
+    "tos_acceptance.date",
+    "tos_acceptance.ip",
+]
+PERSON_DUE = [
+    "address.city",
+    "address.line1",
+    "address.postal_code",
+    "dob.day",
+    "dob.month",
+    "dob.year",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+]
+# What "save and finish later" on the hosted page leaves outstanding.
+PARTIAL_DUE = ["external_account", "tos_acceptance.date", "tos_acceptance.ip"]
+VERIFICATION_DUE = ["individual.verification.document"]
+
+
+def initial_due(business_type: str | None, account: JSON) -> list[str]:
+    if business_type == "company":
+        fields = [
+            *BASE_DUE,
+            "company.address.city",
+            "company.address.line1",
+            "company.name",
+            "company.tax_id",
+            *(f"representative.{f}" for f in PERSON_DUE),
+        ]
+    elif business_type in ("individual", None):
+        fields = [*BASE_DUE, *(f"individual.{f}" for f in PERSON_DUE)]
+        if business_type is None:
+            fields.append("business_type")
+    else:
+        fields = [*BASE_DUE, "company.name", "company.tax_id"]
+    profile = account["business_profile"]
+    prefilled = {
+        "business_profile.url": profile.get("url"),
+        "business_profile.mcc": profile.get("mcc"),
+        "individual.email": account.get("email"),
+        "company.name": profile.get("name") if business_type == "company" else None,
+    }
+    return sorted(f for f in fields if not prefilled.get(f))
+
+
+def requirements(currently_due: list[str] | None = None, **overrides: Any) -> JSON:
+    due = list(currently_due or [])
+    value = {
+        "alternatives": [],
+        "current_deadline": None,
+        "currently_due": due,
+        "disabled_reason": None,
+        "errors": [],
+        "eventually_due": list(due),
+        "past_due": [],
+        "pending_verification": [],
+    }
+    value.update(overrides)
+    return value
+
+
+def default_currency(country: str) -> str:
+    if country in EUROZONE:
+        return "eur"
+    return COUNTRY_CURRENCY.get(country, "usd")
+
+
+def _controller(params: Params, legacy_type: str | None) -> tuple[JSON, str]:
+    """The account's ``controller`` hash and legacy ``type`` from the create params."""
+    given = params.dict("controller")
+    if legacy_type == "express" or given is None:
+        dashboard, payer, losses, collection = (
+            "express",
+            "application_express",
+            "application",
+            ("stripe"),
+        )
+        if given is None and legacy_type in ("standard", None):
+            dashboard, payer, losses = "full", "account", "stripe"
+        if legacy_type == "custom":
+            dashboard, payer, losses, collection = (
+                "none",
+                "application_custom",
+                "application",
+                "application",
+            )
+    else:
+        dash = given.dict("stripe_dashboard")
+        dashboard = (dash.choice("type", ("express", "full", "none")) if dash else None) or "full"
+        fees = given.dict("fees")
+        payer = (fees.choice("payer", ("account", "application")) if fees else None) or "account"
+        loss = given.dict("losses")
+        losses = (loss.choice("payments", ("application", "stripe")) if loss else None) or "stripe"
+        collection = given.choice("requirement_collection", ("application", "stripe")) or "stripe"
+        if losses == "application" and payer != "application":
+            raise invalid(
+                "controller[losses][payments]=application requires "
+                "controller[fees][payer]=application.",
+                "controller[losses][payments]",
+            )
+    account_type = {"express": "express", "full": "standard", "none": "custom"}[dashboard]
+    if legacy_type:
+        account_type = legacy_type
+    controller = {
+        "fees": {"payer": payer},
+        "is_controller": True,
+        "losses": {"payments": losses},
+        "requirement_collection": collection,
+        "stripe_dashboard": {"type": dashboard},
+        "type": "application",
+    }
+    return controller, account_type
+
+
+def _address(params: Params | None) -> JSON:
+    fields = ("city", "country", "line1", "line2", "postal_code", "state")
+    return {f: (params.str(f) if params else None) for f in fields}
+
+
+def _profile(params: Params | None, current: JSON | None = None) -> JSON:
+    profile = current or {
+        "annual_revenue": None,
+        "estimated_worker_count": None,
+        "mcc": None,
+        "minority_owned_business_designation": None,
+        "monthly_estimated_revenue": {"amount": 0, "currency": "usd"},
+        "name": None,
+        "product_description": None,
+        "support_address": None,
+        "support_email": None,
+        "support_phone": None,
+        "support_url": None,
+        "url": None,
+    }
+    if params is not None:
+        for key in (
+            "mcc",
+            "name",
+            "product_description",
+            "support_email",
+            "support_phone",
+            "support_url",
+            "url",
+        ):
+            if key in params:
+                profile[key] = params.str(key)
+        if "support_address" in params:
+            profile["support_address"] = _address(params.dict("support_address"))
+    return profile
+
+
+def platform_account(state: State) -> JSON:
+    """The platform's own account object, created on first use."""
+    existing = state.find(state.platform)
+    if existing is not None:
+        return existing
+    account = _blank_account(state, state.platform, "US", "platform@example.com")
+    account.update(
+        {
+            "type": "standard",
+            "charges_enabled": True,
+            "payouts_enabled": True,
+            "details_submitted": True,
+            "requirements": requirements(),
+            "_platform": True,
+        }
+    )
+    account["controller"] = {"is_controller": False, "type": "account"}
+    account["capabilities"] = {"card_payments": "active", "transfers": "active"}
+    return state.put(account, state.platform)
+
+
+def _blank_account(state: State, account_id: str, country: str, email: str | None) -> JSON:
+    currency = default_currency(country)
+    return {
+        "id": account_id,
+        "object": "account",
+        "business_profile": _profile(None),
+        "business_type": None,
+        "capabilities": {},
+        "charges_enabled": False,
+        "company": None,
+        "controller": {},
+        "country": country,
+        "created": state.now(),
+        "default_currency": currency,
+        "details_submitted": False,
+        "email": email,
+        "external_accounts": {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "total_count": 0,
+            "url": f"/v1/accounts/{account_id}/external_accounts",
+        },
+        "future_requirements": requirements(),
+        "groups": None,
+        "individual": None,
+        "metadata": {},
+        "payouts_enabled": False,
+        "requirements": requirements(),
+        "settings": {
+            "bacs_debit_payments": {"display_name": None, "service_user_number": None},
+            "branding": {
+                "icon": None,
+                "logo": None,
+                "primary_color": None,
+                "secondary_color": None,
+            },
+            "card_issuing": {"tos_acceptance": {"date": None, "ip": None}},
+            "card_payments": {
+                "decline_on": {"avs_failure": False, "cvc_failure": False},
+                "statement_descriptor_prefix": None,
+                "statement_descriptor_prefix_kana": None,
+                "statement_descriptor_prefix_kanji": None,
+            },
+            "dashboard": {"display_name": None, "timezone": "Etc/UTC"},
+            "invoices": {"default_account_tax_ids": None, "hosted_payment_method_save": None},
+            "payments": {
+                "statement_descriptor": None,
+                "statement_descriptor_kana": None,
+                "statement_descriptor_kanji": None,
+            },
+            "payouts": {
+                "debit_negative_balances": True,
+                "schedule": {"delay_days": 2, "interval": "daily"},
+                "statement_descriptor": None,
+            },
+            "sepa_debit_payments": {},
+        },
+        "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
+        "type": "express",
+        "_capabilities": {},
+        "_onboarding_started": False,
+    }
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+def connected(req: Request, account_id: str, param: str = "account") -> JSON:
+    """A connected account visible to this request (the platform sees all, an account itself)."""
+    obj = req.state.find(account_id)
+    if (
+        obj is None
+        or obj["object"] != "account"
+        or obj.get("_platform")
+        or obj.get("_deleted")
+        or (not req.is_platform and account_id != req.owner)
+    ):
+        raise no_such("account", account_id, param)
+    return obj
+
+
+@api.route("POST", "/v1/accounts")
+def create_account(req: Request) -> JSON:
+    if not req.is_platform:
+        raise invalid("Connected accounts cannot create accounts.", code="platform_api_key_expired")
+    p = req.params
+    legacy_type = p.choice("type", ("custom", "express", "standard"))
+    if legacy_type and "controller" in p:
+        raise invalid("You cannot pass both `type` and `controller`.", "type")
+    controller, account_type = _controller(p, legacy_type)
+    country = (p.str("country") or "US").upper()
+    account = _blank_account(req.state, req.state.new_id("acct", 16), country, p.str("email"))
+    account["controller"] = controller
+    account["type"] = account_type
+    if p.str("default_currency"):
+        account["default_currency"] = p.str("default_currency").lower()
+    business_type = p.choice(
+        "business_type", ("company", "government_entity", "individual", "non_profit")
+    )
+    account["business_type"] = business_type
+    account["business_profile"] = _profile(p.dict("business_profile"))
+    account["metadata"] = p.metadata() or {}
+    _apply_person_data(account, p)
+    caps = p.dict("capabilities")
+    requested = [c for c in CAPABILITIES if caps and (caps.dict(c) or Params({})).bool("requested")]
+    if caps is None:
+        # Stripe insists Express accounts request transfers; ask for the usual pair.
+        requested = list(CAPABILITIES)
+    for name in caps.data if caps else []:
+        if name not in CAPABILITIES:
+            raise invalid(f"Invalid capability: {name}", f"capabilities[{name}]")
+    now = req.now
+    for name in requested:
+        account["_capabilities"][name] = {"requested": True, "requested_at": now}
+    due = initial_due(business_type, account)
+    account["requirements"] = requirements(
+        due, past_due=list(due), disabled_reason="requirements.past_due"
+    )
+    _sync_capabilities(account)
+    req.state.put(account, req.state.platform)
+    platform_account(req.state)
+    return public(account)
+
+
+def _apply_person_data(account: JSON, p: Params) -> None:
+    for key in ("individual", "company"):
+        data = p.dict(key)
+        if data is not None:
+            account[key] = {**(account.get(key) or {}), **copy.deepcopy(data.data)}
+
+
+@api.route("GET", "/v1/accounts/{account_id}")
+def retrieve_account(req: Request, account_id: str) -> JSON:
+    if account_id == req.state.platform and req.is_platform:
+        return public(platform_account(req.state))
+    return public(connected(req, account_id, "account"))
+
+
+@api.route("GET", "/v1/account")
+def retrieve_own_account(req: Request) -> JSON:
+    if req.is_platform:
+        return public(platform_account(req.state))
+    return public(connected(req, req.owner))
+
+
+@api.route("POST", "/v1/accounts/{account_id}")
+def update_account(req: Request, account_id: str) -> JSON:
+    account = connected(req, account_id)
+    before = public(account)
+    p = req.params
+    locked = account["_onboarding_started"] and (
+        account["controller"].get("requirement_collection") != "application"
+    )
+    for key in ("business_type", "company", "individual"):
+        if key in p and locked:
+            raise invalid(
+                f"You cannot change `{key}` via API once an account link or account session "
+                "has been created for this account, because Stripe collects its requirements.",
+                key,
+            )
+    if "business_type" in p:
+        account["business_type"] = p.choice(
+            "business_type", ("company", "government_entity", "individual", "non_profit")
+        )
+    if "email" in p:
+        account["email"] = p.str("email")
+    if "default_currency" in p:
+        account["default_currency"] = (p.str("default_currency") or "usd").lower()
+    if "business_profile" in p:
+        account["business_profile"] = _profile(
+            p.dict("business_profile"), account["business_profile"]
+        )
+    account["metadata"] = merge_metadata(account["metadata"], p.metadata())
+    _apply_person_data(account, p)
+    settings = p.dict("settings")
+    payouts = settings.dict("payouts") if settings else None
+    schedule = payouts.dict("schedule") if payouts else None
+    if schedule is not None:
+        current = account["settings"]["payouts"]["schedule"]
+        interval = schedule.choice("interval", ("daily", "manual", "weekly", "monthly"))
+        if interval:
+            current["interval"] = interval
+        delay = schedule.int("delay_days", minimum=0)
+        if delay is not None:
+            current["delay_days"] = delay
+    caps = p.dict("capabilities")
+    if caps is not None:
+        for name in caps.data:
+            if name not in CAPABILITIES:
+                raise invalid(f"Invalid capability: {name}", f"capabilities[{name}]")
+            requested = (caps.dict(name) or Params({})).bool("requested")
+            if requested is not None:
+                _request_capability(req, account, name, requested)
+    if not account["_onboarding_started"] and account["details_submitted"] is False:
+        # Before onboarding starts, prefilled data trims what is still due.
+        due = initial_due(account["business_type"], account)
+        account["requirements"] = requirements(
+            due, past_due=list(due), disabled_reason="requirements.past_due"
+        )
+    _sync_capabilities(account)
+    changed = diff(before, account)
+    if changed:
+        req.state.touch()
+        req.emit("account.updated", account, account["id"], changed)
+    return public(account)
+
+
+@api.route("DELETE", "/v1/accounts/{account_id}")
+def delete_account(req: Request, account_id: str) -> JSON:
+    account = connected(req, account_id)
+    account["_deleted"] = True
+    req.state.touch()
+    return {"id": account_id, "object": "account", "deleted": True}
+
+
+@api.route("GET", "/v1/accounts")
+def list_accounts(req: Request) -> JSON:
+    if not req.is_platform:
+        return paginate(req, [], "/v1/accounts")
+    created = req.params.range("created")
+    from ..params import in_range
+
+    items = [
+        a
+        for a in req.state.all(req.state.platform, "account")
+        if not a.get("_platform") and not a.get("_deleted") and in_range(a["created"], created)
+    ]
+    return paginate(req, items, "/v1/accounts")
+
+
+# --- capabilities --------------------------------------------------------------------------
+
+
+def _capability_status(account: JSON, name: str) -> str:
+    cap = account["_capabilities"].get(name)
+    if not cap or not cap["requested"]:
+        return "unrequested"
+    reason = account["requirements"]["disabled_reason"]
+    if account["charges_enabled"] or account["payouts_enabled"]:
+        return "active"
+    if reason == "requirements.pending_verification":
+        return "pending"
+    return "inactive"
+
+
+def _sync_capabilities(account: JSON) -> None:
+    account["capabilities"] = {
+        name: _capability_status(account, name)
+        for name in CAPABILITIES
+        if account["_capabilities"].get(name, {}).get("requested")
+    }
+
+
+def capability_object(account: JSON, name: str) -> JSON:
+    cap = account["_capabilities"].get(name) or {"requested": False, "requested_at": None}
+    reqs = copy.deepcopy(account["requirements"])
+    return {
+        "id": name,
+        "object": "capability",
+        "account": account["id"],
+        "future_requirements": copy.deepcopy(account["future_requirements"]),
+        "requested": cap["requested"],
+        "requested_at": cap["requested_at"],
+        "requirements": reqs,
+        "status": _capability_status(account, name),
+    }
+
+
+def _request_capability(req: Request, account: JSON, name: str, requested: bool) -> None:
+    before = capability_object(account, name)
+    account["_capabilities"][name] = {
+        "requested": requested,
+        "requested_at": req.now if requested else None,
+    }
+    _sync_capabilities(account)
+    after = capability_object(account, name)
+    if before != after:
+        req.state.emit(
+            "capability.updated", after, account["id"], diff(before, after), req.request_id
+        )
+
+
+def _capability_name(name: str) -> str:
+    if name not in CAPABILITIES:
+        raise no_such("capability", name, "capability")
+    return name
+
+
+@api.route("GET", "/v1/accounts/{account_id}/capabilities")
+def list_capabilities(req: Request, account_id: str) -> JSON:
+    account = connected(req, account_id)
+    data = [capability_object(account, c) for c in CAPABILITIES if c in account["_capabilities"]]
+    return {
+        "object": "list",
+        "data": data,
+        "has_more": False,
+        "url": f"/v1/accounts/{account_id}/capabilities",
+    }
+
+
+@api.route("GET", "/v1/accounts/{account_id}/capabilities/{name}")
+def retrieve_capability(req: Request, account_id: str, name: str) -> JSON:
+    return capability_object(connected(req, account_id), _capability_name(name))
+
+
+@api.route("POST", "/v1/accounts/{account_id}/capabilities/{name}")
+def update_capability(req: Request, account_id: str, name: str) -> JSON:
+    account = connected(req, account_id)
+    name = _capability_name(name)
+    requested = req.params.bool("requested")
+    if requested is not None:
+        before = public(account)
+        _request_capability(req, account, name, requested)
+        changed = diff(before, account)
+        if changed:
+            req.state.touch()
+            req.emit("account.updated", account, account["id"], changed)
+    return capability_object(account, name)
+
+
+# --- onboarding state machine --------------------------------------------------------------
+
+
+def _bank_account(state: State, account: JSON) -> JSON:
+    existing = account["external_accounts"]["data"]
+    if existing:
+        return existing[0]
+    bank = {
+        "id": state.new_id("ba"),
+        "object": "bank_account",
+        "account": account["id"],
+        "account_holder_name": None,
+        "account_holder_type": None,
+        "account_type": None,
+        "available_payout_methods": ["standard"],
+        "bank_name": "STRIPE TEST BANK",
+        "country": account["country"],
+        "currency": account["default_currency"],
+        "default_for_currency": True,
+        "fingerprint": state.new_id("fp", 16)[3:],
+        "future_requirements": {
+            "currently_due": [],
+            "errors": [],
+            "past_due": [],
+            "pending_verification": [],
+        },
+        "last4": "6789",
+        "metadata": {},
+        "requirements": {
+            "currently_due": [],
+            "errors": [],
+            "past_due": [],
+            "pending_verification": [],
+        },
+        "routing_number": "110000000",
+        "status": "new",
+    }
+    state.put(bank, account["id"])
+    account["external_accounts"]["data"] = [public(bank)]
+    account["external_accounts"]["total_count"] = 1
+    return bank
+
+
+ONBOARDING_ACTIONS = ("complete", "partial", "pending_verification", "restrict", "reject")
+
+
+def apply_onboarding(
+    state: State,
+    account: JSON,
+    action: str,
+    *,
+    fields: list[str] | None = None,
+    reason: str | None = None,
+    deadline: int | None = None,
+    request_id: str | None = None,
+) -> JSON:
+    """Move an account's KYC state and emit ``account.updated`` / ``capability.updated``."""
+    before = public(account)
+    caps_before = {c: capability_object(account, c) for c in account["_capabilities"]}
+    now = state.now()
+    if action not in ONBOARDING_ACTIONS:
+        raise invalid(f"Unknown onboarding action {action}", "action")
+    if action in ("complete", "pending_verification"):
+        account["details_submitted"] = True
+        account["business_type"] = account["business_type"] or "individual"
+        account["tos_acceptance"] = {
+            "date": now,
+            "ip": "127.0.0.1",
+            "user_agent": "stripe-emulator",
+        }
+        _bank_account(state, account)
+    if action == "complete":
+        account["requirements"] = requirements()
+        account["charges_enabled"] = account["payouts_enabled"] = True
+    elif action == "pending_verification":
+        account["requirements"] = requirements(
+            [],
+            eventually_due=[],
+            pending_verification=list(VERIFICATION_DUE),
+            disabled_reason="requirements.pending_verification",
+        )
+        account["charges_enabled"] = account["payouts_enabled"] = False
+    elif action == "partial":
+        due = fields or list(PARTIAL_DUE)
+        account["requirements"] = requirements(
+            due, past_due=list(due), disabled_reason="requirements.past_due"
+        )
+        account["charges_enabled"] = account["payouts_enabled"] = False
+    elif action == "restrict":
+        due = fields or list(VERIFICATION_DUE)
+        if deadline:
+            # "Restricted soon": still enabled until the deadline passes.
+            account["requirements"] = requirements(due, current_deadline=now + deadline)
+        else:
+            account["requirements"] = requirements(
+                due, past_due=list(due), disabled_reason="requirements.past_due"
+            )
+            account["charges_enabled"] = account["payouts_enabled"] = False
+    elif action == "reject":
+        account["requirements"] = requirements(
+            [], eventually_due=[], disabled_reason=f"rejected.{reason or 'fraud'}"
+        )
+        account["charges_enabled"] = account["payouts_enabled"] = False
+    _sync_capabilities(account)
+    state.touch()
+    changed = diff(before, account)
+    if changed:
+        state.emit("account.updated", account, account["id"], changed, request_id)
+    for name, old in caps_before.items():
+        new = capability_object(account, name)
+        if new != old:
+            state.emit("capability.updated", new, account["id"], diff(old, new), request_id)
+    return account
+
+
+def expire_deadlines(state: State, now: int) -> None:
+    """A ``current_deadline`` that passes disables the account, as Stripe does."""
+    for _owner, account in list(state.all_owners("account")):
+        deadline = account["requirements"].get("current_deadline")
+        if deadline and deadline <= now and account["requirements"]["currently_due"]:
+            apply_onboarding(
+                state, account, "restrict", fields=account["requirements"]["currently_due"]
+            )
+
+
+# --- login links ---------------------------------------------------------------------------
+
+
+@api.route("POST", "/v1/accounts/{account_id}/login_links")
+def create_login_link(req: Request, account_id: str) -> JSON:
+    account = connected(req, account_id)
+    if account["controller"].get("stripe_dashboard", {}).get("type") != "express":
+        raise invalid(
+            "Login links can only be created for accounts that use the Express Dashboard.",
+            "account",
+        )
+    if not account["details_submitted"]:
+        raise invalid(
+            "Cannot create a login link for an account that has not completed onboarding.",
+            "account",
+        )
+    token = req.state.put_token("login_link", {"account": account_id, "used": False})
+    return {
+        "object": "login_link",
+        "created": req.now,
+        "url": f"{req.base_url}/express/{token}",
+    }
+
+
+@pages.route("GET", "/express/{token}")
+def express_dashboard(req: Request, token: str) -> Response:
+    entry = req.state.token(token, "login_link")
+    if entry is None or entry["used"]:
+        return Response.html(_page("Link expired", "<p>This login link has expired.</p>"), 410)
+    entry["used"] = True
+    req.state.touch()
+    account = req.state.find(entry["account"]) or {}
+    body = (
+        f"<p>Emulated Express Dashboard for <code>{html.escape(entry['account'])}</code> "
+        f"({html.escape(str(account.get('email')))}).</p>"
+    )
+    return Response.html(_page("Express Dashboard", body))
+
+
+# --- account links and the hosted onboarding page ------------------------------------------
+
+
+@api.route("POST", "/v1/account_links")
+def create_account_link(req: Request) -> JSON:
+    p = req.params
+    account_id = p.str("account", required=True)
+    assert account_id is not None
+    link_type = p.choice("type", ("account_onboarding", "account_update"), required=True)
+    account = connected(req, account_id, "account")
+    if link_type == "account_update" and account["controller"].get("stripe_dashboard", {}).get(
+        "type"
+    ) in ("express", "full"):
+        raise invalid(
+            "You cannot create `account_update` type Account Links for accounts that have "
+            "access to a Stripe-hosted Dashboard.",
+            "type",
+        )
+    for name in ("refresh_url", "return_url"):
+        url = p.str(name)
+        if not url:
+            raise missing_param(name)
+        if not url.startswith(("http://", "https://")):
+            raise invalid(f"Not a valid URL: {name}", name, "url_invalid")
+    options = p.dict("collection_options")
+    now = req.now
+    account["_onboarding_started"] = True
+    token = req.state.put_token(
+        "account_link",
+        {
+            "account": account_id,
+            "refresh_url": p.str("refresh_url"),
+            "return_url": p.str("return_url"),
+            "expires_at": now + ACCOUNT_LINK_TTL,
+            "used": False,
+            "fields": (options.str("fields") if options else None) or "currently_due",
+        },
+    )
+    return {
+        "object": "account_link",
+        "created": now,
+        "expires_at": now + ACCOUNT_LINK_TTL,
+        "url": f"{req.base_url}/setup/e/{account_id}/{token}",
+    }
+
+
+@pages.route("GET", "/setup/e/{account_id}/{token}")
+def onboarding_page(req: Request, account_id: str, token: str) -> Response:
+    entry = req.state.token(token, "account_link")
+    if entry is None or entry["account"] != account_id:
+        return Response.html(_page("Invalid link", "<p>This link is not valid.</p>"), 404)
+    if entry["used"] or entry["expires_at"] <= req.now:
+        # Stripe sends visitors of spent or expired links to the platform's refresh_url.
+        return Response.redirect(entry["refresh_url"])
+    entry["used"] = True
+    form_token = req.state.put_token(
+        "onboarding_form",
+        {"account": account_id, "return_url": entry["return_url"], "used": False},
+    )
+    account = req.state.find(account_id) or {}
+    return Response.html(onboarding_form(account, f"/setup/e/{account_id}/{form_token}/submit"))
+
+
+@pages.route("POST", "/setup/e/{account_id}/{token}/submit")
+def onboarding_submit(req: Request, account_id: str, token: str) -> Response:
+    entry = req.state.token(token, "onboarding_form")
+    if entry is None or entry["used"] or entry["account"] != account_id:
+        return Response.html(_page("Session expired", "<p>Please start again.</p>"), 400)
+    entry["used"] = True
+    account = req.state.find(account_id)
+    assert account is not None
+    submit_onboarding(req.state, account, req.params)
+    return Response.redirect(entry["return_url"])
+
+
+def submit_onboarding(state: State, account: JSON, form: Params) -> None:
+    """What the hosted form and the embedded component do with a submitted form."""
+    outcome = form.str("outcome") or "complete"
+    if outcome == "leave":
+        return
+    name = form.str("first_name")
+    if name:
+        account["individual"] = {
+            **(account.get("individual") or {}),
+            "first_name": name,
+            "last_name": form.str("last_name"),
+        }
+    if outcome not in ("complete", "partial", "pending_verification"):
+        outcome = "complete"
+    apply_onboarding(state, account, outcome)
+
+
+def onboarding_form(account: JSON, action: str, *, embedded: bool = False) -> str:
+    due = account.get("requirements", {}).get("currently_due", [])
+    items = "".join(f"<li><code>{html.escape(f)}</code></li>" for f in due) or "<li>none</li>"
+    body = f"""
+<p>Account <code data-testid="account-id">{html.escape(account.get("id", ""))}</code></p>
+<p>Information Stripe needs:</p><ul data-testid="currently-due">{items}</ul>
+<form method="post" action="{html.escape(action)}" id="onboarding-form">
+  <label>First name <input name="first_name" value="Jenny"></label>
+  <label>Last name <input name="last_name" value="Rosen"></label>
+  <label>Bank account <input name="account_number" value="000123456789"></label>
+  <button type="submit" name="outcome" value="complete">Submit and verify</button>
+  <button type="submit" name="outcome" value="pending_verification">Submit (verification
+    pending)</button>
+  <button type="submit" name="outcome" value="partial">Save and finish later</button>
+  {"" if embedded else '<button type="submit" name="outcome" value="leave">Return</button>'}
+</form>"""
+    return _page("Stripe onboarding (emulated)", body)
+
+
+def _page(title: str, body: str) -> str:
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto}}
+label{{display:block;margin:.5rem 0}}button{{margin:.3rem .3rem 0 0}}</style></head>
+<body><h1>{html.escape(title)}</h1>{body}</body></html>"""
+
+
+# --- account sessions ----------------------------------------------------------------------
+
+
+@api.route("POST", "/v1/account_sessions")
+def create_account_session(req: Request) -> JSON:
+    p = req.params
+    account_id = p.str("account", required=True)
+    assert account_id is not None
+    account = connected(req, account_id, "account")
+    given = p.dict("components", required=True)
+    assert given is not None
+    losses_stripe = account["controller"].get("losses", {}).get("payments") == "stripe"
+    components: JSON = {}
+    for name, defaults in COMPONENTS.items():
+        features = {k: (losses_stripe if v is None else v) for k, v in defaults.items()}
+        if "external_account_collection" in features:
+            features["disable_stripe_user_authentication"] = False
+        components[name] = {"enabled": False, "features": features}
+    enabled_any = False
+    for name in given.data:
+        if name not in COMPONENTS:
+            raise invalid(f"Received unknown parameter: components[{name}]", f"components[{name}]")
+        spec = given.dict(name) or Params({})
+        enabled = spec.bool("enabled")
+        if enabled is None:
+            raise missing_param(f"components[{name}][enabled]")
+        components[name]["enabled"] = enabled
+        enabled_any = enabled_any or enabled
+        features = spec.dict("features")
+        if features is not None:
+            for feature in features.data:
+                if feature not in components[name]["features"]:
+                    raise invalid(
+                        f"Received unknown parameter: components[{name}][features][{feature}]",
+                        f"components[{name}][features][{feature}]",
+                    )
+                components[name]["features"][feature] = features.bool(feature)
+    if not enabled_any:
+        raise invalid("You must enable at least one component.", "components")
+    account["_onboarding_started"] = True
+    now = req.now
+    session_id = req.state.new_id("accs")
+    secret = f"{session_id}_secret_{req.state.new_id('s', 40)[2:]}"
+    session = {
+        "object": "account_session",
+        "account": account_id,
+        "client_secret": secret,
+        "components": components,
+        "expires_at": now + ACCOUNT_SESSION_TTL,
+        "livemode": False,
+    }
+    req.state.data["tokens"][secret] = {
+        "kind": "account_session",
+        "account": account_id,
+        "components": components,
+        "expires_at": now + ACCOUNT_SESSION_TTL,
+        "claimed": False,
+    }
+    req.state.touch()
+    return session
+
+
+def claim_session(state: State, secret: str) -> JSON:
+    """connect.js claims a client secret once; returns what its components need."""
+    entry = state.token(secret, "account_session")
+    if entry is None or entry["claimed"] or entry["expires_at"] <= state.now():
+        raise_auth = {
+            "type": "authentication_error",
+            "message": "The client secret is invalid, expired or was already used.",
+        }
+        return {"error": raise_auth}
+    entry["claimed"] = True
+    frame_token = state.put_token(
+        "embedded_frame", {"account": entry["account"], "components": entry["components"]}
+    )
+    state.touch()
+    account = state.find(entry["account"]) or {}
+    return {
+        "account": entry["account"],
+        "frame_token": frame_token,
+        "components": entry["components"],
+        "requirements": account.get("requirements"),
+        "details_submitted": account.get("details_submitted"),
+    }

@@ -1,0 +1,520 @@
+"""The wire: HTTP server, routing, auth, ``Stripe-Account`` scoping, idempotency, faults,
+pagination and ``expand``. Resource modules register plain handlers on the router.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import re
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import clock
+from .errors import StripeError, invalid, no_such
+from .params import Params, parse_form
+from .state import API_VERSION, State, public, random_token
+
+JSON = dict[str, Any]
+DROP = object()  # returned by the app to make the server close the socket without answering
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, payload: Any, status: int = 200, headers: dict[str, str] | None = None):
+        return cls(
+            status,
+            json.dumps(payload, indent=2).encode(),
+            {"Content-Type": "application/json", **(headers or {})},
+        )
+
+    @classmethod
+    def html(cls, text: str, status: int = 200) -> Response:
+        return cls(status, text.encode(), {"Content-Type": "text/html; charset=utf-8"})
+
+    @classmethod
+    def redirect(cls, location: str) -> Response:
+        return cls(302, b"", {"Location": location})
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    params: Params
+    headers: dict[str, str]
+    state: State
+    base_url: str
+    owner: str = ""
+    # True when the request acts as the platform (no Stripe-Account header, or the platform's).
+    is_platform: bool = True
+    request_id: str = ""
+    idempotency_key: str | None = None
+    body: bytes = b""
+
+    @property
+    def now(self) -> int:
+        return self.state.now()
+
+    def emit(self, event_type: str, obj: JSON, owner: str | None = None, previous=None) -> JSON:
+        return self.state.emit(
+            event_type,
+            obj,
+            owner or self.state.owner_of(obj["id"]) or self.owner,
+            previous,
+            self.request_id,
+            self.idempotency_key,
+        )
+
+
+Handler = Callable[..., Any]
+
+
+class Router:
+    def __init__(self) -> None:
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+
+    def add(self, method: str, pattern: str, handler: Handler) -> None:
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
+        self.routes.append((method, re.compile(f"^{regex}$"), handler))
+
+    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        def decorator(handler: Handler) -> Handler:
+            self.add(method, pattern, handler)
+            return handler
+
+        return decorator
+
+    def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
+        # Literal paths win over templated ones (``/v1/invoices/create_preview`` is not an id).
+        ordered = sorted(self.routes, key=lambda r: "(?P<" in r[1].pattern)
+        for route_method, regex, handler in ordered:
+            found = regex.match(path)
+            if found and route_method == method:
+                return handler, found.groupdict()
+        return None
+
+
+# One router for /v1 (Stripe's surface), one for /_emulator (controls), one for browser pages.
+api = Router()
+controls = Router()
+pages = Router()
+
+
+# --- helpers used by resource modules ------------------------------------------------------
+
+
+def paginate(req: Request, items: list[JSON], url: str) -> JSON:
+    """Stripe list envelope over ``items`` (already newest first) with cursor pagination."""
+    limit = req.params.int("limit", 10, minimum=1, maximum=100)
+    assert limit is not None
+    starting_after = req.params.str("starting_after")
+    ending_before = req.params.str("ending_before")
+    ids = [item["id"] for item in items]
+    if starting_after:
+        if starting_after not in ids:
+            raise no_such("object", starting_after, "starting_after")
+        start = ids.index(starting_after) + 1
+        page = items[start : start + limit]
+        has_more = start + limit < len(items)
+    elif ending_before:
+        if ending_before not in ids:
+            raise no_such("object", ending_before, "ending_before")
+        end = ids.index(ending_before)
+        start = max(0, end - limit)
+        page = items[start:end]
+        has_more = start > 0
+    else:
+        page = items[:limit]
+        has_more = len(items) > limit
+    return {
+        "object": "list",
+        "data": [public(item) for item in page],
+        "has_more": has_more,
+        "url": url,
+    }
+
+
+def embedded_list(items: list[JSON], url: str, limit: int = 10) -> JSON:
+    return {
+        "object": "list",
+        "data": [public(item) for item in items[:limit]],
+        "has_more": len(items) > limit,
+        "url": url,
+    }
+
+
+def _expand(state: State, node: Any, parts: list[str], owner: str) -> Any:
+    if not parts or node is None:
+        return node
+    if isinstance(node, list):
+        return [_expand(state, item, parts, owner) for item in node]
+    if not isinstance(node, dict):
+        return node
+    head, rest = parts[0], parts[1:]
+    if head not in node:
+        raise invalid(f"This property cannot be expanded ({head}).", "expand")
+    value = node[head]
+    if isinstance(value, str):
+        target = state.find(value)
+        target_owner = state.owner_of(value)
+        # Accounts live under the platform but are visible to themselves.
+        if target is not None and (target_owner == owner or target.get("object") == "account"):
+            value = public(target)
+    node[head] = _expand(state, value, rest, owner)
+    return node
+
+
+def apply_expand(req: Request, result: Any) -> Any:
+    paths = req.params.expand() if req.method == "GET" or "expand" in req.params else []
+    for path in paths:
+        result = _expand(req.state, result, path.split("."), req.owner)
+    return result
+
+
+def auth_error(message: str) -> StripeError:
+    return StripeError(401, "authentication_error", message)
+
+
+# --- the application -----------------------------------------------------------------------
+
+
+class App:
+    """Transport-independent request handling; the HTTP server is a thin shell around it."""
+
+    def __init__(self, state: State, *, verbose: bool = False) -> None:
+        self.state = state
+        self.verbose = verbose
+        # Imported for their route registrations.
+        from . import connect_js, controls_routes, pages_routes  # noqa: F401
+        from .resources import accounts, billing, money  # noqa: F401
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Any:
+        split = urlsplit(target)
+        path = split.path.rstrip("/") or "/"
+        headers = {k.lower(): v for k, v in headers.items()}
+        base_url = f"http://{headers.get('host', 'localhost')}"
+        try:
+            query = parse_form(split.query)
+            form: JSON = {}
+            content_type = headers.get("content-type", "")
+            if body and "application/json" in content_type:
+                form = json.loads(body or b"{}")
+            elif body and (not content_type or "form-urlencoded" in content_type):
+                form = parse_form(body.decode())
+            # Other bodies (connect.js posts text/plain JSON to skip CORS preflight) stay raw.
+        except (StripeError, ValueError) as exc:
+            err = exc if isinstance(exc, StripeError) else invalid("Malformed request body.")
+            return Response.json(err.body(), err.status)
+        params = {**query, **form}
+        req = Request(method, path, Params(params), headers, self.state, base_url, body=body)
+        req.request_id = "req_" + random_token(14)
+        # Objects built outside a request (auto-finalized invoices) need a public base URL.
+        self.state.data["base_url"] = base_url
+        if path.startswith("/v1/"):
+            return self._api(req)
+        router = controls if path.startswith("/_emulator/") else pages
+        return self._plain(req, router)
+
+    def _plain(self, req: Request, router: Router) -> Any:
+        if req.method == "OPTIONS":
+            return Response(204, b"", _cors())
+        matched = router.match(req.method, req.path)
+        if matched is None:
+            return Response.json({"error": {"message": f"Not found: {req.path}"}}, 404)
+        handler, args = matched
+        try:
+            if getattr(handler, "unlocked", False):
+                result = handler(req, **args)
+            else:
+                with self.state.lock:
+                    req.owner = self.state.platform
+                    clock.tick(self.state)
+                    result = handler(req, **args)
+        except StripeError as err:
+            return Response.json(err.body(), err.status, _cors())
+        if isinstance(result, Response):
+            result.headers.update(_cors())
+            return result
+        return Response.json(result, 200, _cors())
+
+    def _api(self, req: Request) -> Any:
+        fault = self._take_fault(req.path)
+        if fault is not None:
+            kind = fault["kind"]
+            if kind == "drop":
+                return DROP
+            if kind == "slow":
+                time.sleep(float(fault.get("delay", 2)))
+            elif kind == "500":
+                err = StripeError(500, "api_error", "An unknown error occurred (injected).")
+                return self._error_response(req, err)
+            elif kind in ("429", "429_retry"):
+                retry = kind == "429_retry"
+                err = StripeError(
+                    429,
+                    "invalid_request_error",
+                    "Too many requests hit the API too quickly (injected)."
+                    if not retry
+                    else "This object cannot be accessed right now (injected lock timeout).",
+                    code="lock_timeout" if retry else "rate_limit",
+                    headers={"Stripe-Should-Retry": "true"} if retry else {},
+                )
+                return self._error_response(req, err)
+        try:
+            self._authenticate(req)
+        except StripeError as err:
+            return self._error_response(req, err)
+        with self.state.lock:
+            try:
+                clock.tick(self.state)
+                self._scope(req)
+            except StripeError as err:
+                return self._error_response(req, err)
+            return self._idempotent(req)
+
+    def _take_fault(self, path: str) -> JSON | None:
+        with self.state.lock:
+            for fault in self.state.data["faults"]:
+                if fault["remaining"] > 0 and path.startswith(fault.get("path") or "/v1/"):
+                    fault["remaining"] -= 1
+                    if fault["remaining"] <= 0:
+                        self.state.data["faults"].remove(fault)
+                    return fault
+        return None
+
+    def _authenticate(self, req: Request) -> None:
+        header = req.headers.get("authorization", "")
+        if not header:
+            raise auth_error(
+                "You did not provide an API key. You need to provide your API key in the "
+                "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_"
+                "SECRET_KEY')."
+            )
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not re.fullmatch(r"sk_test_\w+", key.strip()):
+            shown = key[:8] + "*" * max(0, len(key) - 12) + key[-4:] if key else ""
+            raise auth_error(f"Invalid API Key provided: {shown}")
+
+    def _scope(self, req: Request) -> None:
+        account = req.headers.get("stripe-account")
+        platform = self.state.platform
+        if not account or account == platform:
+            req.owner, req.is_platform = platform, True
+            return
+        obj = self.state.find(account)
+        if obj is None or obj.get("object") != "account" or obj.get("_deleted"):
+            raise StripeError(
+                403,
+                "invalid_request_error",
+                f"The provided key does not have access to account '{account}' (or that "
+                "account does not exist). Application access may have been revoked.",
+                code="account_invalid",
+            )
+        req.owner, req.is_platform = account, False
+
+    def _idempotent(self, req: Request) -> Any:
+        key = req.headers.get("idempotency-key") if req.method in ("POST", "DELETE") else None
+        req.idempotency_key = key
+        store = self.state.data["idempotency"]
+        fingerprint = hashlib.sha256(
+            json.dumps([req.method, req.path, req.params.data], sort_keys=True).encode()
+        ).hexdigest()
+        record_key = f"{req.owner}|{key}"
+        if key:
+            record = store.get(record_key)
+            if record is not None:
+                if record["fingerprint"] != fingerprint:
+                    err = StripeError(
+                        400,
+                        "idempotency_error",
+                        "Keys for idempotent requests can only be used with the same "
+                        "parameters they were first used with. Try using a key other than "
+                        f"'{key}' if you meant to execute a different request.",
+                    )
+                    return self._error_response(req, err)
+                headers = {
+                    **record["headers"],
+                    "Idempotent-Replayed": "true",
+                    "Original-Request": record["request_id"],
+                }
+                return self._finish(req, record["status"], record["body"], headers)
+        status, payload, headers = self._dispatch(req)
+        # Stripe saves results once the endpoint started executing, 500s included; requests
+        # rejected by validation (4xx) are not saved and may be retried with the same key.
+        if key and not 400 <= status < 500:
+            store[record_key] = {
+                "fingerprint": fingerprint,
+                "status": status,
+                "body": payload,
+                "headers": headers,
+                "request_id": req.request_id,
+                "created": self.state.now(),
+            }
+            self.state.touch()
+        return self._finish(req, status, payload, headers)
+
+    def _dispatch(self, req: Request) -> tuple[int, JSON, dict[str, str]]:
+        matched = api.match(req.method, req.path)
+        if matched is None:
+            err = StripeError(
+                404,
+                "invalid_request_error",
+                f"Unrecognized request URL ({req.method}: {req.path}). Please see "
+                "https://stripe.com/docs or we can help at https://support.stripe.com/.",
+            )
+            return err.status, err.body(), {}
+        handler, args = matched
+        try:
+            result = handler(req, **args)
+            result = apply_expand(req, copy.deepcopy(result))
+            return 200, result, {}
+        except StripeError as err:
+            return err.status, err.body(), err.headers
+        except Exception:  # noqa: BLE001 - a bug must surface as Stripe's 500, not a hang
+            traceback.print_exc()
+            err = StripeError(500, "api_error", "An unknown error occurred in the emulator.")
+            return err.status, err.body(), {}
+
+    def _finish(self, req: Request, status: int, payload: JSON, headers: dict[str, str]):
+        return Response.json(
+            payload,
+            status,
+            {"Request-Id": req.request_id, "Stripe-Version": API_VERSION, **headers},
+        )
+
+    def _error_response(self, req: Request, err: StripeError) -> Response:
+        return Response.json(
+            err.body(),
+            err.status,
+            {"Request-Id": req.request_id, "Stripe-Version": API_VERSION, **err.headers},
+        )
+
+
+def _cors() -> dict[str, str]:
+    # connect.js and its iframe talk to the emulator from the app's origin.
+    return {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Headers": "Content-Type",
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    }
+
+
+# --- HTTP shell ----------------------------------------------------------------------------
+
+
+class _HTTPHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        result = self.server.app.handle(self.command, self.path, dict(self.headers), body)
+        if result is DROP:
+            # A dropped connection: close without a byte so the client sees a network error.
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        assert isinstance(result, Response)
+        self.send_response(result.status)
+        for name, value in result.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(result.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(result.body)
+
+    do_GET = do_POST = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        if self.server.app.verbose:
+            super().log_message(format, *args)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    app: App
+
+
+class EmulatorServer:
+    """The emulator as a running service: HTTP thread, webhook deliverer and state persister."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_file: Path | None = None,
+        *,
+        verbose: bool = False,
+        persist_interval: float = 1.0,
+        deliver_in_background: bool = True,
+    ) -> None:
+        from .webhooks import Deliverer
+
+        self.state = State(state_file)
+        self.app = App(self.state, verbose=verbose)
+        self.deliverer = Deliverer(self.state, background=deliver_in_background)
+        self.httpd = _HTTPServer((host, port), _HTTPHandler)
+        self.httpd.app = self.app
+        self.persist_interval = persist_interval
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> EmulatorServer:
+        for target, name in (
+            (self.httpd.serve_forever, "stripe-emulator-http"),
+            (self._persist_loop, "stripe-emulator-persist"),
+        ):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self.deliverer.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Run in the calling thread (the management command); other loops in threads."""
+        persist = threading.Thread(target=self._persist_loop, daemon=True)
+        persist.start()
+        self.deliverer.start()
+        try:
+            self.httpd.serve_forever()
+        finally:
+            self.stop()
+
+    def _persist_loop(self) -> None:
+        # Saving on every request would rewrite a growing file constantly; once a second
+        # at most, plus a final save on shutdown, bounds both the cost and the loss.
+        while not self._stop.wait(self.persist_interval):
+            if self.state.dirty:
+                self.state.save()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.deliverer.stop()
+        if any(t.name == "stripe-emulator-http" for t in self._threads):
+            self.httpd.shutdown()
+        self.httpd.server_close()
+        self.state.save()

@@ -1,0 +1,47 @@
+"""Small builders shared by the emulator tests (all through the real SDK)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+
+EXPRESS = {
+    "stripe_dashboard": {"type": "express"},
+    "fees": {"payer": "application"},
+    "losses": {"payments": "application"},
+}
+CAPS = {"card_payments": {"requested": True}, "transfers": {"requested": True}}
+
+
+def express_account(client: stripe.StripeClient, **extra: Any) -> stripe.Account:
+    params = {"country": "US", "email": "seller@example.com", "controller": EXPRESS,
+              "capabilities": CAPS, **extra}  # fmt: skip
+    return client.v1.accounts.create(params)
+
+
+def onboarded_account(client: stripe.StripeClient, emulator: Any) -> stripe.Account:
+    account = express_account(client)
+    emulator.complete_onboarding(account.id)
+    return client.v1.accounts.retrieve(account.id)
+
+
+def paid_invoice(
+    client: stripe.StripeClient, account_id: str, amount: int = 10_000, fee: int = 1_250
+) -> stripe.Invoice:
+    """A buyer invoice on the connected account (direct charge), finalized, sent and paid."""
+    opts = {"stripe_account": account_id}
+    customer = client.v1.customers.create({"email": "buyer@example.com"}, opts)
+    client.v1.invoice_items.create({"customer": customer.id, "amount": amount}, opts)
+    invoice = client.v1.invoices.create(
+        {
+            "customer": customer.id,
+            "collection_method": "send_invoice",
+            "days_until_due": 14,
+            "pending_invoice_items_behavior": "include",
+            "application_fee_amount": fee,
+        },
+        opts,
+    )
+    client.v1.invoices.finalize_invoice(invoice.id, None, opts)
+    return client.v1.invoices.pay(invoice.id, None, opts)

@@ -1,0 +1,238 @@
+"""Wire fidelity: auth, errors, scoping, idempotency, pagination, expand, faults."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+import stripe
+
+from tests.stripe_emulator.helpers import express_account, onboarded_account, paid_invoice
+
+
+def test_missing_api_key_is_an_authentication_error(stripe_emulator):
+    response = requests.get(f"{stripe_emulator.base_url}/v1/customers", timeout=5)
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "authentication_error"
+
+
+def test_invalid_api_key_raises_the_sdks_authentication_error(stripe_emulator):
+    client = stripe.StripeClient(
+        "sk_live_nope", base_addresses={"api": stripe_emulator.base_url}, max_network_retries=0
+    )
+    with pytest.raises(stripe.AuthenticationError):
+        client.v1.customers.list()
+
+
+def test_unknown_url_is_a_404_invalid_request(stripe_emulator):
+    response = requests.get(
+        f"{stripe_emulator.base_url}/v1/nothing_here",
+        headers={"Authorization": "Bearer sk_test_x"},
+        timeout=5,
+    )
+    assert response.status_code == 404
+    assert "Unrecognized request URL" in response.json()["error"]["message"]
+
+
+def test_missing_object_maps_to_invalid_request_error_with_resource_missing(stripe_client):
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        stripe_client.v1.customers.retrieve("cus_missing")
+    assert info.value.http_status == 404
+    assert info.value.code == "resource_missing"
+    assert info.value.param == "id"
+
+
+def test_missing_required_param_names_the_param(stripe_client):
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        stripe_client.v1.account_links.create({"type": "account_onboarding"})
+    assert info.value.http_status == 400
+    assert info.value.param == "account"
+    assert info.value.code == "parameter_missing"
+
+
+def test_bad_integer_is_a_400(stripe_client):
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        stripe_client.v1.customers.list({"limit": 101})
+    assert info.value.param == "limit"
+
+
+def test_objects_of_another_account_are_404(stripe_client, stripe_emulator):
+    one = onboarded_account(stripe_client, stripe_emulator)
+    two = onboarded_account(stripe_client, stripe_emulator)
+    customer = stripe_client.v1.customers.create({"name": "A"}, {"stripe_account": one.id})
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        stripe_client.v1.customers.retrieve(customer.id, options={"stripe_account": two.id})
+    assert info.value.http_status == 404
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.customers.retrieve(customer.id)  # the platform doesn't own it either
+    same = stripe_client.v1.customers.retrieve(customer.id, options={"stripe_account": one.id})
+    assert same.id == customer.id
+
+
+def test_unknown_stripe_account_header_is_a_permission_error(stripe_client):
+    with pytest.raises(stripe.PermissionError):
+        stripe_client.v1.balance.retrieve(options={"stripe_account": "acct_1Unknown"})
+
+
+def test_client_level_stripe_account_scopes_every_call(stripe_client, stripe_emulator):
+    account = onboarded_account(stripe_client, stripe_emulator)
+    scoped = stripe_emulator.client(stripe_account=account.id)
+    customer = scoped.v1.customers.create({"email": "x@example.com"})
+    assert scoped.v1.customers.list().data[0].id == customer.id
+    assert stripe_client.v1.customers.list().data == []
+
+
+def test_idempotency_key_replays_the_first_response(stripe_client):
+    opts = {"idempotency_key": "create-acct-1"}
+    params = {"type": "express", "country": "US", "email": "a@example.com"}
+    first = stripe_client.v1.accounts.create(params, opts)
+    second = stripe_client.v1.accounts.create(params, opts)
+    assert first.id == second.id
+    assert len(stripe_client.v1.accounts.list().data) == 1
+    assert second.last_response.headers.get("Idempotent-Replayed") == "true"
+
+
+def test_idempotency_key_with_different_params_is_an_idempotency_error(stripe_client):
+    opts = {"idempotency_key": "same-key"}
+    stripe_client.v1.customers.create({"email": "a@example.com"}, opts)
+    with pytest.raises(stripe.IdempotencyError):
+        stripe_client.v1.customers.create({"email": "b@example.com"}, opts)
+
+
+def test_idempotency_keys_expire_after_24_hours_of_emulated_time(stripe_client, stripe_emulator):
+    opts = {"idempotency_key": "daily"}
+    first = stripe_client.v1.customers.create({"email": "a@example.com"}, opts)
+    stripe_emulator.advance(hours=25)
+    second = stripe_client.v1.customers.create({"email": "a@example.com"}, opts)
+    assert first.id != second.id
+
+
+def test_validation_errors_are_not_stored_under_the_idempotency_key(stripe_client):
+    opts = {"idempotency_key": "retry-after-fix"}
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.invoices.create({"customer": "cus_missing"}, opts)
+    # Stripe does not save 4xx results, so the key is free for the corrected request.
+    customer = stripe_client.v1.customers.create({"email": "a@example.com"}, opts)
+    assert customer.id.startswith("cus_")
+
+
+def test_pagination_walks_every_page_newest_first(stripe_client):
+    created = [stripe_client.v1.customers.create({"name": f"c{i}"}).id for i in range(25)]
+    page = stripe_client.v1.customers.list({"limit": 10})
+    assert page.has_more is True
+    assert page.url == "/v1/customers"
+    assert [c.id for c in page.data] == created[::-1][:10]
+    walked = [c.id for c in stripe_client.v1.customers.list({"limit": 7}).auto_paging_iter()]
+    assert walked == created[::-1]
+
+
+def test_pagination_backwards_with_ending_before(stripe_client):
+    created = [stripe_client.v1.customers.create({"name": f"c{i}"}).id for i in range(5)]
+    newest_first = created[::-1]
+    page = stripe_client.v1.customers.list({"ending_before": newest_first[3], "limit": 2})
+    assert [c.id for c in page.data] == newest_first[1:3]
+    assert page.has_more is True
+    walked = [
+        c.id
+        for c in stripe_client.v1.customers.list(
+            {"ending_before": newest_first[4], "limit": 2}
+        ).auto_paging_iter()
+    ]
+    assert sorted(walked) == sorted(newest_first[:4])
+
+
+def test_default_limit_is_ten(stripe_client):
+    for i in range(12):
+        stripe_client.v1.customers.create({"name": f"c{i}"})
+    assert len(stripe_client.v1.customers.list().data) == 10
+
+
+def test_auto_paging_keeps_the_stripe_account_header(stripe_client, stripe_emulator):
+    account = onboarded_account(stripe_client, stripe_emulator)
+    opts = {"stripe_account": account.id}
+    for i in range(5):
+        stripe_client.v1.customers.create({"name": f"c{i}"}, opts)
+    assert len(list(stripe_client.v1.customers.list({"limit": 2}, opts).auto_paging_iter())) == 5
+
+
+def test_expand_replaces_ids_with_objects(stripe_client, stripe_emulator):
+    account = onboarded_account(stripe_client, stripe_emulator)
+    opts = {"stripe_account": account.id}
+    paid_invoice(stripe_client, account.id)
+    txns = stripe_client.v1.balance_transactions.list({"expand": ["data.source"]}, opts)
+    assert isinstance(txns.data[0].source, stripe.Charge)
+    charge = stripe_client.v1.charges.list(None, opts).data[0]
+    again = stripe_client.v1.charges.retrieve(charge.id, {"expand": ["balance_transaction"]}, opts)
+    assert isinstance(again.balance_transaction, stripe.BalanceTransaction)
+
+
+def test_form_encoding_of_nested_arrays_and_metadata(stripe_client):
+    customer = stripe_client.v1.customers.create(
+        {"email": "a@example.com", "metadata": {"k": "v", "other": "x"}}
+    )
+    updated = stripe_client.v1.customers.update(customer.id, {"metadata": {"other": ""}})
+    assert updated.metadata.to_dict() == {"k": "v"}
+    invoice = stripe_client.v1.invoices.create({"customer": customer.id})
+    invoice = stripe_client.v1.invoices.add_lines(
+        invoice.id,
+        {
+            "lines": [
+                {"amount": 500, "description": "first", "period": {"start": 1, "end": 2}},
+                {"amount": 700, "description": "second", "metadata": {"n": "2"}},
+            ]
+        },
+    )
+    assert [line.description for line in invoice.lines.data] == ["first", "second"]
+    assert invoice.lines.data[0].period.start == 1
+    assert invoice.total == 1200
+
+
+def test_injected_500_raises_api_error_and_then_recovers(stripe_client, stripe_emulator):
+    stripe_emulator.inject_fault("500")
+    with pytest.raises(stripe.APIError):
+        stripe_client.v1.customers.list()
+    assert stripe_client.v1.customers.list().data == []
+
+
+def test_injected_500_is_retried_by_the_sdk(stripe_emulator):
+    stripe_emulator.inject_fault("500")
+    client = stripe_emulator.client(max_network_retries=1)
+    assert client.v1.customers.list().data == []
+
+
+def test_injected_429_is_a_rate_limit_error_not_retried(stripe_emulator):
+    stripe_emulator.inject_fault("429")
+    client = stripe_emulator.client(max_network_retries=2)
+    with pytest.raises(stripe.RateLimitError):
+        client.v1.customers.list()
+
+
+def test_injected_429_with_should_retry_is_retried(stripe_emulator):
+    stripe_emulator.inject_fault("429_retry")
+    client = stripe_emulator.client(max_network_retries=1)
+    assert client.v1.customers.list().data == []
+
+
+def test_dropped_connection_is_an_api_connection_error(stripe_client, stripe_emulator):
+    stripe_emulator.inject_fault("drop")
+    with pytest.raises(stripe.APIConnectionError):
+        stripe_client.v1.customers.list()
+
+
+def test_slow_response_is_slow(stripe_client, stripe_emulator):
+    stripe_emulator.inject_fault("slow", delay=0.5)
+    started = time.monotonic()
+    stripe_client.v1.customers.list()
+    assert time.monotonic() - started >= 0.5
+
+
+def test_faults_can_target_a_path(stripe_client, stripe_emulator):
+    stripe_emulator.inject_fault("500", count=2, path="/v1/balance")
+    assert stripe_client.v1.customers.list().data == []
+    with pytest.raises(stripe.APIError):
+        stripe_client.v1.balance.retrieve()
+
+
+def test_account_can_be_created_from_an_express_helper(stripe_client):
+    assert express_account(stripe_client).type == "express"
