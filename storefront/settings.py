@@ -144,6 +144,15 @@ try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from exc
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web workers and the task worker write concurrently: take the write lock at the start of
+    # each transaction (no lock-upgrade deadlocks), wait for it instead of failing, and let
+    # readers run alongside the writer (WAL).
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Auth: users log in with their email address.
@@ -188,6 +197,9 @@ STRIPE_CONNECT_JS_URL = envurl(
     if STRIPE_API_BASE
     else "https://connect-js.stripe.com/v1.0/connect.js",
 )
+# Seconds to wait for Stripe to accept a connection and to answer; the SDK retries twice.
+STRIPE_CONNECT_TIMEOUT = envint("STRIPE_CONNECT_TIMEOUT", 5, minimum=1)
+STRIPE_READ_TIMEOUT = envint("STRIPE_READ_TIMEOUT", 30, minimum=1)
 if not DEBUG and not STRIPE_SECRET_KEY:
     raise ImproperlyConfigured("STRIPE_SECRET_KEY must be set when DJANGO_DEBUG is off")
 for _name, _value, _prefixes in (

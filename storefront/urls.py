@@ -17,6 +17,7 @@ customer_pages = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("c/<int:customer_id>/", include(customer_pages)),
+    path("", include("billing.urls")),
     # Accounts
     path(
         "login/",

@@ -67,3 +67,13 @@ def client_as(db: None):
         return client
 
     return login
+
+
+@pytest.fixture
+def emulated_stripe(settings, stripe_emulator):
+    """Point the app's gateway at a clean Stripe emulator; returns the emulator handle."""
+    settings.STRIPE_API_BASE = stripe_emulator.base_url
+    settings.STRIPE_SECRET_KEY = "sk_test_emulator"
+    # Short enough that the "slow Stripe" tests finish quickly, long enough for a loaded CI box.
+    settings.STRIPE_READ_TIMEOUT = 3
+    return stripe_emulator

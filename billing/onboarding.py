@@ -1,0 +1,257 @@
+"""Connect onboarding: provision the Express account once, hand out onboarding links and
+account sessions, mint Express dashboard login links, refresh status and balance.
+
+These operations span our models and Stripe, so they are plain functions here (STYLE.md 5).
+Network calls never run inside a database transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from billing import gateway
+from billing.models import BillingAccount, ConnectAccount
+from billing.resolution import resolve_billing
+from storefront.access import Acting
+
+logger = logging.getLogger(__name__)
+
+ONBOARDING_URL_MAX_AGE = timedelta(hours=24)
+_ONBOARDING_SALT = "billing.onboarding-url"
+DEFAULT_COUNTRY = "US"
+
+# Countries where Stripe supports Express accounts receiving payouts (Stripe's cross-border
+# payouts list is wider; these are the self-serve ones).
+SUPPORTED_COUNTRIES = {
+    "AT": "Austria", "AU": "Australia", "BE": "Belgium", "BG": "Bulgaria", "CA": "Canada",
+    "CH": "Switzerland", "CY": "Cyprus", "CZ": "Czech Republic", "DE": "Germany",
+    "DK": "Denmark", "EE": "Estonia", "ES": "Spain", "FI": "Finland", "FR": "France",
+    "GB": "United Kingdom", "GI": "Gibraltar", "GR": "Greece", "HK": "Hong Kong",
+    "HR": "Croatia", "HU": "Hungary", "IE": "Ireland", "IT": "Italy", "JP": "Japan",
+    "LI": "Liechtenstein", "LT": "Lithuania", "LU": "Luxembourg", "LV": "Latvia",
+    "MT": "Malta", "MX": "Mexico", "NL": "Netherlands", "NO": "Norway", "NZ": "New Zealand",
+    "PL": "Poland", "PT": "Portugal", "RO": "Romania", "SE": "Sweden", "SG": "Singapore",
+    "SI": "Slovenia", "SK": "Slovakia", "TH": "Thailand", "US": "United States",
+}  # fmt: skip
+
+# Embedded components a page may ask an account session for.
+EMBEDDED_COMPONENTS = {
+    "account_onboarding",
+    "account_management",
+    "notification_banner",
+    "balances",
+    "payouts",
+    "payouts_list",
+    "documents",
+}
+
+
+class BillingError(Exception):
+    """A billing operation the user asked for cannot be done; the message says why."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ProvisioningRefused(BillingError):
+    pass
+
+
+class NotProvisioned(BillingError):
+    pass
+
+
+def _refuse_unless_allowed(acting: Acting) -> None:
+    refusal = acting.provisioning_refusal()
+    if refusal:
+        raise ProvisioningRefused(refusal)
+
+
+def normalize_country(country: str | None) -> str:
+    code = (country or DEFAULT_COUNTRY).strip().upper()
+    if code not in SUPPORTED_COUNTRIES:
+        raise BillingError(
+            f"{code!r} is not a country where Stripe Express accounts can receive payouts. "
+            "Use a two-letter ISO code such as US, GB or DE.",
+            field="country",
+        )
+    return code
+
+
+def provision(acting: Acting, *, country: str | None = None) -> tuple[ConnectAccount, bool]:
+    """The acting customer's own Connect account, created on first call. Returns (account, created).
+
+    Exactly one Stripe account per billing account, ever: the create call carries an
+    idempotency key derived from our billing account id, so retries, double clicks and
+    concurrent requests all get the same Stripe account back, and the unique constraint on
+    `ConnectAccount.billing_account` keeps one row.
+    """
+    _refuse_unless_allowed(acting)
+    existing = ConnectAccount.objects.filter(billing_account__customer=acting.customer).first()
+    if existing is not None:
+        if country and normalize_country(country) != existing.country:
+            raise BillingError(
+                f"This Stripe account was created for {SUPPORTED_COUNTRIES.get(existing.country, existing.country)} "
+                "and its country cannot be changed.",
+                field="country",
+            )
+        return existing, False
+    code = normalize_country(country)
+    # Only deterministic parameters go into the idempotent create, so two admins racing with
+    # different emails still get the same account; what we know about the seller is
+    # prefilled right after, before any onboarding link or session exists. The key is
+    # derived from the customer, which has exactly one billing account.
+    account = gateway.create_express_account(
+        idempotency_key=f"storefront-billing:connect-account:customer-{acting.customer.pk}",
+        country=code,
+        metadata={"customer_id": str(acting.customer.pk)},
+    )
+    # Our rows are written only once Stripe has answered, together: a failed call leaves
+    # nothing behind (a child keeps inheriting its parent's billing).
+    try:
+        with transaction.atomic():
+            billing_account, _ = BillingAccount.objects.get_or_create(customer=acting.customer)
+            connect, created = ConnectAccount.objects.get_or_create(
+                billing_account=billing_account,
+                defaults={"stripe_id": account["id"], "country": code},
+            )
+    except IntegrityError:
+        # A concurrent request stored the same account first.
+        connect, created = (
+            ConnectAccount.objects.get(billing_account__customer=acting.customer),
+            False,
+        )
+    if created:
+        try:
+            account = gateway.update_account(
+                connect.stripe_id,
+                email=acting.user.email,
+                business_name=acting.customer.company or acting.customer.name,
+            )
+        except gateway.GatewayError as exc:
+            # The account exists and is ours; prefill is a convenience the seller can do
+            # without. Keep going rather than fail the whole setup.
+            logger.warning("Could not prefill Stripe account %s: %s", connect.stripe_id, exc.detail)
+        connect.apply_stripe_account(account)
+        connect.save()
+    return connect, created
+
+
+def _own_connect_account(acting: Acting) -> ConnectAccount:
+    billing = resolve_billing(acting.customer)
+    if billing.inherited or billing.connect is None:
+        if billing.inherited and billing.connect is not None:
+            raise NotProvisioned(
+                f"{acting.customer.name} uses the billing of {billing.served_by}. "
+                "Set up a separate Stripe account for it first."
+            )
+        raise NotProvisioned(
+            f"No Stripe account is set up for {acting.customer.name} yet. Set one up first."
+        )
+    return billing.connect
+
+
+# Onboarding links: our own signed URL (valid 24 h) that mints a fresh Stripe link on click.
+
+
+@dataclass(frozen=True)
+class OnboardingUrl:
+    url: str
+    expires_at: datetime
+
+
+def onboarding_url(acting: Acting, absolute: Callable[[str], str]) -> OnboardingUrl:
+    """Our signed onboarding URL for the acting customer's account.
+
+    Stripe's account links live about five minutes and work once, while our API promises
+    24 hours: so we hand out a URL to our own endpoint, which mints a fresh Stripe link when
+    an authorised user opens it. `absolute` turns a path into an absolute URL.
+    """
+    _refuse_unless_allowed(acting)
+    connect = _own_connect_account(acting)
+    token = signing.dumps({"connect": connect.pk}, salt=_ONBOARDING_SALT, compress=True)
+    path = reverse("billing:onboarding_link", kwargs={"token": token})
+    return OnboardingUrl(url=absolute(path), expires_at=timezone.now() + ONBOARDING_URL_MAX_AGE)
+
+
+class OnboardingLinkInvalid(BillingError):
+    pass
+
+
+class OnboardingLinkExpired(BillingError):
+    pass
+
+
+def connect_account_from_token(token: str) -> ConnectAccount:
+    try:
+        data = signing.loads(
+            token, salt=_ONBOARDING_SALT, max_age=ONBOARDING_URL_MAX_AGE.total_seconds()
+        )
+    except signing.SignatureExpired:
+        raise OnboardingLinkExpired(
+            "This onboarding link is more than 24 hours old. Open billing setup to get a new one."
+        ) from None
+    except signing.BadSignature:
+        raise OnboardingLinkInvalid("This onboarding link is not valid.") from None
+    connect = (
+        ConnectAccount.objects.select_related("billing_account__customer")
+        .filter(pk=data.get("connect"))
+        .first()
+    )
+    if connect is None:
+        raise OnboardingLinkInvalid("This onboarding link is not valid.")
+    return connect
+
+
+def mint_account_link(acting: Acting, *, refresh_url: str, return_url: str) -> str:
+    """A fresh Stripe-hosted onboarding link for the acting customer's own account."""
+    _refuse_unless_allowed(acting)
+    connect = _own_connect_account(acting)
+    link = gateway.create_account_link(
+        connect.stripe_id, refresh_url=refresh_url, return_url=return_url
+    )
+    return str(link["url"])
+
+
+def account_session_secret(acting: Acting, components: list[str]) -> str:
+    """A fresh account session's client secret, enabling only `components`. Never stored."""
+    _refuse_unless_allowed(acting)
+    unknown = sorted(set(components) - EMBEDDED_COMPONENTS)
+    if unknown or not components:
+        raise BillingError(
+            f"Unknown embedded components: {', '.join(unknown) or '(none given)'}.",
+            field="components",
+        )
+    connect = _own_connect_account(acting)
+    session = gateway.create_account_session(connect.stripe_id, sorted(set(components)))
+    return str(session["client_secret"])
+
+
+def express_dashboard_url(acting: Acting) -> str:
+    """A single-use login link to the Express dashboard, minted now (on click)."""
+    connect = _own_connect_account(acting)
+    if not connect.details_submitted:
+        raise BillingError(
+            "The Stripe Express dashboard opens once onboarding is finished. Continue onboarding first."
+        )
+    return gateway.create_login_link(connect.stripe_id)
+
+
+def refresh(connect: ConnectAccount) -> ConnectAccount:
+    """Re-read the account and its balance from Stripe and store them."""
+    account = gateway.retrieve_account(connect.stripe_id)
+    balance = gateway.retrieve_balance(connect.stripe_id)
+    connect.apply_stripe_account(account)
+    connect.apply_stripe_balance(balance)
+    connect.save()
+    return connect

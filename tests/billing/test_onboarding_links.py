@@ -1,0 +1,178 @@
+"""Onboarding URLs (ours, 24 h), Stripe account links, account sessions, login links."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import requests
+import time_machine
+from django.utils import timezone
+
+from billing import onboarding
+from billing.models import ConnectAccount, OnboardingStatus
+from storefront import access
+
+
+def absolute(path: str) -> str:
+    return f"http://testserver{path}"
+
+
+@pytest.fixture
+def provisioned(cast, emulated_stripe) -> ConnectAccount:
+    return onboarding.provision(access.resolve(cast.parent_owner, cast.parent.pk))[0]
+
+
+@pytest.fixture
+def our_url(cast, provisioned) -> str:
+    url = onboarding.onboarding_url(access.resolve(cast.parent_owner, cast.parent.pk), absolute).url
+    return url.removeprefix("http://testserver")
+
+
+def test_our_url_is_valid_for_24_hours(cast, provisioned):
+    result = onboarding.onboarding_url(access.resolve(cast.parent_owner, cast.parent.pk), absolute)
+    assert result.url.startswith("http://testserver/billing/onboarding/")
+    assert (
+        timedelta(hours=23, minutes=59) < result.expires_at - timezone.now() <= timedelta(hours=24)
+    )
+
+
+def test_opening_it_mints_a_fresh_stripe_link_and_redirects(
+    cast, client_as, our_url, emulated_stripe
+):
+    client = client_as(cast.parent_owner)
+    first = client.get(our_url)
+    second = client.get(our_url)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"].startswith(
+        f"{emulated_stripe.base_url}/setup/e/{cast.parent.billing_account.connect.stripe_id}/"
+    )
+    assert first["Location"] != second["Location"]
+    assert first["Cache-Control"].startswith("max-age=0")
+
+
+def test_a_used_stripe_link_sends_the_seller_back_to_our_url(cast, client_as, our_url):
+    stripe_link = client_as(cast.parent_owner).get(our_url)["Location"]
+    assert requests.get(stripe_link, timeout=10, allow_redirects=False).status_code == 200
+    reused = requests.get(stripe_link, timeout=10, allow_redirects=False)
+    assert reused.status_code in (302, 303)
+    assert reused.headers["Location"] == f"http://testserver{our_url}"
+
+
+def test_finishing_on_stripe_returns_to_a_page_that_rereads_the_account(cast, client_as, our_url):
+    client = client_as(cast.parent_owner)
+    stripe_link = client.get(our_url)["Location"]
+    form = requests.get(stripe_link, timeout=10).text
+    action = form.split('action="', 1)[1].split('"', 1)[0]
+    base = stripe_link.split("/setup/", 1)[0]
+    submitted = requests.post(
+        base + action, data={"outcome": "complete"}, timeout=10, allow_redirects=False
+    )
+    return_url = submitted.headers["Location"]
+    assert return_url == f"http://testserver/c/{cast.parent.pk}/billing/return/"
+    response = client.get(return_url.removeprefix("http://testserver"), follow=True)
+    assert "payments and payouts are enabled" in response.content.decode()
+    connect = ConnectAccount.objects.get()
+    assert connect.onboarding_status == OnboardingStatus.COMPLETE
+    assert connect.details_submitted
+
+
+def test_our_url_expires_after_24_hours(cast, client_as, our_url):
+    with time_machine.travel(timezone.now() + timedelta(hours=24, seconds=5)):
+        response = client_as(cast.parent_owner).get(our_url)
+    assert response.status_code == 410
+    assert "more than 24 hours old" in response.content.decode()
+
+
+def test_a_tampered_url_is_refused(cast, client_as, our_url):
+    response = client_as(cast.parent_owner).get(our_url.rstrip("/") + "x/")
+    assert response.status_code == 404
+
+
+def test_it_requires_a_login(our_url):
+    from django.test import Client
+
+    response = Client().get(our_url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("user_name", ["stranger", "child_owner", "standalone_owner"])
+def test_other_tenants_cannot_use_it(cast, client_as, our_url, user_name):
+    response = client_as(getattr(cast, user_name)).get(our_url)
+    assert response.status_code == 403
+
+
+def test_a_member_cannot_use_it(cast, client_as, our_url):
+    response = client_as(cast.parent_viewer).get(our_url)
+    assert response.status_code == 403
+    assert "Only an admin" in response.content.decode()
+
+
+def test_no_url_before_provisioning(cast, emulated_stripe):
+    with pytest.raises(onboarding.NotProvisioned, match="Set one up first"):
+        onboarding.onboarding_url(access.resolve(cast.standalone_owner, None), absolute)
+
+
+def test_an_inheriting_child_must_get_its_own_account_first(cast, provisioned):
+    with pytest.raises(onboarding.NotProvisioned, match="uses the billing of Northwind Media"):
+        onboarding.onboarding_url(access.resolve(cast.parent_owner, cast.child.pk), absolute)
+
+
+class TestAccountSessions:
+    def test_each_call_returns_a_fresh_secret(self, cast, provisioned):
+        who = access.resolve(cast.parent_owner, cast.parent.pk)
+        first = onboarding.account_session_secret(who, ["account_onboarding"])
+        second = onboarding.account_session_secret(who, ["account_onboarding"])
+        assert first != second
+        assert "_secret_" in first
+
+    def test_unknown_components_are_refused(self, cast, provisioned):
+        who = access.resolve(cast.parent_owner, cast.parent.pk)
+        with pytest.raises(onboarding.BillingError, match="Unknown embedded components: payments"):
+            onboarding.account_session_secret(who, ["account_onboarding", "payments"])
+
+    def test_child_users_cannot_get_one(self, cast, provisioned):
+        with pytest.raises(onboarding.ProvisioningRefused):
+            onboarding.account_session_secret(
+                access.resolve(cast.child_owner, cast.child.pk), ["account_onboarding"]
+            )
+
+
+class TestExpressDashboard:
+    def test_it_waits_for_onboarding(self, cast, client_as, provisioned):
+        response = client_as(cast.parent_owner).post(
+            f"/c/{cast.parent.pk}/billing/express-dashboard/", follow=True
+        )
+        assert "opens once onboarding is finished" in response.content.decode()
+
+    def test_it_mints_a_login_link_on_click(self, cast, client_as, provisioned, emulated_stripe):
+        emulated_stripe.complete_onboarding(provisioned.stripe_id)
+        onboarding.refresh(provisioned)
+        response = client_as(cast.parent_owner).post(
+            f"/c/{cast.parent.pk}/billing/express-dashboard/"
+        )
+        assert response.status_code == 302
+        assert response["Location"].startswith(f"{emulated_stripe.base_url}/express/")
+
+    def test_members_may_not_open_it(self, cast, client_as, provisioned):
+        response = client_as(cast.parent_viewer).post(
+            f"/c/{cast.parent.pk}/billing/express-dashboard/"
+        )
+        assert response.status_code == 403
+
+    def test_it_rejects_get(self, cast, client_as, provisioned):
+        assert (
+            client_as(cast.parent_owner)
+            .get(f"/c/{cast.parent.pk}/billing/express-dashboard/")
+            .status_code
+            == 405
+        )
+
+    def test_other_tenants_get_404(self, cast, client_as, provisioned):
+        assert (
+            client_as(cast.stranger)
+            .post(f"/c/{cast.parent.pk}/billing/express-dashboard/")
+            .status_code
+            == 404
+        )

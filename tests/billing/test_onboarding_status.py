@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+
+from billing.models import ConnectAccount, OnboardingStatus
+from billing.status import DISABLED_REASONS, derive_onboarding_status, explain
+
+
+def account(**fields) -> ConnectAccount:
+    return ConnectAccount(stripe_id="acct_test", country="US", **fields)
+
+
+def test_nothing_provisioned_is_none():
+    assert derive_onboarding_status(None) == OnboardingStatus.NONE
+
+
+def test_a_fresh_account_is_pending_and_says_to_continue():
+    fresh = account(currently_due=["business_type", "external_account"])
+    assert derive_onboarding_status(fresh) == OnboardingStatus.PENDING
+    assert "continue" in explain(fresh)
+
+
+def test_submitted_and_verifying_is_pending_with_nothing_to_do():
+    verifying = account(details_submitted=True, pending_verification=["individual.id_number"])
+    assert derive_onboarding_status(verifying) == OnboardingStatus.PENDING
+    assert "Nothing to do" in explain(verifying)
+
+
+def test_charges_and_payouts_enabled_is_complete():
+    done = account(details_submitted=True, charges_enabled=True, payouts_enabled=True)
+    assert derive_onboarding_status(done) == OnboardingStatus.COMPLETE
+
+
+def test_charges_without_payouts_is_still_pending():
+    half = account(details_submitted=True, charges_enabled=True, payouts_enabled=False)
+    assert derive_onboarding_status(half) == OnboardingStatus.PENDING
+
+
+def test_a_new_account_stripe_marks_past_due_is_pending_not_restricted():
+    new = account(
+        currently_due=["tos_acceptance.date"],
+        past_due=["tos_acceptance.date"],
+        disabled_reason="requirements.past_due",
+    )
+    assert derive_onboarding_status(new) == OnboardingStatus.PENDING
+    assert "continue" in explain(new)
+
+
+def test_verification_in_progress_is_pending():
+    checking = account(details_submitted=True, disabled_reason="requirements.pending_verification")
+    assert derive_onboarding_status(checking) == OnboardingStatus.PENDING
+    assert "verifying" in explain(checking)
+
+
+def test_past_due_is_restricted_even_while_enabled():
+    late = account(
+        details_submitted=True,
+        charges_enabled=True,
+        payouts_enabled=True,
+        past_due=["external_account"],
+    )
+    assert derive_onboarding_status(late) == OnboardingStatus.RESTRICTED
+    assert "overdue" in explain(late)
+
+
+@pytest.mark.parametrize(
+    "reason", sorted(set(DISABLED_REASONS) - {"requirements.pending_verification"})
+)
+def test_every_disabled_reason_restricts_with_its_own_explanation(reason):
+    disabled = account(details_submitted=True, disabled_reason=reason)
+    assert derive_onboarding_status(disabled) == OnboardingStatus.RESTRICTED
+    assert explain(disabled) == DISABLED_REASONS[reason]
+
+
+def test_rejections_say_rejected():
+    rejected = account(disabled_reason="rejected.fraud")
+    assert derive_onboarding_status(rejected) == OnboardingStatus.RESTRICTED
+    assert "rejected" in explain(rejected)
+
+
+def test_an_unknown_disabled_reason_is_still_explained():
+    odd = account(details_submitted=True, disabled_reason="something.new")
+    assert derive_onboarding_status(odd) == OnboardingStatus.RESTRICTED
+    assert "something.new" in explain(odd)
