@@ -1,0 +1,280 @@
+"""Customers, invoice items, invoices through their lifecycle, previews, portal, events."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import requests
+import stripe
+
+from tests.stripe_emulator.helpers import onboarded_account
+
+
+@pytest.fixture
+def seller(stripe_client, stripe_emulator):
+    account = onboarded_account(stripe_client, stripe_emulator)
+    return {"stripe_account": account.id}
+
+
+@pytest.fixture
+def buyer(stripe_client, seller):
+    return stripe_client.v1.customers.create(
+        {"email": "buyer@example.com", "name": "Buyer"}, seller
+    )
+
+
+def test_customers_crud(stripe_client, seller):
+    customer = stripe_client.v1.customers.create({"email": "a@example.com"}, seller)
+    assert customer.id.startswith("cus_") and customer.next_invoice_sequence == 1
+    customer = stripe_client.v1.customers.update(customer.id, {"name": "Ann"}, seller)
+    assert customer.name == "Ann"
+    found = stripe_client.v1.customers.list({"email": "a@example.com"}, seller).data
+    assert [c.id for c in found] == [customer.id]
+    deleted = stripe_client.v1.customers.delete(customer.id, None, seller)
+    assert deleted.deleted is True
+    assert stripe_client.v1.customers.list(None, seller).data == []
+
+
+def test_invoice_items_stay_pending_until_invoiced(stripe_client, seller, buyer):
+    item = stripe_client.v1.invoice_items.create(
+        {"customer": buyer.id, "amount": 2_500, "description": "Ads, March"}, seller
+    )
+    assert item.invoice is None and item.currency == "usd"
+    pending = stripe_client.v1.invoice_items.list({"customer": buyer.id, "pending": True}, seller)
+    assert [i.id for i in pending.data] == [item.id]
+    excluded = stripe_client.v1.invoices.create({"customer": buyer.id}, seller)
+    assert excluded.lines.data == []  # pending_invoice_items_behavior defaults to exclude
+    invoice = stripe_client.v1.invoices.create(
+        {"customer": buyer.id, "pending_invoice_items_behavior": "include"}, seller
+    )
+    assert [line.parent.invoice_item_details.invoice_item for line in invoice.lines.data] == [
+        item.id
+    ]
+    assert stripe_client.v1.invoice_items.retrieve(item.id, options=seller).invoice == invoice.id
+    assert stripe_client.v1.invoice_items.list({"pending": True}, seller).data == []
+
+
+def test_invoice_item_with_price_data_and_quantity(stripe_client, seller, buyer):
+    item = stripe_client.v1.invoice_items.create(
+        {
+            "customer": buyer.id,
+            "price_data": {"currency": "usd", "unit_amount": 250, "product": "prod_ads"},
+            "quantity": 4,
+        },
+        seller,
+    )
+    assert item.amount == 1_000 and item.quantity == 4
+    assert item.pricing.unit_amount_decimal == Decimal("250")
+
+
+def test_full_send_invoice_lifecycle(stripe_client, stripe_emulator, seller, buyer):
+    stripe_client.v1.invoice_items.create({"customer": buyer.id, "amount": 4_000}, seller)
+    invoice = stripe_client.v1.invoices.create(
+        {
+            "customer": buyer.id,
+            "collection_method": "send_invoice",
+            "days_until_due": 30,
+            "pending_invoice_items_behavior": "include",
+            "application_fee_amount": 400,
+        },
+        seller,
+    )
+    assert invoice.status == "draft" and invoice.number is None
+    assert invoice.hosted_invoice_url is None
+    assert invoice.due_date == invoice.created + 30 * 86400
+    invoice = stripe_client.v1.invoices.finalize_invoice(invoice.id, None, seller)
+    assert invoice.status == "open"
+    assert invoice.number.endswith("-0001")
+    assert invoice.status_transitions.finalized_at is not None
+    assert requests.get(invoice.hosted_invoice_url, timeout=5).status_code == 200
+    pdf = requests.get(invoice.invoice_pdf, timeout=5)
+    assert pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    invoice = stripe_client.v1.invoices.send_invoice(invoice.id, None, seller)
+    invoice = stripe_client.v1.invoices.pay(invoice.id, None, seller)
+    assert invoice.status == "paid" and invoice.amount_paid == 4_000
+    assert invoice.amount_remaining == 0
+    assert invoice.payments.data[0].payment.type == "charge"
+    second = stripe_client.v1.invoices.create({"customer": buyer.id}, seller)
+    second = stripe_client.v1.invoices.add_lines(
+        second.id, {"lines": [{"amount": 100, "description": "x"}]}, seller
+    )
+    second = stripe_client.v1.invoices.finalize_invoice(second.id, None, seller)
+    assert second.number.endswith("-0002")
+    types = [e.type for e in stripe_client.v1.events.list({"limit": 100}, seller).data]
+    for expected in ("invoice.created", "invoice.finalized", "invoice.sent", "invoice.paid",
+                     "invoice.updated", "invoiceitem.created", "charge.succeeded"):  # fmt: skip
+        assert expected in types
+    platform_types = [e.type for e in stripe_client.v1.events.list().data]
+    assert "application_fee.created" in platform_types
+
+
+def test_pay_out_of_band_creates_no_charge(stripe_client, seller, buyer):
+    invoice = stripe_client.v1.invoices.create({"customer": buyer.id}, seller)
+    stripe_client.v1.invoices.add_lines(invoice.id, {"lines": [{"amount": 900}]}, seller)
+    invoice = stripe_client.v1.invoices.pay(invoice.id, {"paid_out_of_band": True}, seller)
+    assert invoice.status == "paid" and invoice.amount_paid_off_stripe == 900
+    assert stripe_client.v1.charges.list(None, seller).data == []
+
+
+def test_hosted_invoice_page_lets_the_buyer_pay(stripe_client, seller, buyer):
+    invoice = stripe_client.v1.invoices.create(
+        {"customer": buyer.id, "collection_method": "send_invoice", "days_until_due": 7}, seller
+    )
+    stripe_client.v1.invoices.add_lines(invoice.id, {"lines": [{"amount": 1_500}]}, seller)
+    invoice = stripe_client.v1.invoices.finalize_invoice(invoice.id, None, seller)
+    requests.post(invoice.hosted_invoice_url + "/pay", timeout=5)
+    assert stripe_client.v1.invoices.retrieve(invoice.id, options=seller).status == "paid"
+
+
+def test_void_and_mark_uncollectible(stripe_client, seller, buyer):
+    def open_invoice():
+        inv = stripe_client.v1.invoices.create({"customer": buyer.id}, seller)
+        stripe_client.v1.invoices.add_lines(inv.id, {"lines": [{"amount": 100}]}, seller)
+        return stripe_client.v1.invoices.finalize_invoice(inv.id, None, seller)
+
+    voided = stripe_client.v1.invoices.void_invoice(open_invoice().id, None, seller)
+    assert voided.status == "void" and voided.status_transitions.voided_at
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.invoices.pay(voided.id, None, seller)
+    bad = stripe_client.v1.invoices.mark_uncollectible(open_invoice().id, None, seller)
+    assert bad.status == "uncollectible"
+    assert stripe_client.v1.invoices.pay(bad.id, None, seller).status == "paid"
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.invoices.void_invoice(bad.id, None, seller)
+
+
+def test_lines_can_be_added_updated_and_removed_on_drafts_only(stripe_client, seller, buyer):
+    invoice = stripe_client.v1.invoices.create({"customer": buyer.id}, seller)
+    invoice = stripe_client.v1.invoices.add_lines(
+        invoice.id,
+        {"lines": [{"amount": 1_000, "description": "a"}, {"amount": 2_000, "description": "b"}]},
+        seller,
+    )
+    first, second = invoice.lines.data
+    invoice = stripe_client.v1.invoices.update_lines(
+        invoice.id, {"lines": [{"id": first.id, "amount": 1_500, "description": "a2"}]}, seller
+    )
+    assert [(line.description, line.amount) for line in invoice.lines.data] == [
+        ("a2", 1_500),
+        ("b", 2_000),
+    ]
+    invoice = stripe_client.v1.invoices.remove_lines(
+        invoice.id, {"lines": [{"id": second.id, "behavior": "unassign"}]}, seller
+    )
+    assert invoice.total == 1_500
+    pending = stripe_client.v1.invoice_items.list({"pending": True}, seller).data
+    assert [i.amount for i in pending] == [2_000]  # unassigned lines become pending again
+    listed = stripe_client.v1.invoices.line_items.list(invoice.id, None, seller)
+    assert [line.id for line in listed.data] == [first.id]
+    stripe_client.v1.invoices.finalize_invoice(invoice.id, None, seller)
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        stripe_client.v1.invoices.add_lines(invoice.id, {"lines": [{"amount": 1}]}, seller)
+    assert info.value.code == "invoice_not_editable"
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.invoices.remove_lines(
+            invoice.id, {"lines": [{"id": first.id, "behavior": "delete"}]}, seller
+        )
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.invoices.update_lines(
+            invoice.id, {"lines": [{"id": first.id, "amount": 5}]}, seller
+        )
+
+
+def test_invoice_lines_paginate(stripe_client, seller, buyer):
+    invoice = stripe_client.v1.invoices.create({"customer": buyer.id}, seller)
+    lines = [{"amount": i + 1, "description": f"line {i}"} for i in range(13)]
+    invoice = stripe_client.v1.invoices.add_lines(invoice.id, {"lines": lines}, seller)
+    assert len(invoice.lines.data) == 10 and invoice.lines.has_more is True
+    every = stripe_client.v1.invoices.line_items.list(invoice.id, {"limit": 5}, seller)
+    assert len(list(every.auto_paging_iter())) == 13
+
+
+def test_create_preview_shows_the_next_invoice(stripe_client, seller, buyer):
+    stripe_client.v1.invoice_items.create({"customer": buyer.id, "amount": 700}, seller)
+    preview = stripe_client.v1.invoices.create_preview(
+        {"customer": buyer.id, "invoice_items": [{"amount": 300, "description": "extra"}]},
+        seller,
+    )
+    assert preview.id.startswith("upcoming_in")
+    assert preview.total == 1_000 and len(preview.lines.data) == 2
+    assert stripe_client.v1.invoices.list(None, seller).data == []  # nothing stored
+
+
+def test_send_invoice_requires_a_due_date(stripe_client, seller, buyer):
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.invoices.create(
+            {"customer": buyer.id, "collection_method": "send_invoice"}, seller
+        )
+
+
+def test_application_fee_needs_the_stripe_account_header(stripe_client):
+    customer = stripe_client.v1.customers.create({"email": "platform-buyer@example.com"})
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        stripe_client.v1.invoices.create({"customer": customer.id, "application_fee_amount": 100})
+    assert info.value.param == "application_fee_amount"
+
+
+def test_overdue_and_auto_advance_on_clock_advance(stripe_client, stripe_emulator, seller, buyer):
+    invoice = stripe_client.v1.invoices.create(
+        {
+            "customer": buyer.id,
+            "collection_method": "send_invoice",
+            "days_until_due": 1,
+            "auto_advance": True,
+        },
+        seller,
+    )
+    stripe_client.v1.invoices.add_lines(invoice.id, {"lines": [{"amount": 100}]}, seller)
+    stripe_emulator.advance(hours=2)
+    assert stripe_client.v1.invoices.retrieve(invoice.id, options=seller).status == "open"
+    stripe_emulator.advance(days=2)
+    types = [e.type for e in stripe_client.v1.events.list({"limit": 100}, seller).data]
+    assert "invoice.overdue" in types
+
+
+def test_invoice_list_filters(stripe_client, seller, buyer):
+    draft = stripe_client.v1.invoices.create({"customer": buyer.id}, seller)
+    other = stripe_client.v1.customers.create({"email": "o@example.com"}, seller)
+    stripe_client.v1.invoices.create({"customer": other.id}, seller)
+    mine = stripe_client.v1.invoices.list({"customer": buyer.id}, seller).data
+    assert [i.id for i in mine] == [draft.id]
+    assert len(stripe_client.v1.invoices.list({"status": "draft"}, seller).data) == 2
+    assert stripe_client.v1.invoices.list({"status": "open"}, seller).data == []
+
+
+def test_delete_draft_invoice(stripe_client, seller, buyer):
+    invoice = stripe_client.v1.invoices.create({"customer": buyer.id}, seller)
+    assert stripe_client.v1.invoices.delete(invoice.id, None, seller).deleted is True
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.invoices.retrieve(invoice.id, options=seller)
+
+
+def test_billing_portal_session(stripe_client, seller, buyer):
+    session = stripe_client.v1.billing_portal.sessions.create(
+        {"customer": buyer.id, "return_url": "http://app.test/billing"}, seller
+    )
+    assert isinstance(session, stripe.billing_portal.Session)
+    assert session.id.startswith("bps_") and session.return_url == "http://app.test/billing"
+    page = requests.get(session.url, timeout=5)
+    assert page.status_code == 200 and "http://app.test/billing" in page.text
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.billing_portal.sessions.create({"customer": "cus_nope"}, seller)
+
+
+def test_events_filter_by_type_and_wildcard_and_retention(stripe_client, stripe_emulator, seller):
+    stripe_client.v1.customers.create({"email": "x@example.com"}, seller)
+    created = stripe_client.v1.events.list({"type": "customer.created"}, seller).data
+    assert len(created) == 1 and created[0].data.object.email == "x@example.com"
+    assert isinstance(created[0].data.object, stripe.Customer)
+    wildcard = stripe_client.v1.events.list({"type": "customer.*"}, seller).data
+    assert [e.id for e in wildcard] == [created[0].id]
+    both = stripe_client.v1.events.list(
+        {"types": ["customer.created", "account.updated"]}, seller
+    ).data
+    assert {e.type for e in both} == {"customer.created", "account.updated"}
+    event = stripe_client.v1.events.retrieve(created[0].id, options=seller)
+    assert event.account == seller["stripe_account"]
+    stripe_emulator.advance(days=31)
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.events.retrieve(created[0].id, options=seller)
