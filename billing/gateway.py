@@ -14,6 +14,7 @@ imports `stripe` for API calls (a test checks). Rules kept here:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from functools import lru_cache
@@ -230,3 +231,132 @@ def list_all(
         if item is None:
             return
         yield _as_dict(item)
+
+
+def list_page(
+    resource: str, account_id: str, params: dict[str, Any] | None = None
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of a list endpoint on a connected account: (objects, has_more)."""
+    service = getattr(client().v1, resource)
+    page = _call(
+        f"list {resource.replace('_', ' ')}",
+        lambda: service.list({"limit": 100, **(params or {})}, _on(account_id)),
+    )
+    return [_as_dict(item) for item in page.data], bool(page.has_more)
+
+
+def retrieve(resource: str, object_id: str, account_id: str) -> dict[str, Any]:
+    """One object of `client.v1.<resource>` on a connected account, as Stripe has it now."""
+    service = getattr(client().v1, resource)
+    return _call(
+        f"read {resource.replace('_', ' ').rstrip('s')} {object_id}",
+        lambda: _as_dict(service.retrieve(object_id, None, _on(account_id))),
+    )
+
+
+# Webhooks
+
+
+class WebhookSignatureInvalid(Exception):
+    pass
+
+
+def verify_webhook(payload: bytes, signature_header: str) -> dict[str, Any]:
+    """The event in `payload` if its `Stripe-Signature` is valid for our endpoint secret."""
+    if not signature_header:
+        raise WebhookSignatureInvalid("Missing Stripe-Signature header")
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"),
+            signature_header,
+            settings.STRIPE_WEBHOOK_SECRET,
+            tolerance=stripe.Webhook.DEFAULT_TOLERANCE,  # 5 minutes: refuses replays
+        )
+    except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
+        raise WebhookSignatureInvalid(str(exc)) from exc
+    try:
+        event = json.loads(payload)
+    except ValueError as exc:
+        raise WebhookSignatureInvalid("Payload is not JSON") from exc
+    if not isinstance(event, dict) or "id" not in event or "type" not in event:
+        raise WebhookSignatureInvalid("Payload is not a Stripe event")
+    return event
+
+
+# Invoicing buyers (direct: everything lives on the seller's connected account)
+
+
+def create_customer(
+    account_id: str, *, name: str, email: str, metadata: dict[str, str], idempotency_key: str
+) -> dict[str, Any]:
+    params = {"name": name, "metadata": metadata}
+    if email:
+        params["email"] = email
+    return _call(
+        "create the buyer in Stripe",
+        lambda: _as_dict(
+            client().v1.customers.create(params, _on(account_id, idempotency_key=idempotency_key))
+        ),
+    )
+
+
+def create_invoice_item(
+    account_id: str, params: dict[str, Any], *, idempotency_key: str
+) -> dict[str, Any]:
+    return _call(
+        "record the usage in Stripe",
+        lambda: _as_dict(
+            client().v1.invoice_items.create(
+                params, _on(account_id, idempotency_key=idempotency_key)
+            )
+        ),
+    )
+
+
+def create_invoice(
+    account_id: str, params: dict[str, Any], *, idempotency_key: str
+) -> dict[str, Any]:
+    return _call(
+        "create the invoice",
+        lambda: _as_dict(
+            client().v1.invoices.create(params, _on(account_id, idempotency_key=idempotency_key))
+        ),
+    )
+
+
+def update_invoice(account_id: str, invoice_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    return _call(
+        "update the invoice",
+        lambda: _as_dict(client().v1.invoices.update(invoice_id, params, _on(account_id))),
+    )
+
+
+def invoice_action(
+    action: str, account_id: str, invoice_id: str, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run `finalize_invoice`, `send_invoice`, `pay`, `void_invoice`, `mark_uncollectible`,
+    `add_lines`, `update_lines` or `remove_lines` on an invoice."""
+    allowed = {
+        "finalize_invoice": "finalize the invoice",
+        "send_invoice": "send the invoice",
+        "pay": "mark the invoice paid",
+        "void_invoice": "void the invoice",
+        "mark_uncollectible": "mark the invoice uncollectible",
+        "add_lines": "add lines to the invoice",
+        "update_lines": "update the invoice's lines",
+        "remove_lines": "remove lines from the invoice",
+    }
+    method = getattr(client().v1.invoices, action) if action in allowed else None
+    if method is None:
+        raise ValueError(f"Unknown invoice action {action}")
+    return _call(allowed[action], lambda: _as_dict(method(invoice_id, params, _on(account_id))))
+
+
+def create_billing_portal_session(account_id: str, customer_id: str, return_url: str) -> str:
+    session = _call(
+        "open the billing portal",
+        lambda: client().v1.billing_portal.sessions.create(
+            {"customer": customer_id, "return_url": return_url}, _on(account_id)
+        ),
+    )
+    return str(session.url)

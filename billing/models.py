@@ -10,7 +10,7 @@ effect before it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -134,9 +134,7 @@ class ConnectAccount(models.Model):
         self.past_due = list(requirements.get("past_due") or [])
         self.pending_verification = list(requirements.get("pending_verification") or [])
         deadline = requirements.get("current_deadline")
-        self.current_deadline = (
-            datetime.fromtimestamp(deadline, tz=timezone.utc) if deadline else None
-        )
+        self.current_deadline = datetime.fromtimestamp(deadline, tz=UTC) if deadline else None
         self.disabled_reason = requirements.get("disabled_reason") or ""
         self.raw = account
         self.refreshed_at = timezone.now()
@@ -230,3 +228,302 @@ class FeeScheduleVersion(models.Model):
         return (self.platform_fee_percent or Decimal(0)) + sum(
             (fee.fee_percent for fee in self.additional_fees), Decimal(0)
         )
+
+
+# The local mirror of Stripe money data, per connected account. Each row keeps the full Stripe
+# object (`raw`) plus promoted, indexed columns we sort and filter on. Rows are written only by
+# webhook processing and sync (billing.mirror), never edited by hand.
+
+
+def _ts(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+class MirrorQuerySet(models.QuerySet):
+    def newest_first(self) -> MirrorQuerySet:
+        return self.order_by("-created", "-id")
+
+
+class BalanceTransaction(models.Model):
+    connect_account = models.ForeignKey(
+        ConnectAccount, on_delete=models.CASCADE, related_name="balance_transactions"
+    )
+    stripe_id = models.CharField(max_length=255, unique=True)
+    amount = models.BigIntegerField()
+    fee = models.BigIntegerField()
+    net = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    type = models.CharField(max_length=50)
+    reporting_category = models.CharField(max_length=50, blank=True)
+    status = models.CharField(max_length=20)
+    created = models.DateTimeField()
+    available_on = models.DateTimeField(null=True, blank=True)
+    # The automatic payout that paid this transaction out, learnt from `payout=` listings.
+    payout_stripe_id = models.CharField(max_length=255, blank=True, db_index=True)
+    source_id = models.CharField(max_length=255, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    fee_details = models.JSONField(default=list)
+    raw = models.JSONField(default=dict)
+
+    objects = MirrorQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["connect_account", "-created", "-id"], name="bt_ledger"),
+            models.Index(fields=["connect_account", "type", "-created"], name="bt_type"),
+            models.Index(fields=["connect_account", "payout_stripe_id"], name="bt_payout"),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_id
+
+    @classmethod
+    def values_from_stripe(cls, obj: dict[str, Any]) -> dict[str, Any]:
+        source = obj.get("source")
+        return {
+            "amount": int(obj["amount"]),
+            "fee": int(obj.get("fee") or 0),
+            "net": int(obj["net"]),
+            "currency": obj["currency"],
+            "type": obj.get("type") or "",
+            "reporting_category": obj.get("reporting_category") or "",
+            "status": obj.get("status") or "",
+            "created": _ts(obj["created"]),
+            "available_on": _ts(obj.get("available_on")),
+            "source_id": (source.get("id") if isinstance(source, dict) else source) or "",
+            "description": (obj.get("description") or "")[:500],
+            "fee_details": obj.get("fee_details") or [],
+            "raw": obj,
+        }
+
+
+class Payout(models.Model):
+    connect_account = models.ForeignKey(
+        ConnectAccount, on_delete=models.CASCADE, related_name="payouts"
+    )
+    stripe_id = models.CharField(max_length=255, unique=True)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20)
+    method = models.CharField(max_length=20, blank=True)
+    automatic = models.BooleanField(default=True)
+    reconciliation_status = models.CharField(max_length=20, blank=True)
+    failure_code = models.CharField(max_length=100, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField()
+    arrival_date = models.DateTimeField(null=True, blank=True)
+    raw = models.JSONField(default=dict)
+
+    objects = MirrorQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["connect_account", "-created", "-id"], name="payout_list")]
+
+    def __str__(self) -> str:
+        return self.stripe_id
+
+    @classmethod
+    def values_from_stripe(cls, obj: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "amount": int(obj["amount"]),
+            "currency": obj["currency"],
+            "status": obj.get("status") or "",
+            "method": obj.get("method") or "",
+            "automatic": bool(obj.get("automatic", True)),
+            "reconciliation_status": obj.get("reconciliation_status") or "",
+            "failure_code": obj.get("failure_code") or "",
+            "failure_message": (obj.get("failure_message") or "")[:500],
+            "created": _ts(obj["created"]),
+            "arrival_date": _ts(obj.get("arrival_date")),
+            "raw": obj,
+        }
+
+
+class Buyer(models.Model):
+    """A buyer invoiced by a seller: a Stripe customer on the seller's connected account."""
+
+    connect_account = models.ForeignKey(
+        ConnectAccount, on_delete=models.CASCADE, related_name="buyers"
+    )
+    reference = models.CharField(
+        max_length=255, help_text="Our own id for the buyer (e.g. the buyer account's id)."
+    )
+    name = models.CharField(max_length=255)
+    email = models.EmailField(blank=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connect_account", "reference"], name="buyer_unique_reference"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ItemKind(models.TextChoices):
+    PLAN_COST = "plan_cost", "Plan cost"
+    VARIABLE_COST = "variable_cost", "Variable cost"
+
+
+class InvoiceItem(models.Model):
+    """Billable usage for a buyer: pending until a billing run puts it on an invoice."""
+
+    connect_account = models.ForeignKey(
+        ConnectAccount, on_delete=models.CASCADE, related_name="invoice_items"
+    )
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="invoice_items")
+    stripe_id = models.CharField(max_length=255, unique=True)
+    kind = models.CharField(max_length=20, choices=ItemKind.choices)
+    description = models.CharField(max_length=500)
+    metric = models.CharField(max_length=100, blank=True)
+    quantity = models.BigIntegerField(default=1)
+    unit_amount = models.BigIntegerField(null=True, blank=True)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    contract = models.CharField(
+        max_length=255, blank=True, help_text="Inventory source or media buy"
+    )
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    invoice_stripe_id = models.CharField(max_length=255, blank=True, db_index=True)
+    created = models.DateTimeField()
+    raw = models.JSONField(default=dict)
+
+    objects = MirrorQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["connect_account", "-created", "-id"], name="item_list")]
+
+    def __str__(self) -> str:
+        return self.description
+
+    @property
+    def is_pending(self) -> bool:
+        return not self.invoice_stripe_id
+
+
+class InvoiceOrigin(models.TextChoices):
+    BACKGROUND = "background", "Billing run"
+    MANUAL = "manual", "Manual (staff)"
+
+
+class Invoice(models.Model):
+    connect_account = models.ForeignKey(
+        ConnectAccount, on_delete=models.CASCADE, related_name="invoices"
+    )
+    buyer = models.ForeignKey(
+        Buyer, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices"
+    )
+    stripe_id = models.CharField(max_length=255, unique=True)
+    number = models.CharField(max_length=100, blank=True, db_index=True)
+    status = models.CharField(max_length=20)
+    currency = models.CharField(max_length=3)
+    total = models.BigIntegerField()
+    amount_due = models.BigIntegerField()
+    amount_paid = models.BigIntegerField()
+    amount_remaining = models.BigIntegerField()
+    application_fee_amount = models.BigIntegerField(null=True, blank=True)
+    created = models.DateTimeField()
+    due_date = models.DateTimeField(null=True, blank=True)
+    hosted_invoice_url = models.URLField(max_length=1000, blank=True)
+    invoice_pdf = models.URLField(max_length=1000, blank=True)
+    origin = models.CharField(
+        max_length=20, choices=InvoiceOrigin.choices, default=InvoiceOrigin.BACKGROUND
+    )
+    status_history = models.JSONField(
+        default=list, help_text='[{"status": ..., "at": unix seconds}]'
+    )
+    raw = models.JSONField(default=dict)
+
+    objects = MirrorQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["connect_account", "-created", "-id"], name="invoice_list")]
+
+    def __str__(self) -> str:
+        return self.number or self.stripe_id
+
+    @classmethod
+    def values_from_stripe(cls, obj: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "number": obj.get("number") or "",
+            "status": obj.get("status") or "",
+            "currency": obj["currency"],
+            "total": int(obj.get("total") or 0),
+            "amount_due": int(obj.get("amount_due") or 0),
+            "amount_paid": int(obj.get("amount_paid") or 0),
+            "amount_remaining": int(obj.get("amount_remaining") or 0),
+            "created": _ts(obj["created"]),
+            "due_date": _ts(obj.get("due_date")),
+            "hosted_invoice_url": obj.get("hosted_invoice_url") or "",
+            "invoice_pdf": obj.get("invoice_pdf") or "",
+            "raw": obj,
+        }
+
+    @property
+    def lines(self) -> list[dict[str, Any]]:
+        return list(((self.raw.get("lines") or {}).get("data")) or [])
+
+    def record_status(self, status: str, at: int) -> None:
+        """Append to the status history unless it already ends in this status."""
+        if not self.status_history or self.status_history[-1]["status"] != status:
+            self.status_history = [*self.status_history, {"status": status, "at": at}]
+
+
+class WebhookEventStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored (type we do not handle)"
+    FAILED = "failed", "Failed"
+
+
+class WebhookEvent(models.Model):
+    """A Stripe event as received, stored once by its id, processed in the background."""
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    account = models.CharField(max_length=255, blank=True, db_index=True)
+    created = models.DateTimeField(help_text="When Stripe created the event.")
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=20,
+        choices=WebhookEventStatus.choices,
+        default=WebhookEventStatus.PENDING,
+        db_index=True,
+    )
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_id}"
+
+
+class SyncProgress(models.Model):
+    """Where a backfill of one resource of one account got to, so an interrupted sync resumes."""
+
+    connect_account = models.ForeignKey(
+        ConnectAccount, on_delete=models.CASCADE, related_name="sync_progress"
+    )
+    resource = models.CharField(max_length=50)
+    # The last object id stored, oldest-first walk is not available in Stripe lists, so we
+    # walk newest-first and remember the oldest id reached (`starting_after` resumes there).
+    resume_after = models.CharField(max_length=255, blank=True)
+    since = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connect_account", "resource"], name="sync_progress_unique"
+            ),
+        ]

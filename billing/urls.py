@@ -1,10 +1,11 @@
 from django.urls import path
 
-from billing import views
+from billing import views, webhooks
 
 app_name = "billing"
 
 urlpatterns = [
+    path("webhooks/stripe/", webhooks.stripe_webhook, name="stripe_webhook"),
     # Our 24-hour onboarding URL; also Stripe's refresh_url.
     path("billing/onboarding/<str:token>/", views.onboarding_link, name="onboarding_link"),
     # Pages acting as a customer

@@ -1,0 +1,228 @@
+"""Invoicing buyers on the seller's connected account (direct charges).
+
+Billable usage becomes a Stripe invoice item (pending until invoiced). A billing run turns each
+buyer's pending items into an invoice with `collection_method=send_invoice`, payment terms from
+the fee schedule, and the platform's application fee computed from the schedule in force; then
+finalizes and sends it.
+
+Safe to re-run at any point: pending items move onto the invoice inside Stripe, so a second run
+finds nothing left to invoice; every create carries an idempotency key derived from our own
+ids; and a run first finishes any invoice a crashed run left as a draft or unsent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from billing import gateway, mirror
+from billing.fees import application_fee
+from billing.models import (
+    Buyer,
+    ConnectAccount,
+    Invoice,
+    InvoiceItem,
+    InvoiceOrigin,
+    ItemKind,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_NET_DAYS = 30
+
+
+def buyer_for(connect: ConnectAccount, *, reference: str, name: str, email: str = "") -> Buyer:
+    """Our buyer `reference` on this seller's account, with its Stripe customer (created once)."""
+    buyer = Buyer.objects.filter(connect_account=connect, reference=reference).first()
+    if buyer is not None and buyer.stripe_customer_id:
+        return buyer
+    customer = gateway.create_customer(
+        connect.stripe_id,
+        name=name,
+        email=email,
+        metadata={"buyer_reference": reference},
+        idempotency_key=f"storefront-billing:buyer:{connect.pk}:{reference}",
+    )
+    try:
+        with transaction.atomic():
+            buyer, _ = Buyer.objects.update_or_create(
+                connect_account=connect,
+                reference=reference,
+                defaults={"name": name, "email": email, "stripe_customer_id": customer["id"]},
+            )
+    except IntegrityError:
+        buyer = Buyer.objects.get(connect_account=connect, reference=reference)
+    return buyer
+
+
+def record_usage(
+    connect: ConnectAccount,
+    buyer: Buyer,
+    *,
+    usage_id: str,
+    kind: ItemKind,
+    description: str,
+    currency: str,
+    amount: int | None = None,
+    quantity: int = 1,
+    unit_amount: int | None = None,
+    metric: str = "",
+    contract: str = "",
+    period: tuple[datetime, datetime] | None = None,
+) -> InvoiceItem:
+    """Record billable usage as a pending invoice item. `usage_id` makes it idempotent.
+
+    A `plan_cost` is a fixed `amount` for a period; a `variable_cost` is `quantity` ×
+    `unit_amount` of a `metric` (e.g. thousands of impressions).
+    """
+    if kind == ItemKind.VARIABLE_COST:
+        if unit_amount is None or not metric:
+            raise ValueError("A variable cost needs a metric and a unit amount")
+        amount = quantity * unit_amount
+    if amount is None or amount < 0:
+        raise ValueError("A plan cost needs a non-negative amount")
+    metadata = {"kind": str(kind), "usage_id": usage_id, "quantity": str(quantity)}
+    if metric:
+        metadata["metric"] = metric
+    if unit_amount is not None:
+        metadata["unit_amount"] = str(unit_amount)
+    if contract:
+        metadata["contract"] = contract
+    params: dict[str, Any] = {
+        "customer": buyer.stripe_customer_id,
+        "amount": amount,
+        "currency": currency.lower(),
+        "description": description,
+        "metadata": metadata,
+    }
+    if period:
+        params["period"] = {"start": int(period[0].timestamp()), "end": int(period[1].timestamp())}
+    obj = gateway.create_invoice_item(
+        connect.stripe_id,
+        params,
+        idempotency_key=f"storefront-billing:usage:{connect.pk}:{usage_id}",
+    )
+    return mirror.upsert_invoice_item(connect, obj, buyer=buyer)
+
+
+@dataclass
+class BillingRunResult:
+    invoices: list[Invoice] = field(default_factory=list)
+    finished: list[Invoice] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _pending_by_buyer(connect: ConnectAccount) -> dict[str, list[dict[str, Any]]]:
+    """Stripe's own list of pending items, grouped by customer (Stripe is the truth here)."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    params: dict[str, Any] = {"pending": True}
+    while True:
+        objects, has_more = gateway.list_page("invoice_items", connect.stripe_id, params)
+        for obj in objects:
+            grouped.setdefault(obj["customer"], []).append(obj)
+        if not has_more or not objects:
+            return grouped
+        params["starting_after"] = objects[-1]["id"]
+
+
+def _unfinished_run_invoices(connect: ConnectAccount) -> list[dict[str, Any]]:
+    """Invoices a billing run created but did not get to finalize or send."""
+    unfinished = []
+    for status in ("draft", "open"):
+        params: dict[str, Any] = {"status": status}
+        while True:
+            objects, has_more = gateway.list_page("invoices", connect.stripe_id, params)
+            for obj in objects:
+                metadata = obj.get("metadata") or {}
+                if metadata.get("origin") != InvoiceOrigin.BACKGROUND:
+                    continue
+                if status == "draft" or not metadata.get("sent"):
+                    unfinished.append(obj)
+            if not has_more or not objects:
+                break
+            params["starting_after"] = objects[-1]["id"]
+    return unfinished
+
+
+def _finalize_and_send(connect: ConnectAccount, obj: dict[str, Any]) -> Invoice:
+    if obj["status"] == "draft":
+        obj = gateway.invoice_action("finalize_invoice", connect.stripe_id, obj["id"])
+    if not (obj.get("metadata") or {}).get("sent"):
+        gateway.invoice_action("send_invoice", connect.stripe_id, obj["id"])
+        # Remember we sent it, on the invoice itself, so a crash-resumed run never re-sends.
+        obj = gateway.update_invoice(connect.stripe_id, obj["id"], {"metadata": {"sent": "1"}})
+    return mirror.upsert_invoice(connect, obj)
+
+
+def run_billing(connect: ConnectAccount) -> BillingRunResult:
+    """Invoice every buyer's pending items on this account (see the module docstring)."""
+    result = BillingRunResult()
+    for obj in _unfinished_run_invoices(connect):
+        try:
+            result.finished.append(_finalize_and_send(connect, obj))
+        except gateway.GatewayError as exc:
+            result.errors.append(exc.message)
+    schedule = connect.billing_account.fee_schedule()
+    net_days = (
+        schedule.default_net_days
+        if schedule and schedule.default_net_days is not None
+        else DEFAULT_NET_DAYS
+    )
+    for customer_id, items in _pending_by_buyer(connect).items():
+        for currency in sorted({item["currency"] for item in items}):
+            same_currency = [item for item in items if item["currency"] == currency]
+            try:
+                result.invoices.append(
+                    _invoice_buyer(connect, customer_id, same_currency, schedule, net_days)
+                )
+            except gateway.GatewayError as exc:
+                result.errors.append(exc.message)
+    return result
+
+
+def _invoice_buyer(
+    connect: ConnectAccount,
+    customer_id: str,
+    items: list[dict[str, Any]],
+    schedule: Any,
+    net_days: int,
+) -> Invoice:
+    total = sum(int(item["amount"]) for item in items)
+    fee = application_fee(
+        total,
+        schedule.platform_fee_percent if schedule else Decimal(0),
+        [(f.name, f.fee_percent) for f in (schedule.additional_fees if schedule else [])],
+    )
+    # The same pending items always produce the same key, so a retried run cannot create a
+    # second invoice for them.
+    digest = hashlib.sha256(",".join(sorted(item["id"] for item in items)).encode()).hexdigest()[
+        :32
+    ]
+    params: dict[str, Any] = {
+        "customer": customer_id,
+        "currency": items[0]["currency"],
+        "collection_method": "send_invoice",
+        "days_until_due": net_days,
+        "pending_invoice_items_behavior": "include",
+        "auto_advance": False,
+        "metadata": {
+            "origin": InvoiceOrigin.BACKGROUND.value,
+            "application_fee_amount": str(fee.total),
+            "fee_schedule_version": str(schedule.pk) if schedule else "",
+        },
+    }
+    if fee.total:
+        params["application_fee_amount"] = fee.total
+    obj = gateway.create_invoice(
+        connect.stripe_id,
+        params,
+        idempotency_key=f"storefront-billing:invoice:{connect.pk}:{digest}",
+    )
+    mirror.upsert_invoice(connect, obj)
+    return _finalize_and_send(connect, obj)

@@ -1,0 +1,345 @@
+"""Keeping the local mirror of each connected account's Stripe money data.
+
+Writers: webhook processing (billing.webhooks) and the backfill (`manage.py billing_sync`).
+Every write is an upsert keyed on the Stripe id, so replays, duplicates and re-runs change
+nothing. State-bearing objects (payouts, invoices, accounts) are always re-read from Stripe
+before being stored, so an old event delivered late can never overwrite newer state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from billing import gateway
+from billing.models import (
+    BalanceTransaction,
+    Buyer,
+    ConnectAccount,
+    Invoice,
+    InvoiceItem,
+    ItemKind,
+    Payout,
+    SyncProgress,
+)
+
+logger = logging.getLogger(__name__)
+
+BT_FIELDS = [
+    "amount", "fee", "net", "currency", "type", "reporting_category", "status", "created",
+    "available_on", "source_id", "description", "fee_details", "raw",
+]  # fmt: skip
+
+
+class Throttle:
+    """Client-side rate limit for backfills: at most `per_second` requests per second.
+
+    Stripe allows 25 requests/s per account in test mode and 100 live, and the SDK does not
+    retry plain 429s, so a backfill paces itself instead of finding the limit.
+    """
+
+    def __init__(
+        self,
+        per_second: float,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval = 1.0 / per_second
+        self.sleep = sleep
+        self.clock = clock
+        self.next_at = 0.0
+
+    def wait(self) -> None:
+        now = self.clock()
+        if now < self.next_at:
+            self.sleep(self.next_at - now)
+            now = self.next_at
+        self.next_at = now + self.interval
+
+
+def default_throttle() -> Throttle:
+    return Throttle(getattr(settings, "STRIPE_SYNC_REQUESTS_PER_SECOND", 20))
+
+
+# Upserts
+
+
+def upsert_balance_transactions(
+    connect: ConnectAccount, objects: Iterable[dict[str, Any]], *, payout_id: str = ""
+) -> int:
+    """Insert or update balance transactions in bulk. With `payout_id`, also link them to it."""
+    rows = [
+        BalanceTransaction(
+            connect_account=connect,
+            stripe_id=obj["id"],
+            payout_stripe_id=payout_id,
+            **BalanceTransaction.values_from_stripe(obj),
+        )
+        for obj in objects
+    ]
+    if not rows:
+        return 0
+    update_fields = [*BT_FIELDS, "payout_stripe_id"] if payout_id else BT_FIELDS
+    BalanceTransaction.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["stripe_id"], update_fields=update_fields
+    )
+    return len(rows)
+
+
+def upsert_payout(connect: ConnectAccount, obj: dict[str, Any]) -> Payout:
+    payout, _ = Payout.objects.update_or_create(
+        stripe_id=obj["id"],
+        defaults={"connect_account": connect, **Payout.values_from_stripe(obj)},
+    )
+    return payout
+
+
+def _buyer_for_stripe_customer(connect: ConnectAccount, customer_id: str | None) -> Buyer | None:
+    if not customer_id:
+        return None
+    buyer = Buyer.objects.filter(connect_account=connect, stripe_customer_id=customer_id).first()
+    if buyer is None:
+        # A customer created outside our app (e.g. by staff in Stripe): mirror it by its id.
+        buyer, _ = Buyer.objects.get_or_create(
+            connect_account=connect,
+            reference=customer_id,
+            defaults={"name": customer_id, "stripe_customer_id": customer_id},
+        )
+    return buyer
+
+
+def upsert_invoice(connect: ConnectAccount, obj: dict[str, Any]) -> Invoice:
+    """Store an invoice as Stripe has it now, extending its status history."""
+    customer = obj.get("customer")
+    customer_id = customer.get("id") if isinstance(customer, dict) else customer
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().filter(stripe_id=obj["id"]).first()
+        if invoice is None:
+            invoice = Invoice(stripe_id=obj["id"], connect_account=connect)
+            metadata = obj.get("metadata") or {}
+            if metadata.get("origin") in ("background", "manual"):
+                invoice.origin = metadata["origin"]
+        for name, value in Invoice.values_from_stripe(obj).items():
+            setattr(invoice, name, value)
+        invoice.buyer = _buyer_for_stripe_customer(connect, customer_id)
+        metadata = obj.get("metadata") or {}
+        if metadata.get("application_fee_amount"):
+            invoice.application_fee_amount = int(metadata["application_fee_amount"])
+        for status, at in _status_timeline(obj):
+            invoice.record_status(status, at)
+        invoice.save()
+    # Items swept onto this invoice are no longer pending.
+    line_items = [
+        line.get("invoice_item")
+        or (line.get("parent") or {}).get("invoice_item_details", {}).get("invoice_item")
+        for line in invoice.lines
+    ]
+    line_items = [item for item in line_items if item]
+    if line_items:
+        InvoiceItem.objects.filter(stripe_id__in=line_items).update(
+            invoice_stripe_id=invoice.stripe_id
+        )
+    return invoice
+
+
+def _status_timeline(obj: dict[str, Any]) -> list[tuple[str, int]]:
+    """The invoice's status changes in order, from `created` and `status_transitions`."""
+    transitions = obj.get("status_transitions") or {}
+    timeline = [("draft", int(obj["created"]))]
+    for status, key in (
+        ("open", "finalized_at"),
+        ("paid", "paid_at"),
+        ("uncollectible", "marked_uncollectible_at"),
+        ("void", "voided_at"),
+    ):
+        if transitions.get(key):
+            timeline.append((status, int(transitions[key])))
+    timeline.sort(key=lambda item: item[1])
+    current = obj.get("status")
+    if current and (not timeline or timeline[-1][0] != current):
+        timeline.append((current, int(time.time())))
+    return timeline
+
+
+def upsert_invoice_item(
+    connect: ConnectAccount, obj: dict[str, Any], buyer: Buyer | None = None
+) -> InvoiceItem:
+    metadata = obj.get("metadata") or {}
+    customer = obj.get("customer")
+    customer_id = customer.get("id") if isinstance(customer, dict) else customer
+    buyer = buyer or _buyer_for_stripe_customer(connect, customer_id)
+    invoice = obj.get("invoice")
+    period = obj.get("period") or {}
+    item, _ = InvoiceItem.objects.update_or_create(
+        stripe_id=obj["id"],
+        defaults={
+            "connect_account": connect,
+            "buyer": buyer,
+            "kind": metadata.get("kind")
+            if metadata.get("kind") in ItemKind.values
+            else ItemKind.PLAN_COST,
+            "description": (obj.get("description") or "")[:500],
+            "metric": metadata.get("metric", ""),
+            "quantity": int(metadata.get("quantity") or obj.get("quantity") or 1),
+            "unit_amount": int(metadata["unit_amount"]) if metadata.get("unit_amount") else None,
+            "amount": int(obj["amount"]),
+            "currency": obj["currency"],
+            "contract": metadata.get("contract", ""),
+            "period_start": _dt(period.get("start")),
+            "period_end": _dt(period.get("end")),
+            "invoice_stripe_id": (invoice.get("id") if isinstance(invoice, dict) else invoice)
+            or "",
+            "created": _dt(obj.get("date") or obj.get("created")) or timezone.now(),
+            "raw": obj,
+        },
+    )
+    return item
+
+
+def _dt(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+
+
+# Payout reconciliation
+
+
+def reconcile_payout(
+    connect: ConnectAccount, payout: Payout, throttle: Throttle | None = None
+) -> int:
+    """Link a paid automatic payout to the balance transactions it paid out (`payout=` listing)."""
+    if not payout.automatic or payout.status != "paid":
+        return 0
+    linked = 0
+    starting_after = None
+    while True:
+        if throttle:
+            throttle.wait()
+        params: dict[str, Any] = {"payout": payout.stripe_id}
+        if starting_after:
+            params["starting_after"] = starting_after
+        objects, has_more = gateway.list_page("balance_transactions", connect.stripe_id, params)
+        # The payout's own balance transaction (type=payout) is listed too; it is the negative
+        # side of the same money and is linked like the rest.
+        linked += upsert_balance_transactions(connect, objects, payout_id=payout.stripe_id)
+        if not has_more or not objects:
+            return linked
+        starting_after = objects[-1]["id"]
+
+
+# Backfill
+
+
+SYNC_RESOURCES = ("balance_transactions", "payouts", "invoiceitems", "invoices")
+_SERVICE = {"invoiceitems": "invoice_items"}
+
+
+def sync_account(
+    connect: ConnectAccount,
+    *,
+    since: datetime | None = None,
+    throttle: Throttle | None = None,
+    on_page: Callable[[str, int], None] | None = None,
+    page_size: int = 100,
+) -> dict[str, int]:
+    """Page through the account's Stripe data into the mirror; resumable and idempotent.
+
+    Each page is stored before the next is fetched, and the position is saved with it, so an
+    interrupted sync continues where it stopped. Returns the count of objects per resource.
+    """
+    throttle = throttle or default_throttle()
+    counts: dict[str, int] = {}
+    for resource in SYNC_RESOURCES:
+        counts[resource] = _sync_resource(connect, resource, since, throttle, on_page, page_size)
+    for payout in Payout.objects.filter(connect_account=connect, status="paid", automatic=True):
+        reconcile_payout(connect, payout, throttle)
+    throttle.wait()
+    connect.apply_stripe_balance(gateway.retrieve_balance(connect.stripe_id))
+    connect.save(update_fields=["balance_available", "balance_pending", "balance_as_of"])
+    return counts
+
+
+def _sync_resource(
+    connect: ConnectAccount,
+    resource: str,
+    since: datetime | None,
+    throttle: Throttle,
+    on_page: Callable[[str, int], None] | None,
+    page_size: int,
+) -> int:
+    progress, _ = SyncProgress.objects.get_or_create(connect_account=connect, resource=resource)
+    if progress.completed_at is not None or progress.since != since:
+        # A finished (or differently scoped) sync starts over from the newest object.
+        progress.resume_after, progress.completed_at, progress.since = "", None, since
+        progress.started_at = timezone.now()
+        progress.save()
+    stored = 0
+    while True:
+        params: dict[str, Any] = {"limit": page_size}
+        if since is not None:
+            params["created"] = {"gte": int(since.timestamp())}
+        if progress.resume_after:
+            params["starting_after"] = progress.resume_after
+        throttle.wait()
+        objects, has_more = gateway.list_page(
+            _SERVICE.get(resource, resource), connect.stripe_id, params
+        )
+        with transaction.atomic():
+            _store(connect, resource, objects)
+            if objects:
+                progress.resume_after = objects[-1]["id"]
+            if not has_more or not objects:
+                progress.completed_at = timezone.now()
+            progress.save()
+        stored += len(objects)
+        if on_page:
+            on_page(resource, len(objects))
+        if progress.completed_at:
+            return stored
+
+
+def _store(connect: ConnectAccount, resource: str, objects: list[dict[str, Any]]) -> None:
+    if resource == "balance_transactions":
+        upsert_balance_transactions(connect, objects)
+    elif resource == "payouts":
+        for obj in objects:
+            upsert_payout(connect, obj)
+    elif resource == "invoiceitems":
+        for obj in objects:
+            upsert_invoice_item(connect, obj)
+    elif resource == "invoices":
+        for obj in objects:
+            upsert_invoice(connect, obj)
+
+
+def sync_recent_balance_transactions(connect: ConnectAccount) -> int:
+    """Fetch balance transactions newer than the newest we have (for webhook-driven updates)."""
+    newest = (
+        BalanceTransaction.objects.filter(connect_account=connect)
+        .order_by("-created")
+        .values_list("created", flat=True)
+        .first()
+    )
+    params: dict[str, Any] = {}
+    if newest is not None:
+        # Same-second transactions may straddle the boundary: re-read that second (upserts).
+        params["created"] = {"gte": int(newest.timestamp())}
+    stored = 0
+    while True:
+        objects, has_more = gateway.list_page("balance_transactions", connect.stripe_id, params)
+        stored += upsert_balance_transactions(connect, objects)
+        if not has_more or not objects:
+            break
+        params["starting_after"] = objects[-1]["id"]
+    return stored
+
+
+def refresh_balance(connect: ConnectAccount) -> None:
+    connect.apply_stripe_balance(gateway.retrieve_balance(connect.stripe_id))
+    connect.save(update_fields=["balance_available", "balance_pending", "balance_as_of"])

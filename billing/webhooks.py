@@ -1,0 +1,157 @@
+"""The Connect webhook endpoint and the processing of stored events.
+
+Intake (the view) does as little as possible, in this order: verify the signature on the raw
+body (400 and nothing stored if it fails), store the event once by its id (a duplicate is
+acknowledged and ignored), enqueue processing, answer 200. Processing re-reads state-bearing
+objects from Stripe, so events may arrive late, twice or out of order without harm.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from billing import gateway, mirror, onboarding
+from billing.models import ConnectAccount, WebhookEvent, WebhookEventStatus
+
+logger = logging.getLogger(__name__)
+
+
+@csrf_exempt  # Stripe cannot send our CSRF token; the signature authenticates the request.
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    try:
+        event = gateway.verify_webhook(request.body, request.headers.get("Stripe-Signature", ""))
+    except gateway.WebhookSignatureInvalid as exc:
+        return JsonResponse({"error": f"Invalid signature: {exc}"}, status=400)
+    stored = store_event(event)
+    if stored is None:
+        return JsonResponse({"received": True, "duplicate": True})
+    return JsonResponse({"received": True})
+
+
+def store_event(event: dict[str, Any]) -> WebhookEvent | None:
+    """Store a verified event and enqueue its processing; None if we already had it."""
+    from billing.tasks import process_webhook_event
+
+    obj = (event.get("data") or {}).get("object") or {}
+    try:
+        with transaction.atomic():
+            stored = WebhookEvent.objects.create(
+                stripe_id=event["id"],
+                type=event["type"],
+                account=event.get("account") or obj.get("account") or "",
+                created=datetime.fromtimestamp(int(event.get("created") or 0), tz=UTC),
+                payload=event,
+            )
+            transaction.on_commit(lambda: process_webhook_event.enqueue(stored.pk))
+    except IntegrityError:
+        return None
+    return stored
+
+
+# Processing
+
+
+def _connect_for(event: WebhookEvent) -> ConnectAccount | None:
+    obj = event.payload.get("data", {}).get("object", {})
+    account_id = event.account or (obj.get("id") if obj.get("object") == "account" else "")
+    if not account_id:
+        return None
+    return ConnectAccount.objects.filter(stripe_id=account_id).first()
+
+
+def _on_account(event: WebhookEvent, connect: ConnectAccount) -> None:
+    # Never trust the payload's snapshot: a late older event would roll status back.
+    onboarding.refresh(connect)
+
+
+def _on_payout(event: WebhookEvent, connect: ConnectAccount) -> None:
+    obj = event.payload["data"]["object"]
+    payout = mirror.upsert_payout(
+        connect, gateway.retrieve("payouts", obj["id"], connect.stripe_id)
+    )
+    if payout.status == "paid":
+        mirror.reconcile_payout(connect, payout)
+    mirror.sync_recent_balance_transactions(connect)
+    mirror.refresh_balance(connect)
+
+
+def _on_money_moved(event: WebhookEvent, connect: ConnectAccount) -> None:
+    mirror.sync_recent_balance_transactions(connect)
+    mirror.refresh_balance(connect)
+
+
+def _on_invoice(event: WebhookEvent, connect: ConnectAccount) -> None:
+    obj = event.payload["data"]["object"]
+    mirror.upsert_invoice(connect, gateway.retrieve("invoices", obj["id"], connect.stripe_id))
+
+
+def _on_invoice_item(event: WebhookEvent, connect: ConnectAccount) -> None:
+    obj = event.payload["data"]["object"]
+    mirror.upsert_invoice_item(
+        connect, gateway.retrieve("invoice_items", obj["id"], connect.stripe_id)
+    )
+
+
+HANDLERS: dict[str, Callable[[WebhookEvent, ConnectAccount], None]] = {
+    "account.updated": _on_account,
+    "capability.updated": _on_account,
+    "payout.created": _on_payout,
+    "payout.updated": _on_payout,
+    "payout.paid": _on_payout,
+    "payout.failed": _on_payout,
+    "payout.canceled": _on_payout,
+    "payout.reconciliation_completed": _on_payout,
+    "balance.available": _on_money_moved,
+    "charge.succeeded": _on_money_moved,
+    "charge.refunded": _on_money_moved,
+    "application_fee.created": _on_money_moved,
+    "invoice.created": _on_invoice,
+    "invoice.finalized": _on_invoice,
+    "invoice.sent": _on_invoice,
+    "invoice.paid": _on_invoice,
+    "invoice.payment_succeeded": _on_invoice,
+    "invoice.voided": _on_invoice,
+    "invoice.marked_uncollectible": _on_invoice,
+    "invoice.updated": _on_invoice,
+    "invoice.overdue": _on_invoice,
+    "invoiceitem.created": _on_invoice_item,
+    "invoiceitem.updated": _on_invoice_item,
+}
+
+
+def process(event: WebhookEvent) -> WebhookEvent:
+    """Process one stored event; failures are recorded on the event, never raised."""
+    event.attempts += 1
+    handler = HANDLERS.get(event.type)
+    connect = _connect_for(event) if handler else None
+    try:
+        if handler is None:
+            event.status = WebhookEventStatus.IGNORED
+        elif connect is None:
+            # An account we do not (yet) know: nothing of ours to update.
+            event.status = WebhookEventStatus.IGNORED
+            event.error = f"No connected account {event.account or '(none)'} in our database."
+        else:
+            handler(event, connect)
+            event.status, event.error = WebhookEventStatus.PROCESSED, ""
+    except Exception as exc:
+        logger.exception("Processing webhook event %s (%s) failed", event.stripe_id, event.type)
+        event.status = WebhookEventStatus.FAILED
+        message = (
+            exc.message if isinstance(exc, gateway.GatewayError) else f"{type(exc).__name__}: {exc}"
+        )
+        event.error = f"{message}\n\n{traceback.format_exc(limit=8)}"
+    event.processed_at = timezone.now()
+    event.save(update_fields=["status", "error", "attempts", "processed_at"])
+    return event

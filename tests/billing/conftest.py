@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+
+from billing import onboarding
+from billing.models import ConnectAccount
+from storefront import access
+
+WEBHOOK_SECRET = "whsec_test_secret"
+
+
+@pytest.fixture
+def seller(cast, emulated_stripe) -> ConnectAccount:
+    """Northwind Media with its own Express account, onboarded and enabled."""
+    connect, _ = onboarding.provision(access.resolve(cast.parent_owner, cast.parent.pk))
+    emulated_stripe.complete_onboarding(connect.stripe_id)
+    return onboarding.refresh(connect)
+
+
+@pytest.fixture
+def webhook_secret(settings) -> str:
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    return WEBHOOK_SECRET
+
+
+def sign(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    """A `Stripe-Signature` header exactly as Stripe computes it."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(
+        secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256
+    ).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def post_event(client, event: dict, secret: str = WEBHOOK_SECRET):
+    payload = json.dumps(event).encode()
+    return client.post(
+        "/webhooks/stripe/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload, secret),
+    )
