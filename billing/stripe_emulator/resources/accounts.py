@@ -222,6 +222,7 @@ def _profile(params: Params | None, current: JSON | None = None) -> JSON:
         "monthly_estimated_revenue": {"amount": 0, "currency": "usd"},
         "name": None,
         "product_description": None,
+        "specified_commercial_transactions_act_url": None,
         "support_address": None,
         "support_email": None,
         "support_phone": None,
@@ -303,7 +304,7 @@ def _blank_account(state: State, account_id: str, country: str, email: str | Non
                 "primary_color": None,
                 "secondary_color": None,
             },
-            "card_issuing": {"tos_acceptance": {"date": None, "ip": None}},
+            "card_issuing": {"tos_acceptance": {"date": None, "ip": None, "user_agent": None}},
             "card_payments": {
                 "decline_on": {"avs_failure": False, "cvc_failure": False},
                 "statement_descriptor_prefix": None,
@@ -316,15 +317,31 @@ def _blank_account(state: State, account_id: str, country: str, email: str | Non
                 "statement_descriptor": None,
                 "statement_descriptor_kana": None,
                 "statement_descriptor_kanji": None,
+                "statement_descriptor_prefix_kana": None,
+                "statement_descriptor_prefix_kanji": None,
             },
+            "paypay_payments": None,
+            "treasury": None,
             "payouts": {
                 "debit_negative_balances": True,
-                "schedule": {"delay_days": 2, "interval": "daily"},
+                "schedule": {
+                    "delay_days": 2,
+                    "interval": "daily",
+                    "monthly_anchor": None,
+                    "monthly_payout_days": None,
+                    "weekly_anchor": None,
+                    "weekly_payout_days": None,
+                },
                 "statement_descriptor": None,
             },
-            "sepa_debit_payments": {},
+            "sepa_debit_payments": {"creditor_id": None},
         },
-        "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
+        "tos_acceptance": {
+            "date": None,
+            "ip": None,
+            "service_agreement": "full",
+            "user_agent": None,
+        },
         "type": "express",
         "_capabilities": {},
         "_onboarding_started": False,
@@ -652,11 +669,9 @@ def apply_onboarding(
     if action in ("complete", "pending_verification"):
         account["details_submitted"] = True
         account["business_type"] = account["business_type"] or "individual"
-        account["tos_acceptance"] = {
-            "date": now,
-            "ip": "127.0.0.1",
-            "user_agent": "stripe-emulator",
-        }
+        account["tos_acceptance"].update(
+            {"date": now, "ip": "127.0.0.1", "user_agent": "stripe-emulator"}
+        )
         _bank_account(state, account)
     if action == "complete":
         account["requirements"] = requirements()

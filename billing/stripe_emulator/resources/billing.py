@@ -199,6 +199,7 @@ def new_invoice_item(req: Request, p: Params, customer_id: str, invoice: JSON | 
         "description": p.str("description"),
         "discountable": p.bool("discountable", True),
         "discounts": [],
+        "frozen_fields": None,
         "invoice": invoice["id"] if invoice else None,
         "invoicing_rules": None,
         "livemode": False,

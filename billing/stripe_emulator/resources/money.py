@@ -147,11 +147,14 @@ def balance_object(state: State, account: str) -> JSON:
     return {
         "object": "balance",
         "available": available,
-        "connect_reserved": [{"amount": 0, "currency": c} for c in sorted(balances)]
+        "connect_reserved": [
+            {"amount": 0, "currency": c, "source_types": {"card": 0}} for c in sorted(balances)
+        ]
         if is_platform
         else [],
         "instant_available": [
-            {"amount": 0, "currency": c, "source_types": {"card": 0}} for c in sorted(balances)
+            {"amount": 0, "currency": c, "net_available": [], "source_types": {"card": 0}}
+            for c in sorted(balances)
         ],
         "issuing": {"available": []},
         "livemode": False,
@@ -360,6 +363,8 @@ def charge_object(
             "network_status": "approved_by_network",
             "reason": None,
             "risk_level": "normal",
+            "risk_score": 12,
+            "rule": None,
             "seller_message": "Payment complete.",
             "type": "authorized",
         },
@@ -368,7 +373,11 @@ def charge_object(
         "payment_method": "pm_card_visa",
         "payment_method_details": {
             "card": {
+                "amount_authorized": amount,
+                "authorization_code": "123456",
                 "brand": "visa",
+                "capture_before": now + 7 * DAY,
+                "description": "Visa Classic",
                 "checks": {
                     "address_line1_check": None,
                     "address_postal_code_check": "pass",
@@ -377,15 +386,33 @@ def charge_object(
                 "country": "US",
                 "exp_month": 12,
                 "exp_year": 2034,
+                "extended_authorization": {"status": "disabled"},
                 "fingerprint": "emulatorVisa4242",
                 "funding": "credit",
+                "iin": "424242",
+                "incremental_authorization": {"status": "unavailable"},
+                "installments": None,
+                "issuer": "Stripe Test Bank",
                 "last4": "4242",
+                "mandate": None,
+                "moto": None,
+                "multicapture": {"status": "unavailable"},
                 "network": "visa",
+                "network_token": {"used": False},
+                "network_transaction_id": "emulator0001",
+                "overcapture": {"maximum_amount_capturable": amount, "status": "unavailable"},
+                "regulated_status": "unregulated",
+                "setup_credential_usage": None,
+                "stored_credential_usage": None,
+                "three_d_secure": None,
+                "transaction_link_id": None,
+                "wallet": None,
+                "electronic_commerce_indicator": None,
             },
             "type": "card",
         },
         "presentment_details": None,
-        "radar_options": {},
+        "radar_options": {"session": None},
         "receipt_email": None,
         "receipt_number": None,
         "receipt_url": None,
