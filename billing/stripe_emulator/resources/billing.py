@@ -514,6 +514,8 @@ def _invoice_object(req: Request, invoice_id: str, customer: JSON, currency: str
             "paid_at": None,
             "voided_at": None,
         },
+        # Gone from the endive API but still in Stripe's example object; always null here.
+        "subscription": None,
         "subtotal": 0,
         "subtotal_excluding_tax": 0,
         "test_clock": None,
