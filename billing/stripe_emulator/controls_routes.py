@@ -15,7 +15,7 @@ from .server import Request, controls
 from .state import public
 
 JSON = dict[str, Any]
-FAULT_KINDS = ("500", "429", "429_retry", "slow", "drop")
+FAULT_KINDS = ("500", "402", "429", "429_retry", "slow", "drop")
 
 
 def unlocked(handler: Any) -> Any:

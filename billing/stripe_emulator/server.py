@@ -264,6 +264,14 @@ class App:
             elif kind == "500":
                 err = StripeError(500, "api_error", "An unknown error occurred (injected).")
                 return self._error_response(req, err)
+            elif kind == "402":
+                err = StripeError(
+                    402,
+                    "card_error",
+                    "Your card was declined (injected).",
+                    code="card_declined",
+                )
+                return self._error_response(req, err)
             elif kind in ("429", "429_retry"):
                 retry = kind == "429_retry"
                 err = StripeError(

@@ -214,6 +214,14 @@ def test_injected_429_with_should_retry_is_retried(stripe_emulator):
     assert client.v1.customers.list().data == []
 
 
+def test_injected_402_is_a_card_error(stripe_client, stripe_emulator):
+    stripe_emulator.inject_fault("402", path="/v1/invoices")
+    customer = stripe_client.v1.customers.create({"email": "a@example.com"})
+    with pytest.raises(stripe.CardError) as info:
+        stripe_client.v1.invoices.create({"customer": customer.id})
+    assert info.value.code == "card_declined"
+
+
 def test_dropped_connection_is_an_api_connection_error(stripe_client, stripe_emulator):
     stripe_emulator.inject_fault("drop")
     with pytest.raises(stripe.APIConnectionError):
