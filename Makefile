@@ -40,7 +40,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 test: install chromium lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -55,4 +55,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) staticfiles .demo
+	rm -rf $(VENV) staticfiles .demo .emulator db.sqlite3 db.sqlite3-wal db.sqlite3-shm

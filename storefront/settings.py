@@ -237,4 +237,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO").upper()},
+    # The SDK logs every request at INFO; keep that for STRIPE_LOG=info debugging only.
+    "loggers": {"stripe": {"level": envstr("STRIPE_LOG_LEVEL", "WARNING").upper()}},
 }

@@ -17,7 +17,7 @@ from django.test import Client
 from storefront.models import Customer, Role, User
 from tests.factories import make_customer, make_member, make_user
 
-pytest_plugins = ["tests.emulator_fixtures"]
+pytest_plugins = ["tests.emulator_fixtures", "tests.browser_fixtures"]
 
 
 @dataclass

@@ -1,66 +1,7 @@
-"""Real-browser tests: Playwright driving Debian's Chromium against pytest-django's live server.
-
-`playwright install` cannot download browsers here, so we launch the system Chromium.
-"""
-
-from __future__ import annotations
-
-import os
-import shutil
-
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # This machine's network is closed: without these Chromium keeps dialling Google.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Browser:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}: install Debian's chromium (make test does, as root)."
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(browser: Browser, live_server):
-    """`new_page(viewport=...)` → a Page in a fresh context (its own cookies), closed afterwards."""
-    contexts = []
-
-    def make(**context_options) -> Page:
-        context = browser.new_context(base_url=live_server.url, **context_options)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def log_in(page: Page, email: str, password: str = "pw") -> None:
-    page.goto("/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/c/*/")

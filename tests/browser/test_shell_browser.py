@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in
+from tests.browser_fixtures import log_in
 
 
 def test_a_parent_switches_to_a_child_from_the_header(cast, new_page):

@@ -13,15 +13,6 @@ from tests.stripe_emulator.helpers import express_account
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 PAGE = """<!doctype html><html><body>
 <div id="mount"></div>
 <script src="%(base)s/connect-js/v1.0/connect.js"></script>
@@ -71,15 +62,6 @@ class PageServer:
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from storefront.demo import SEEDERS
 from storefront.models import Customer, Membership, Role, User
 
 # (email, password, staff, customer name or None, role)
@@ -53,7 +54,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
-            seed_customers_and_users()
+            customers = seed_customers_and_users()
+        for seeder in SEEDERS:
+            seeder(customers, self.stdout.write)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
         for email, password, staff, customer_name, role in DEMO_USERS:
             who = "platform staff, Django admin" if staff else f"{role.label} of {customer_name}"
