@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from billing.models import BalanceTransaction, BillingAccount, ConnectAccount
+from billing.money import format_money, to_major
+from billing.pagination import InvalidCursor, keyset_page
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "locale", "expected"),
+    [
+        (123456, "usd", "en_US", "$1,234.56"),
+        (-5, "usd", "en_US", "-$0.05"),
+        (1234, "jpy", "en_US", "¥1,234"),
+        (1234, "JPY", "ja_JP", "￥1,234"),
+        (123456, "eur", "de_DE", "1.234,56\xa0€"),
+        (1234567, "kwd", "en_US", "KWD1,234.567"),
+        (123456, "huf", "en_US", "HUF1,234.56"),  # two decimals in Stripe's API
+        (0, "gbp", "en_GB", "£0.00"),
+    ],
+)
+def test_format_money(amount, currency, locale, expected):
+    assert format_money(amount, currency, locale) == expected
+
+
+def test_to_major_is_exact():
+    assert to_major(1, "usd") == Decimal("0.01")
+    assert to_major(10**15 + 1, "usd") == Decimal("10000000000000.01")
+    assert to_major(7, "jpy") == Decimal(7)
+
+
+@pytest.fixture
+def ledger(cast):
+    account = BillingAccount.objects.create(customer=cast.parent)
+    connect = ConnectAccount.objects.create(
+        billing_account=account, stripe_id="acct_x", country="US"
+    )
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    # Pairs share a timestamp, so the id tie-break matters.
+    rows = [
+        BalanceTransaction(
+            connect_account=connect, stripe_id=f"txn_{i:03}", amount=i, fee=0, net=i, currency="usd",
+            type="charge", status="available", created=base + timedelta(seconds=i // 2),
+        )
+        for i in range(57)
+    ]  # fmt: skip
+    BalanceTransaction.objects.bulk_create(rows)
+    return BalanceTransaction.objects.filter(connect_account=connect)
+
+
+def test_walking_every_page_visits_each_row_once_newest_first(ledger):
+    seen, cursor = [], None
+    while True:
+        page = keyset_page(ledger, limit=10, starting_after=cursor)
+        seen += [row.stripe_id for row in page.items]
+        cursor = page.cursor
+        if cursor is None:
+            break
+        assert page.has_more
+    assert seen == [row.stripe_id for row in ledger.order_by("-created", "-id")]
+    assert len(seen) == len(set(seen)) == 57
+
+
+def test_the_last_page_has_no_cursor(ledger):
+    page = keyset_page(ledger, limit=100)
+    assert not page.has_more and page.cursor is None
+
+
+def test_a_cursor_from_another_list_is_refused(ledger):
+    with pytest.raises(InvalidCursor):
+        keyset_page(ledger, starting_after="txn_not_here")
+
+
+def test_limits_outside_1_to_100_are_refused(ledger):
+    for limit in (0, 101):
+        with pytest.raises(ValueError):
+            keyset_page(ledger, limit=limit)
+
+
+def test_deep_pages_cost_the_same_queries(ledger, django_assert_num_queries):
+    cursor = keyset_page(ledger, limit=50).cursor
+    with django_assert_num_queries(2):
+        keyset_page(ledger, limit=5, starting_after=cursor)
