@@ -1,6 +1,7 @@
 """Settings for the test suite: the app's settings with fast, synchronous, offline parts."""
 
 import os
+import tempfile
 
 os.environ.setdefault("DJANGO_DEBUG", "1")
 # Playwright's sync API runs an event loop in the test thread; Django's async-safety check
@@ -12,7 +13,10 @@ from storefront.settings import *  # noqa: E402, F403
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not SQLite's shared-cache memory database: concurrency tests then see the same
     # locking a real deployment does (shared cache fails with "table is locked" instead).
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}  # noqa: F405
+    # One file per test process, so concurrent runs (and xdist workers) never share it.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"storefront-test-{os.getpid()}.sqlite3")
+    }
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
