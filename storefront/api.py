@@ -11,8 +11,13 @@ Apps add their routers in `storefront/urls.py`, so this module never imports the
 from __future__ import annotations
 
 import logging
+import math
+import time
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -89,6 +94,83 @@ def ok(payload: Any) -> dict[str, Any]:
     return {"data": payload, "error": None}
 
 
+class ListMeta(Schema):
+    count: int = Field(description="Number of items on this page.")
+    limit: int = Field(description="The page size asked for.")
+    hasMore: bool = Field(description="True when another page follows.")
+    cursor: str | None = Field(
+        description="Pass as `starting_after` to get the next page; null on the last page."
+    )
+
+
+class ListEnvelope(Schema, Generic[T]):
+    """A page of a list, newest first (API.md 1.3)."""
+
+    data: list[T]
+    meta: ListMeta
+    error: None = None
+
+
+def ok_list(items: list[Any], *, limit: int, has_more: bool, cursor: str | None) -> dict[str, Any]:
+    return {
+        "data": items,
+        "meta": {"count": len(items), "limit": limit, "hasMore": has_more, "cursor": cursor},
+        "error": None,
+    }
+
+
+def error_responses(*statuses: int) -> dict[int, type[ErrorEnvelope]]:
+    """The documented error statuses of an endpoint, for `response={...}`. Every endpoint
+    behind a key may also answer 401 and 429."""
+    return dict.fromkeys((*statuses, 401, 429), ErrorEnvelope)
+
+
+# Per-key rate limit (API.md 1.1): a fixed one-minute window counted in Django's cache, so
+# every process sharing the cache shares the budget (LocMemCache, the default, is per process).
+
+RATE_LIMIT_WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    limit: int
+    remaining: int
+    # Seconds until the current window ends and the budget refills.
+    reset: int
+    exceeded: bool
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+        }
+        if self.exceeded:
+            headers["Retry-After"] = str(self.reset)
+        return headers
+
+
+def consume_rate_limit(key: ApiKey) -> RateLimit:
+    """Count one request against `key`'s budget for the current minute."""
+    limit = settings.API_RATE_LIMIT_PER_MINUTE
+    now = time.time()
+    window = int(now // RATE_LIMIT_WINDOW_SECONDS)
+    reset = max(1, math.ceil((window + 1) * RATE_LIMIT_WINDOW_SECONDS - now))
+    # The client id is random per key, so a counter never outlives its key (ids are reused
+    # when test transactions roll back; client ids are not).
+    cache_key = f"storefront-api:rate:{key.client_id}:{window}"
+    cache.add(cache_key, 0, timeout=RATE_LIMIT_WINDOW_SECONDS + 5)
+    try:
+        used = cache.incr(cache_key)
+    except ValueError:
+        # The counter expired between add() and incr().
+        cache.set(cache_key, 1, timeout=RATE_LIMIT_WINDOW_SECONDS + 5)
+        used = 1
+    return RateLimit(
+        limit=limit, remaining=max(0, limit - used), reset=reset, exceeded=used > limit
+    )
+
+
 class ApiKeyAuth(HttpBearer):
     """`Authorization: Bearer scope3_…` — an active, unrevoked API key."""
 
@@ -100,12 +182,41 @@ class ApiKeyAuth(HttpBearer):
         key = ApiKey.objects.authenticate(token)
         if key is None:
             return None
+        rate_limit = consume_rate_limit(key)
+        request.rate_limit = rate_limit  # type: ignore[attr-defined]
+        if rate_limit.exceeded:
+            raise ApiError(
+                429,
+                "RATE_LIMITED",
+                f"Too many requests: this API key may make {rate_limit.limit} requests a minute. "
+                f"Try again in {rate_limit.reset} seconds.",
+            )
         key.touch()
         request.api_key = key  # type: ignore[attr-defined]
         return key
 
 
-api = NinjaAPI(
+class StorefrontApi(NinjaAPI):
+    def create_response(
+        self,
+        request: HttpRequest,
+        data: Any,
+        *,
+        status: int | None = None,
+        temporal_response: HttpResponse | None = None,
+    ) -> HttpResponse:
+        response = super().create_response(
+            request, data, status=status, temporal_response=temporal_response
+        )
+        # Every answer to an authenticated request tells the client its remaining budget.
+        rate_limit: RateLimit | None = getattr(request, "rate_limit", None)
+        if rate_limit is not None:
+            for name, value in rate_limit.headers().items():
+                response[name] = value
+        return response
+
+
+api = StorefrontApi(
     title="Storefront Billing API",
     version="2",
     description="Connect sellers to Stripe Connect Express and read their billing. See API.md.",
@@ -202,7 +313,9 @@ def on_unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 class TargetQuery(Schema):
-    targetCustomerId: int | None = Field(None, description="Act for this child customer (parents).")
+    targetCustomerId: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="Act for this child customer (parents)."
+    )
 
 
 class CustomerOut(Schema):
@@ -231,7 +344,7 @@ def customer_out(customer: Any) -> dict[str, Any]:
 
 @api.get(
     "/whoami",
-    response={200: Envelope[WhoAmI], 400: ErrorEnvelope, 401: ErrorEnvelope},
+    response={200: Envelope[WhoAmI], **error_responses(400)},
     summary="The key's user, scopes and the customer a request acts as",
     tags=["keys"],
 )
