@@ -2,9 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from billing.api import router as billing_router
 from storefront import errors, views
 from storefront.api import api
 from storefront.forms import EmailAuthenticationForm
+
+api.add_router("/billing", billing_router)
 
 # Pages that act as a customer carry it in the URL (/c/<id>/...), never only in the session,
 # so two tabs on two different customers never interfere.
