@@ -844,11 +844,13 @@ class InvoiceAdmin(ReadOnlyAdmin):
             request.current_app = self.admin_site.name
             return TemplateResponse(request, "admin/billing/invoice/confirm_action.html", context)
 
-        def run(invoice: Invoice) -> None:
+        def run(invoice: Invoice) -> str:
             obj = gateway.invoice_action(
                 transition.stripe_action, invoice.connect_account.stripe_id, invoice.stripe_id
             )
-            mirror.upsert_invoice(invoice.connect_account, obj)
+            updated = mirror.upsert_invoice(invoice.connect_account, obj)
+            # A finalized draft gets its number only now: name it as it is called from now on.
+            return f"{updated}, now {updated.status}"
 
         _run_per_object(request, invoices, transition.past, run)
         return None
