@@ -7,6 +7,9 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         from billing import demo
+        from billing.readiness import billing_setup
         from storefront.demo import register_seeder
+        from storefront.readiness import register_check
 
         register_seeder(demo.seed)
+        register_check("billing_setup", billing_setup)

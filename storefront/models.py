@@ -8,16 +8,25 @@ customer is decided in `storefront.access`, nowhere else.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import string
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from babel.numbers import list_currencies
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.text import slugify
+
+if TYPE_CHECKING:
+    from storefront.readiness import Readiness
 
 
 class UserManager(BaseUserManager["User"]):
@@ -263,3 +272,413 @@ class ApiKey(models.Model):
         if self.last_used_at is None or (now - self.last_used_at).total_seconds() >= 60:
             ApiKey.objects.filter(pk=self.pk).update(last_used_at=now)
             self.last_used_at = now
+
+
+# Storefront and inventory sources (API.md 4.2, 4.3).
+#
+# One storefront per customer, created with it in PENDING. Whether it may go live is decided by
+# the readiness checks in `storefront.readiness` (other apps add theirs); `Storefront.activate`
+# re-evaluates them on the server every time, so a stale page or client cannot activate a
+# blocked storefront.
+
+PLATFORM_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
+_PLATFORM_ID_MAX = 100
+_CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+
+
+def validate_currency_code(code: str) -> None:
+    """Raise ValidationError unless `code` is an uppercase ISO 4217 code, e.g. "USD"."""
+    if not _CURRENCY_PATTERN.match(code or ""):
+        raise ValidationError(
+            "Use a three-letter uppercase ISO 4217 currency code, e.g. USD.", code="format"
+        )
+    if code not in list_currencies():
+        raise ValidationError(f"{code} is not an ISO 4217 currency code.", code="unknown")
+
+
+def slug_for(text: str, *, max_length: int) -> str:
+    """A lowercase slug of letters, digits and single hyphens, never starting or ending with
+    a hyphen ("" when `text` has nothing usable)."""
+    slug = slugify(text).replace("_", "-")
+    slug = re.sub(r"-{2,}", "-", slug)[:max_length]
+    return slug.strip("-")
+
+
+class LifecycleError(Exception):
+    """A status change the lifecycle does not allow; `message` is for people."""
+
+    def __init__(self, message: str, *, field: str = "status") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ActivationBlocked(LifecycleError):
+    """Readiness is blocked; `readiness` says which checks fail."""
+
+    def __init__(self, readiness: Any) -> None:
+        names = ", ".join(check.name for check in readiness.blockers)
+        super().__init__(f"The storefront cannot go live yet. Still blocking: {names}.")
+        self.readiness = readiness
+
+
+class StorefrontStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    ACTIVE = "ACTIVE", "Active"
+    DISABLED = "DISABLED", "Disabled"
+
+
+class StorefrontManager(models.Manager["Storefront"]):
+    def for_customer(self, customer: Customer) -> Storefront:
+        """The customer's storefront, created PENDING if it does not exist yet."""
+        storefront = self.filter(customer=customer).first()
+        if storefront is not None:
+            return storefront
+        try:
+            with transaction.atomic():
+                return self.create(
+                    customer=customer,
+                    platform_id=self.free_platform_id(customer.name, fallback=customer.pk),
+                    name=customer.name[:255],
+                )
+        except IntegrityError:
+            # A concurrent request created it first (or took the slug): use theirs, or retry
+            # once for a fresh slug.
+            storefront = self.filter(customer=customer).first()
+            if storefront is not None:
+                return storefront
+            return self.create(
+                customer=customer,
+                platform_id=self.free_platform_id(customer.name, fallback=customer.pk),
+                name=customer.name[:255],
+            )
+
+    def free_platform_id(self, name: str, *, fallback: Any) -> str:
+        """A platform id derived from `name` that no storefront uses yet."""
+        base = slug_for(name, max_length=_PLATFORM_ID_MAX - 8)
+        if len(base) < 2:
+            base = f"storefront-{fallback}"
+        candidate, n = base, 1
+        while self.filter(platform_id=candidate).exists():
+            n += 1
+            candidate = f"{base}-{n}"
+        return candidate
+
+
+class Storefront(models.Model):
+    """A customer's storefront: its public id, default currency and go-live status."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="storefront")
+    platform_id = models.CharField(
+        "platform id",
+        max_length=_PLATFORM_ID_MAX,
+        unique=True,
+        validators=[
+            MinLengthValidator(2),
+            RegexValidator(
+                PLATFORM_ID_PATTERN,
+                "Use lowercase letters, digits and hyphens, starting and ending with a letter or digit.",
+            ),
+        ],
+        help_text="The storefront's public slug, e.g. premium-ctv.",
+    )
+    name = models.CharField(max_length=255)
+    default_currency = models.CharField(
+        max_length=3, null=True, blank=True, validators=[validate_currency_code]
+    )
+    status = models.CharField(
+        max_length=10, choices=StorefrontStatus.choices, default=StorefrontStatus.PENDING
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StorefrontManager()
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.platform_id})"
+
+    def readiness(self) -> Readiness:
+        from storefront.readiness import evaluate
+
+        return evaluate(self)
+
+    def advertises_agent_billing(self) -> bool:
+        """True when a source that is not disabled says its agent consolidates billing."""
+        return any(source.offers_agent_billing for source in self.sources.live())
+
+    def activate(self) -> Readiness:
+        """Go live, after re-evaluating readiness here and now. Raises ActivationBlocked."""
+        readiness = self.readiness()
+        if readiness.is_blocked:
+            raise ActivationBlocked(readiness)
+        if self.status != StorefrontStatus.ACTIVE:
+            self.status = StorefrontStatus.ACTIVE
+            self.activated_at = timezone.now()
+            self.save(update_fields=["status", "activated_at", "updated_at"])
+        return readiness
+
+    def disable(self) -> None:
+        if self.status != StorefrontStatus.DISABLED:
+            self.status = StorefrontStatus.DISABLED
+            self.save(update_fields=["status", "updated_at"])
+
+    def change_status(self, status: str) -> None:
+        """Apply a requested status: ACTIVE activates (checked), DISABLED disables; nothing
+        ever goes back to PENDING."""
+        if status == StorefrontStatus.ACTIVE:
+            self.activate()
+        elif status == StorefrontStatus.DISABLED:
+            self.disable()
+        elif status == StorefrontStatus.PENDING:
+            if self.status != StorefrontStatus.PENDING:
+                raise LifecycleError(
+                    f"A storefront never goes back to PENDING; it is {self.status}. "
+                    "Use DISABLED to take it offline."
+                )
+        else:
+            raise LifecycleError(f"Unknown status {status!r}: use ACTIVE or DISABLED.")
+
+    def set_default_currency(self, code: str) -> None:
+        validate_currency_code(code)
+        self.default_currency = code
+        self.save(update_fields=["default_currency", "updated_at"])
+
+
+@receiver(post_save, sender=Customer, dispatch_uid="storefront_for_new_customer")
+def _create_storefront(
+    sender: type[Customer], instance: Customer, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    # Every customer has a storefront from the start (PENDING), as the API contract says.
+    # Not while loading fixtures (`raw`): those bring their own rows.
+    if created and not raw:
+        Storefront.objects.for_customer(instance)
+
+
+class SourceStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    ACTIVE = "ACTIVE", "Active"
+    DISABLED = "DISABLED", "Disabled"
+
+
+class ExecutionType(models.TextChoices):
+    # Only AGENT sources are created through the generic endpoints (API.md 4.3).
+    AGENT = "AGENT", "Agent"
+
+
+class SourceType(models.TextChoices):
+    SALES = "SALES", "Sales"
+    SIGNAL = "SIGNAL", "Signal"
+    CREATIVE = "CREATIVE", "Creative"
+    OUTCOME = "OUTCOME", "Outcome"
+
+
+class SourceProtocol(models.TextChoices):
+    MCP = "MCP", "MCP"
+    A2A = "A2A", "A2A"
+
+
+class AuthenticationType(models.TextChoices):
+    API_KEY = "API_KEY", "API key"
+    JWT = "JWT", "JWT"
+    BASIC_AUTH = "BASIC_AUTH", "Basic auth"
+    NO_AUTH = "NO_AUTH", "No authentication"
+    OAUTH = "OAUTH", "OAuth"
+
+
+# The billing models an AdCP agent can advertise in `account.supported_billing`.
+BILLING_MODELS = ("operator", "agent", "brand", "advertiser")
+AGENT_BILLING = "agent"
+
+# Allowed status changes (API.md 4.3); nothing ever returns to PENDING.
+_SOURCE_TRANSITIONS = {
+    SourceStatus.PENDING: {SourceStatus.ACTIVE, SourceStatus.DISABLED},
+    SourceStatus.ACTIVE: {SourceStatus.DISABLED},
+    SourceStatus.DISABLED: {SourceStatus.ACTIVE},
+}
+
+
+def validate_supported_billing(value: Any) -> None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError('Give a list of billing models, e.g. ["operator", "agent"].')
+    unknown = sorted(set(value) - set(BILLING_MODELS))
+    if unknown:
+        raise ValidationError(
+            f"Unknown billing model {', '.join(unknown)}: use {', '.join(BILLING_MODELS)}."
+        )
+
+
+class InventorySourceQuerySet(models.QuerySet["InventorySource"]):
+    def live(self) -> InventorySourceQuerySet:
+        """Sources that count for readiness: everything not disabled."""
+        return self.exclude(status=SourceStatus.DISABLED)
+
+
+class InventorySource(models.Model):
+    """An AdCP agent the owner connected to the storefront.
+
+    We make no outbound calls to agents: a source needing credentials waits in PENDING until
+    they are configured, then goes ACTIVE (our stand-in for "reachable with the credential");
+    NO_AUTH sources are ACTIVE at once. Credentials are stored but never shown or returned.
+    """
+
+    storefront = models.ForeignKey(Storefront, on_delete=models.CASCADE, related_name="sources")
+    source_id = models.CharField("source id", max_length=255)
+    name = models.CharField(max_length=255)
+    execution_type = models.CharField(
+        max_length=30, choices=ExecutionType.choices, default=ExecutionType.AGENT
+    )
+    type = models.CharField(max_length=10, choices=SourceType.choices, default=SourceType.SALES)
+    endpoint_url = models.URLField("endpoint URL", max_length=2048)
+    protocol = models.CharField(
+        max_length=5, choices=SourceProtocol.choices, default=SourceProtocol.MCP
+    )
+    authentication_type = models.CharField(
+        max_length=12, choices=AuthenticationType.choices, default=AuthenticationType.API_KEY
+    )
+    # Opaque credential material (shape per authentication type). Write-only: never rendered,
+    # never returned by the API; `auth_configured` is all anyone sees.
+    credentials = models.JSONField(default=dict, blank=True)
+    description = models.TextField(
+        max_length=2000, blank=True, validators=[MaxLengthValidator(2000)]
+    )
+    status = models.CharField(
+        max_length=10, choices=SourceStatus.choices, default=SourceStatus.PENDING
+    )
+    supported_billing = models.JSONField(
+        default=list, blank=True, validators=[validate_supported_billing]
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InventorySourceQuerySet.as_manager()
+
+    # Fields an owner may set on create and change later (status and credentials have rules).
+    EDITABLE = (
+        "name",
+        "type",
+        "endpoint_url",
+        "protocol",
+        "authentication_type",
+        "description",
+        "supported_billing",
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["storefront", "source_id"], name="inventory_source_unique_source_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.source_id})"
+
+    @property
+    def needs_credentials(self) -> bool:
+        return self.authentication_type != AuthenticationType.NO_AUTH
+
+    @property
+    def auth_configured(self) -> bool:
+        """Nothing is missing: credentials are stored, or the agent needs none."""
+        return not self.needs_credentials or bool(self.credentials)
+
+    @property
+    def offers_agent_billing(self) -> bool:
+        return AGENT_BILLING in (self.supported_billing or [])
+
+    @classmethod
+    def create_for(
+        cls,
+        storefront: Storefront,
+        *,
+        credentials: dict[str, Any] | None = None,
+        source_id: str | None = None,
+        **fields: Any,
+    ) -> InventorySource:
+        """Validate and create a source. Raises ValidationError keyed by field name."""
+        unknown = set(fields) - {*cls.EDITABLE, "execution_type"}
+        if unknown:
+            raise ValueError(f"Not settable: {sorted(unknown)}")
+        source = cls(storefront=storefront, credentials=credentials or {}, **fields)
+        source.source_id = source_id.strip() if source_id else slug_for(source.name, max_length=255)
+        if not source.source_id:
+            if not source.name.strip():
+                raise ValidationError({"name": "Give the source a name."})
+            raise ValidationError(
+                {
+                    "source_id": "Give a source id: the name has no letters or digits to build one from."
+                }
+            )
+        source.status = SourceStatus.ACTIVE if source.auth_configured else SourceStatus.PENDING
+        # The duplicate source id check is in clean(), with a message for people.
+        source.full_clean(validate_constraints=False)
+        source.save()
+        return source
+
+    def update(self, *, credentials: dict[str, Any] | None = None, **changes: Any) -> None:
+        """Change editable fields (and credentials) after validating the result.
+
+        A new authentication type drops the old credentials, which belong to the old scheme.
+        A PENDING source whose credentials are now configured goes ACTIVE.
+        """
+        unknown = set(changes) - set(self.EDITABLE)
+        if unknown:
+            raise ValueError(f"Not settable: {sorted(unknown)}")
+        new_auth = changes.get("authentication_type", self.authentication_type)
+        if new_auth != self.authentication_type and credentials is None:
+            self.credentials = {}
+        for name, value in changes.items():
+            setattr(self, name, value)
+        if credentials is not None:
+            self.credentials = credentials
+        self.full_clean(validate_constraints=False)
+        if self.status == SourceStatus.PENDING and self.auth_configured:
+            self.status = SourceStatus.ACTIVE
+        self.save()
+
+    def transition_to(self, status: str) -> None:
+        """Move along the lifecycle PENDING → ACTIVE ↔ DISABLED (and PENDING → DISABLED).
+
+        Raises LifecycleError for anything else, and for activating a source whose
+        credentials are missing.
+        """
+        if status == self.status:
+            return
+        if status not in SourceStatus.values:
+            raise LifecycleError(f"Unknown status {status!r}: use ACTIVE or DISABLED.")
+        if status == SourceStatus.PENDING:
+            raise LifecycleError(
+                f"An inventory source never goes back to PENDING; {self.source_id} is {self.status}."
+            )
+        if status not in _SOURCE_TRANSITIONS[SourceStatus(self.status)]:
+            raise LifecycleError(f"{self.source_id} cannot go from {self.status} to {status}.")
+        if status == SourceStatus.ACTIVE and not self.auth_configured:
+            raise LifecycleError(
+                f"Add the {self.get_authentication_type_display()} credentials for "
+                f"{self.source_id} before activating it."
+            )
+        self.status = status
+        self.save(update_fields=["status", "updated_at"])
+
+    def clean(self) -> None:
+        super().clean()
+        if self.execution_type != ExecutionType.AGENT:
+            raise ValidationError({"execution_type": "Only AGENT sources can be created here."})
+        if self.credentials and not isinstance(self.credentials, dict):
+            raise ValidationError({"credentials": "Give the credentials as an object."})
+        if (
+            InventorySource.objects.filter(
+                storefront_id=self.storefront_id, source_id=self.source_id
+            )
+            .exclude(pk=self.pk)
+            .exists()
+        ):
+            raise ValidationError(
+                {"source_id": f"This storefront already has a source with id {self.source_id}."},
+                code="duplicate",
+            )

@@ -5,9 +5,12 @@ from django.urls import include, path
 from billing.api import router as billing_router
 from storefront import errors, views
 from storefront.api import api
+from storefront.endpoints import router as storefront_router
+from storefront.endpoints import storefront_without_slash
 from storefront.forms import EmailAuthenticationForm
 
 api.add_router("/billing", billing_router)
+api.add_router("", storefront_router)
 
 # Pages that act as a customer carry it in the URL (/c/<id>/...), never only in the session,
 # so two tabs on two different customers never interfere.
@@ -15,6 +18,21 @@ customer_pages = [
     path("", views.overview, name="overview"),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:key_id>/revoke/", views.revoke_api_key, name="revoke_api_key"),
+    # Storefront: status, inventory sources, readiness, activation
+    path("storefront/", views.storefront, name="storefront"),
+    path("storefront/sources/", views.add_source, name="storefront_add_source"),
+    path(
+        "storefront/sources/<int:pk>/status/",
+        views.change_source_status,
+        name="storefront_source_status",
+    ),
+    path(
+        "storefront/sources/<int:pk>/credential/",
+        views.set_source_credential,
+        name="storefront_source_credential",
+    ),
+    path("storefront/currency/", views.set_currency, name="storefront_currency"),
+    path("storefront/status/", views.change_storefront_status, name="storefront_status"),
 ]
 
 urlpatterns = [
@@ -36,6 +54,7 @@ urlpatterns = [
     ),
     # Machines
     path("healthz", views.healthz, name="healthz"),
+    path("api/v2/storefront", storefront_without_slash),
     path("api/v2/storefront/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,8 +13,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from storefront import access
 from storefront.access import ActingRequest, acting_customer_required
-from storefront.forms import ApiKeyForm
-from storefront.models import ApiKey
+from storefront.forms import ApiKeyForm, DefaultCurrencyForm, InventorySourceForm
+from storefront.models import (
+    ActivationBlocked,
+    ApiKey,
+    InventorySource,
+    LifecycleError,
+    Storefront,
+    StorefrontStatus,
+)
 
 
 @require_GET
@@ -81,3 +91,141 @@ def revoke_api_key(request: ActingRequest, key_id: int) -> HttpResponse:
         return render(request, "storefront/api_keys.html#key-row", {"key": key})
     messages.success(request, f"Revoked API key “{key.name}”.")
     return redirect("api_keys", customer_id=request.acting.customer.pk)
+
+
+# Storefront page: status, inventory sources, readiness checklist, currency, activation.
+# Every change posts to its own small view, which answers htmx with the re-rendered
+# `storefront-body` partial (so the checklist always matches the sources) and plain form posts
+# with a redirect, or the full page with the form's errors.
+
+
+def _storefront_page(
+    request: ActingRequest, storefront: Storefront, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    acting = request.acting
+    readiness = storefront.readiness()
+    context = {
+        "storefront": storefront,
+        "sources": list(storefront.sources.all()),
+        "readiness": readiness,
+        "can_edit": acting.is_admin,
+        "source_form": InventorySourceForm(),
+        "currency_form": DefaultCurrencyForm(
+            initial={"default_currency": storefront.default_currency or ""}
+        ),
+        "refusal": None,
+        "notice": None,
+        **extra,
+    }
+    if request.htmx:  # type: ignore[attr-defined]
+        # htmx swaps only 2xx answers; the outcome is in the rendered notice instead.
+        return render(request, "storefront/storefront.html#storefront-body", context)
+    return render(request, "storefront/storefront.html", context, status=status)
+
+
+def _done(request: ActingRequest, storefront: Storefront, text: str) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]
+        return _storefront_page(request, storefront, notice={"level": "success", "text": text})
+    messages.success(request, text)
+    return redirect("storefront", customer_id=storefront.customer_id)
+
+
+def _refused(
+    request: ActingRequest, storefront: Storefront, text: str, *, status: int, **extra: Any
+) -> HttpResponse:
+    return _storefront_page(
+        request, storefront, status=status, notice={"level": "error", "text": text}, **extra
+    )
+
+
+def _own_source(request: ActingRequest, pk: int) -> tuple[Storefront, InventorySource]:
+    storefront = Storefront.objects.for_customer(request.acting.customer)
+    return storefront, get_object_or_404(InventorySource, pk=pk, storefront=storefront)
+
+
+@acting_customer_required
+def storefront(request: ActingRequest) -> HttpResponse:
+    return _storefront_page(request, Storefront.objects.for_customer(request.acting.customer))
+
+
+@require_POST
+@acting_customer_required(admin=True)
+def add_source(request: ActingRequest) -> HttpResponse:
+    storefront = Storefront.objects.for_customer(request.acting.customer)
+    form = InventorySourceForm(request.POST)
+    if form.is_valid():
+        fields = form.model_fields()
+        try:
+            source = InventorySource.create_for(storefront, **fields)
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            return _done(request, storefront, f"Added inventory source “{source.name}”.")
+    return _refused(
+        request,
+        storefront,
+        "The source was not added: check the form.",
+        status=400,
+        source_form=form,
+    )
+
+
+@require_POST
+@acting_customer_required(admin=True)
+def change_source_status(request: ActingRequest, pk: int) -> HttpResponse:
+    storefront, source = _own_source(request, pk)
+    status = request.POST.get("status", "")
+    try:
+        source.transition_to(status)
+    except LifecycleError as exc:
+        return _refused(request, storefront, exc.message, status=409)
+    return _done(
+        request, storefront, f"“{source.name}” is now {source.get_status_display().lower()}."
+    )
+
+
+@require_POST
+@acting_customer_required(admin=True)
+def set_source_credential(request: ActingRequest, pk: int) -> HttpResponse:
+    storefront, source = _own_source(request, pk)
+    credential = request.POST.get("credential", "")
+    if not credential:
+        return _refused(
+            request, storefront, f"Enter the credential for “{source.name}”.", status=400
+        )
+    source.update(credentials={"secret": credential})
+    return _done(request, storefront, f"Saved the credential for “{source.name}”.")
+
+
+@require_POST
+@acting_customer_required(admin=True)
+def set_currency(request: ActingRequest) -> HttpResponse:
+    storefront = Storefront.objects.for_customer(request.acting.customer)
+    form = DefaultCurrencyForm(request.POST)
+    if not form.is_valid():
+        return _refused(
+            request, storefront, "The currency was not saved.", status=400, currency_form=form
+        )
+    storefront.set_default_currency(form.cleaned_data["default_currency"])
+    return _done(request, storefront, f"Default currency set to {storefront.default_currency}.")
+
+
+@require_POST
+@acting_customer_required(admin=True)
+def change_storefront_status(request: ActingRequest) -> HttpResponse:
+    storefront = Storefront.objects.for_customer(request.acting.customer)
+    try:
+        storefront.change_status(request.POST.get("status", ""))
+    except ActivationBlocked as exc:
+        # The same reasons the API gives, each with its link to fix it.
+        return _refused(
+            request, storefront, exc.message, status=409, refusal=exc.readiness.blockers
+        )
+    except LifecycleError as exc:
+        return _refused(request, storefront, exc.message, status=409)
+    if storefront.status == StorefrontStatus.ACTIVE:
+        return _done(request, storefront, f"{storefront.name} is live.")
+    return _done(
+        request, storefront, f"{storefront.name} is {storefront.get_status_display().lower()}."
+    )

@@ -1,0 +1,451 @@
+"""REST endpoints for the storefront, its readiness and its inventory sources (API.md 4).
+
+Mounted on the root API with an empty prefix, so paths are `/api/v2/storefront`,
+`/api/v2/storefront/readiness` and `/api/v2/storefront/inventory-sources[/{sourceId}]`.
+Every endpoint resolves its customer with `acting_for` (`?targetCustomerId=` for parents) and
+only ever reaches that customer's storefront, so another customer's sources are simply not found.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.urls import resolve, reverse
+from django.views.decorators.csrf import csrf_exempt
+from ninja import Body, Query, Router, Schema, Status
+from pydantic import Field
+
+from storefront.access import Acting
+from storefront.api import ApiError, Envelope, ErrorEnvelope, TargetQuery, acting_for, ok
+from storefront.models import (
+    ActivationBlocked,
+    InventorySource,
+    LifecycleError,
+    Storefront,
+    validate_currency_code,
+)
+
+router = Router(tags=["storefront"])
+
+READ = "storefront:read"
+WRITE = "storefront:write"
+
+# Model field → API field, for errors that name the field the client sent.
+_API_FIELDS = {
+    "platform_id": "platformId",
+    "default_currency": "defaultCurrency",
+    "source_id": "sourceId",
+    "execution_type": "executionType",
+    "endpoint_url": "endpointUrl",
+    "authentication_type": "authenticationType",
+    "supported_billing": "supportedBilling",
+    "credentials": "auth",
+}
+
+
+# Schemas
+
+
+class StorefrontOut(Schema):
+    platformId: str
+    name: str
+    status: str
+    defaultCurrency: str | None
+    customerId: int
+    createdAt: str
+    updatedAt: str
+
+
+class StorefrontCreateIn(Schema):
+    platformId: str | None = Field(None, description="2–100 chars, `^[a-z0-9][a-z0-9-]*[a-z0-9]$`.")
+    name: str | None = Field(None, description="1–255 chars; defaults to the customer's name.")
+
+
+class StorefrontUpdateIn(Schema):
+    name: str | None = None
+    defaultCurrency: str | None = Field(None, description="ISO 4217, uppercase, e.g. `USD`.")
+    status: str | None = Field(
+        None, description="`ACTIVE` (refused with 409 while readiness is blocked) or `DISABLED`."
+    )
+
+
+class ReadinessCheckOut(Schema):
+    id: str
+    name: str
+    description: str
+    category: str
+    status: str
+    isBlocker: bool
+    actionLabel: str
+    actionUrl: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class ReadinessOut(Schema):
+    platformId: str
+    status: str
+    checks: list[ReadinessCheckOut]
+
+
+class SourceOut(Schema):
+    id: str
+    sourceId: str
+    name: str
+    executionType: str
+    type: str
+    endpointUrl: str
+    protocol: str
+    authenticationType: str
+    authConfigured: bool
+    description: str
+    status: str
+    supportedBilling: list[str]
+    createdAt: str
+    updatedAt: str
+
+
+class SourceListMeta(Schema):
+    count: int
+
+
+class SourceList(Schema):
+    data: list[SourceOut]
+    meta: SourceListMeta
+    error: None = None
+
+
+class SourceCreateIn(Schema):
+    name: str = Field(description="1–255 chars.")
+    sourceId: str | None = Field(
+        None, description="Unique in the storefront; defaults to the slugified name."
+    )
+    executionType: str = "AGENT"
+    type: str = "SALES"
+    endpointUrl: str
+    protocol: str = "MCP"
+    authenticationType: str = "API_KEY"
+    auth: dict[str, Any] | None = Field(
+        None, description="Credentials, shape per authentication type. Stored, never returned."
+    )
+    description: str = ""
+    supportedBilling: list[str] = Field(
+        default_factory=list,
+        description='Billing models the agent advertises, e.g. ["operator", "agent"].',
+    )
+
+
+class SourceUpdateIn(Schema):
+    name: str | None = None
+    type: str | None = None
+    endpointUrl: str | None = None
+    protocol: str | None = None
+    authenticationType: str | None = None
+    auth: dict[str, Any] | None = None
+    description: str | None = None
+    supportedBilling: list[str] | None = None
+    status: str | None = Field(None, description="`ACTIVE` or `DISABLED`; never back to `PENDING`.")
+
+
+class Deleted(Schema):
+    sourceId: str
+    deleted: bool
+
+
+# Payloads
+
+
+def storefront_out(storefront: Storefront) -> dict[str, Any]:
+    return {
+        "platformId": storefront.platform_id,
+        "name": storefront.name,
+        "status": storefront.status,
+        "defaultCurrency": storefront.default_currency,
+        "customerId": storefront.customer_id,
+        "createdAt": storefront.created_at.isoformat(),
+        "updatedAt": storefront.updated_at.isoformat(),
+    }
+
+
+def source_out(source: InventorySource) -> dict[str, Any]:
+    # Never the credentials themselves: only whether they are configured.
+    return {
+        "id": str(source.pk),
+        "sourceId": source.source_id,
+        "name": source.name,
+        "executionType": source.execution_type,
+        "type": source.type,
+        "endpointUrl": source.endpoint_url,
+        "protocol": source.protocol,
+        "authenticationType": source.authentication_type,
+        "authConfigured": source.auth_configured,
+        "description": source.description,
+        "status": source.status,
+        "supportedBilling": list(source.supported_billing),
+        "createdAt": source.created_at.isoformat(),
+        "updatedAt": source.updated_at.isoformat(),
+    }
+
+
+# Helpers
+
+
+def _storefront(request: HttpRequest, target: int | None, scope: str) -> tuple[Acting, Storefront]:
+    acting = acting_for(request, target, scope=scope)
+    if scope == WRITE and not acting.is_admin:
+        raise ApiError(403, "FORBIDDEN", f"Only admins of {acting.customer.name} can change it.")
+    return acting, Storefront.objects.for_customer(acting.customer)
+
+
+def _source(storefront: Storefront, source_id: str) -> InventorySource:
+    source = storefront.sources.filter(source_id=source_id).first()
+    if source is None:
+        raise ApiError(404, "NOT_FOUND", f"No inventory source {source_id!r} on this storefront.")
+    return source
+
+
+def _validation_error(exc: ValidationError) -> ApiError:
+    """The first problem, named by its API field; all of them in `details`."""
+    if hasattr(exc, "error_dict"):
+        issues = [
+            {"field": _API_FIELDS.get(name, name), "message": message}
+            for name, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    else:
+        issues = [{"field": None, "message": message} for message in exc.messages]
+    first = issues[0]
+    field = None if first["field"] == "__all__" else first["field"]
+    return ApiError(
+        400, "VALIDATION_ERROR", first["message"], field=field, details={"issues": issues}
+    )
+
+
+def _lifecycle_error(exc: LifecycleError) -> ApiError:
+    details = None
+    if isinstance(exc, ActivationBlocked):
+        details = {
+            "platformId": exc.readiness.platform_id,
+            "status": exc.readiness.status,
+            "checks": [check.as_api() for check in exc.readiness.blockers],
+        }
+    return ApiError(409, "CONFLICT", exc.message, field=exc.field, details=details)
+
+
+def _credentials(auth: dict[str, Any] | None) -> dict[str, Any] | None:
+    if auth is not None and not any(v not in (None, "") for v in auth.values()):
+        raise ApiError(400, "VALIDATION_ERROR", "The credentials are empty.", field="auth")
+    return auth
+
+
+# Storefront
+
+_STOREFRONT_ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope}
+
+
+@router.get(
+    "",
+    response={200: Envelope[StorefrontOut], **_STOREFRONT_ERRORS},
+    summary="The acting customer's storefront",
+    url_name="storefront_get",
+)
+def get_storefront(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
+    _, storefront = _storefront(request, query.targetCustomerId, READ)
+    return ok(storefront_out(storefront))
+
+
+@router.post(
+    "",
+    response={200: Envelope[StorefrontOut], 201: Envelope[StorefrontOut], **_STOREFRONT_ERRORS},
+    summary="Create the storefront if missing; idempotent (returns the existing one)",
+)
+def create_storefront(
+    request: HttpRequest,
+    query: Query[TargetQuery],
+    payload: StorefrontCreateIn | None = Body(None),  # noqa: B008
+) -> Status:
+    acting = acting_for(request, query.targetCustomerId, scope=WRITE)
+    existing = Storefront.objects.filter(customer=acting.customer).first()
+    if existing is not None:
+        return Status(200, ok(storefront_out(existing)))
+    if not acting.is_admin:
+        raise ApiError(403, "FORBIDDEN", f"Only admins of {acting.customer.name} can create it.")
+    storefront = Storefront.objects.for_customer(acting.customer)
+    if payload is not None and (payload.platformId or payload.name):
+        if payload.platformId:
+            storefront.platform_id = payload.platformId
+        if payload.name:
+            storefront.name = payload.name
+        try:
+            storefront.full_clean()
+        except ValidationError as exc:
+            storefront.delete()
+            raise _validation_error(exc) from None
+        storefront.save()
+    return Status(201, ok(storefront_out(storefront)))
+
+
+@router.put(
+    "",
+    response={200: Envelope[StorefrontOut], 409: ErrorEnvelope, **_STOREFRONT_ERRORS},
+    summary="Update name or default currency; activate or disable",
+)
+def update_storefront(
+    request: HttpRequest, query: Query[TargetQuery], payload: StorefrontUpdateIn
+) -> dict[str, Any]:
+    _, storefront = _storefront(request, query.targetCustomerId, WRITE)
+    if payload.defaultCurrency is not None:
+        try:
+            validate_currency_code(payload.defaultCurrency)
+        except ValidationError as exc:
+            raise ApiError(
+                400, "VALIDATION_ERROR", exc.messages[0], field="defaultCurrency"
+            ) from None
+        storefront.default_currency = payload.defaultCurrency
+    if payload.name is not None:
+        storefront.name = payload.name.strip()
+    try:
+        storefront.full_clean()
+    except ValidationError as exc:
+        raise _validation_error(exc) from None
+    storefront.save()
+    # Status last, so `{"defaultCurrency": "USD", "status": "ACTIVE"}` counts the new currency.
+    if payload.status is not None:
+        try:
+            storefront.change_status(payload.status)
+        except LifecycleError as exc:
+            raise _lifecycle_error(exc) from None
+    storefront.refresh_from_db()
+    return ok(storefront_out(storefront))
+
+
+@router.get(
+    "/readiness",
+    response={200: Envelope[ReadinessOut], **_STOREFRONT_ERRORS},
+    summary="Go-live checks and whether the storefront is ready or blocked",
+)
+def get_readiness(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
+    _, storefront = _storefront(request, query.targetCustomerId, READ)
+    return ok(storefront.readiness().as_api())
+
+
+# Inventory sources
+
+
+@router.get(
+    "/inventory-sources",
+    response={200: SourceList, **_STOREFRONT_ERRORS},
+    summary="The storefront's inventory sources",
+)
+def list_sources(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
+    _, storefront = _storefront(request, query.targetCustomerId, READ)
+    sources = [source_out(source) for source in storefront.sources.all()]
+    return {"data": sources, "meta": {"count": len(sources)}, "error": None}
+
+
+@router.post(
+    "/inventory-sources",
+    response={201: Envelope[SourceOut], 409: ErrorEnvelope, **_STOREFRONT_ERRORS},
+    summary="Connect an AGENT inventory source",
+)
+def create_source(
+    request: HttpRequest, query: Query[TargetQuery], payload: SourceCreateIn
+) -> Status:
+    _, storefront = _storefront(request, query.targetCustomerId, WRITE)
+    fields = {
+        "name": payload.name.strip(),
+        "execution_type": payload.executionType,
+        "type": payload.type,
+        "endpoint_url": payload.endpointUrl.strip(),
+        "protocol": payload.protocol,
+        "authentication_type": payload.authenticationType,
+        "description": payload.description,
+        "supported_billing": payload.supportedBilling,
+    }
+    try:
+        source = InventorySource.create_for(
+            storefront,
+            source_id=payload.sourceId,
+            credentials=_credentials(payload.auth),
+            **fields,
+        )
+    except ValidationError as exc:
+        error = _validation_error(exc)
+        if error.field == "sourceId" and "already has" in error.message:
+            error.status, error.code = 409, "CONFLICT"
+        raise error from None
+    return Status(201, ok(source_out(source)))
+
+
+@router.get(
+    "/inventory-sources/{source_id}",
+    response={200: Envelope[SourceOut], 404: ErrorEnvelope, **_STOREFRONT_ERRORS},
+    summary="One inventory source",
+)
+def get_source(request: HttpRequest, source_id: str, query: Query[TargetQuery]) -> dict[str, Any]:
+    _, storefront = _storefront(request, query.targetCustomerId, READ)
+    return ok(source_out(_source(storefront, source_id)))
+
+
+@router.put(
+    "/inventory-sources/{source_id}",
+    response={
+        200: Envelope[SourceOut],
+        404: ErrorEnvelope,
+        409: ErrorEnvelope,
+        **_STOREFRONT_ERRORS,
+    },
+    summary="Change an inventory source, its credentials or its status",
+)
+def update_source(
+    request: HttpRequest, source_id: str, query: Query[TargetQuery], payload: SourceUpdateIn
+) -> dict[str, Any]:
+    _, storefront = _storefront(request, query.targetCustomerId, WRITE)
+    source = _source(storefront, source_id)
+    given = payload.dict(exclude_unset=True)
+    api_to_model = {
+        "name": "name",
+        "type": "type",
+        "endpointUrl": "endpoint_url",
+        "protocol": "protocol",
+        "authenticationType": "authentication_type",
+        "description": "description",
+        "supportedBilling": "supported_billing",
+    }
+    changes = {
+        model: given[api] for api, model in api_to_model.items() if given.get(api) is not None
+    }
+    credentials = _credentials(given.get("auth"))
+    try:
+        if changes or credentials is not None:
+            source.update(credentials=credentials, **changes)
+        if payload.status is not None:
+            source.transition_to(payload.status)
+    except ValidationError as exc:
+        raise _validation_error(exc) from None
+    except LifecycleError as exc:
+        raise _lifecycle_error(exc) from None
+    source.refresh_from_db()
+    return ok(source_out(source))
+
+
+@router.delete(
+    "/inventory-sources/{source_id}",
+    response={200: Envelope[Deleted], 404: ErrorEnvelope, **_STOREFRONT_ERRORS},
+    summary="Remove an inventory source",
+)
+def delete_source(
+    request: HttpRequest, source_id: str, query: Query[TargetQuery]
+) -> dict[str, Any]:
+    _, storefront = _storefront(request, query.targetCustomerId, WRITE)
+    source = _source(storefront, source_id)
+    source.delete()
+    return ok({"sourceId": source_id, "deleted": True})
+
+
+@csrf_exempt
+def storefront_without_slash(request: HttpRequest) -> HttpResponse:
+    """`/api/v2/storefront` exactly, as documented. The API is mounted at
+    `/api/v2/storefront/`, so the bare path is answered by the same ninja view."""
+    return resolve(reverse("api:storefront_get")).func(request)
