@@ -114,7 +114,7 @@ def seed(customers: dict[str, Customer], say: Callable[[str], None], months: int
         acting = access.resolve(owner.user, customers[name].pk)
         connect, _ = onboarding.provision(acting, country="US")
         connect.billing_account.change_fee_schedule(
-            changed_by=None, note="Demo fee schedule", **FEES[name]
+            changed_by=None, note="Demo fee schedule", effective_from=start, **FEES[name]
         )
         emulator.control("POST", f"accounts/{connect.stripe_id}/onboarding", action="complete")
         onboarding.refresh(connect)

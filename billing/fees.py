@@ -67,18 +67,27 @@ def application_fee(
     total_percent = sum((Fraction(percent) for _, percent in parts), Fraction(0))
     total = min(amount, round_half_up(Fraction(amount) * total_percent / 100))
 
-    if total_percent == 0:
-        shares = [Fraction(0)] * len(parts)
-    else:
-        shares = [Fraction(total) * Fraction(percent) / total_percent for _, percent in parts]
-    floors = [share.numerator // share.denominator for share in shares]
-    leftover = total - sum(floors)
-    # Hand the leftover units to the largest remainders (ties: earlier component first).
-    order = sorted(range(len(parts)), key=lambda i: (-(shares[i] - floors[i]), i))
-    for index in order[:leftover]:
-        floors[index] += 1
-    components = tuple(
-        FeeComponent(name=name, percent=percent, amount=floors[i])
-        for i, (name, percent) in enumerate(parts)
+    components = split_fee(total, parts) or tuple(
+        FeeComponent(name=name, percent=percent, amount=0) for name, percent in parts
     )
     return FeeBreakdown(amount=amount, total=total, components=components)
+
+
+def split_fee(total: int, components: Sequence[tuple[str, Decimal]]) -> tuple[FeeComponent, ...]:
+    """Split an application fee Stripe already charged over the schedule's components.
+
+    For showing "platform 12.5 %, ad serving 2 %" on a transaction: proportional to the
+    percentages, largest remainder, so the parts add up to `total` exactly.
+    """
+    total_percent = sum((Fraction(percent) for _, percent in components), Fraction(0))
+    if not components or total_percent == 0:
+        return ()
+    shares = [Fraction(total) * Fraction(percent) / total_percent for _, percent in components]
+    floors = [share.numerator // share.denominator for share in shares]
+    order = sorted(range(len(components)), key=lambda i: (-(shares[i] - floors[i]), i))
+    for index in order[: total - sum(floors)]:
+        floors[index] += 1
+    return tuple(
+        FeeComponent(name=name, percent=Decimal(percent), amount=floors[i])
+        for i, (name, percent) in enumerate(components)
+    )

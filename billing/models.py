@@ -46,7 +46,12 @@ class BillingAccount(models.Model):
         return versions.order_by("-effective_from", "-id").first()
 
     def change_fee_schedule(
-        self, *, changed_by: Any = None, note: str = "", **fields: Any
+        self,
+        *,
+        changed_by: Any = None,
+        note: str = "",
+        effective_from: datetime | None = None,
+        **fields: Any,
     ) -> FeeScheduleVersion:
         """Write a new schedule version with `fields` changed (a partial update; `fees`
         replaces the whole list). Returns the current version unchanged if nothing differs."""
@@ -73,7 +78,12 @@ class BillingAccount(models.Model):
             return current
         values.update(fields)
         return FeeScheduleVersion.objects.create(
-            billing_account=self, changed_by=changed_by, changes=changes, note=note, **values
+            billing_account=self,
+            changed_by=changed_by,
+            changes=changes,
+            note=note,
+            effective_from=effective_from or timezone.now(),
+            **values,
         )
 
 
@@ -469,9 +479,17 @@ class Invoice(models.Model):
         return list(((self.raw.get("lines") or {}).get("data")) or [])
 
     def record_status(self, status: str, at: int) -> None:
-        """Append to the status history unless it already ends in this status."""
-        if not self.status_history or self.status_history[-1]["status"] != status:
-            self.status_history = [*self.status_history, {"status": status, "at": at}]
+        """Extend the status history with a change Stripe reported.
+
+        Re-reading an invoice replays its whole timeline, so entries we already have, and
+        anything older than the newest entry, are ignored: the history only moves forward.
+        """
+        history = self.status_history or []
+        if any(entry["status"] == status and entry["at"] == at for entry in history):
+            return
+        if history and (at < history[-1]["at"] or history[-1]["status"] == status):
+            return
+        self.status_history = [*history, {"status": status, "at": at}]
 
 
 class WebhookEventStatus(models.TextChoices):

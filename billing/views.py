@@ -1,15 +1,34 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, Sum
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from billing import gateway, onboarding
-from billing.models import OnboardingStatus
+from billing import dashboard, gateway, mirror, onboarding
+from billing.fees import application_fee
+from billing.forms import CountryForm, LedgerFilterForm
+from billing.models import (
+    BalanceTransaction,
+    ConnectAccount,
+    Invoice,
+    InvoiceItem,
+    OnboardingStatus,
+    Payout,
+)
+from billing.money import minor_unit_exponent
+from billing.pagination import InvalidCursor, keyset_page
+from billing.resolution import ResolvedBilling, resolve_billing
 from billing.status import explain
 from storefront import access
 from storefront.access import ActingRequest, acting_customer_required
@@ -77,7 +96,7 @@ def onboarding_return(request: ActingRequest) -> HttpResponse:
             else messages.INFO
         )
         messages.add_message(request, level, explain(connect))
-    return redirect("overview", customer_id=request.acting.customer.pk)
+    return redirect("billing:setup", customer_id=request.acting.customer.pk)
 
 
 @require_POST
@@ -92,3 +111,363 @@ def express_dashboard(request: ActingRequest) -> HttpResponse:
     except (onboarding.BillingError, gateway.GatewayError) as exc:
         messages.error(request, exc.message)
         return redirect("overview", customer_id=request.acting.customer.pk)
+
+
+# Dashboard pages. Each reads from the local mirror (never a live Stripe call on GET, except
+# the embedded-component session and on-click links), so a Stripe outage never breaks a page.
+
+
+def _own_connect(request: ActingRequest) -> tuple[ResolvedBilling, ConnectAccount | None]:
+    """The acting customer's billing and, if it has its own, its Connect account.
+
+    An inheriting child's money lives in its parent's account: its pages say so rather than
+    show the parent's ledger (which mixes every child's money) to the child's users.
+    """
+    billing = resolve_billing(request.acting.customer)
+    return billing, (None if billing.inherited else billing.connect)
+
+
+@acting_customer_required
+def overview(request: ActingRequest) -> HttpResponse:
+    billing, connect = _own_connect(request)
+    context: dict[str, Any] = {
+        "billing": billing,
+        "connect": connect,
+        "explanation": explain(billing.connect),
+    }
+    if connect is not None:
+        transactions = BalanceTransaction.objects.filter(connect_account=connect)
+        context.update(
+            balances=dashboard.balances(connect),
+            next_payout=Payout.objects.filter(
+                connect_account=connect, status__in=["pending", "in_transit"]
+            )
+            .order_by("arrival_date", "id")
+            .first(),
+            last_payout=Payout.objects.filter(connect_account=connect, status="paid")
+            .order_by("-arrival_date", "-id")
+            .first(),
+            recent=list(transactions.newest_first()[:6]),
+            charts=dashboard.net_volume(connect),
+            publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
+            connect_js_url=settings.STRIPE_CONNECT_JS_URL,
+        )
+    return render(request, "billing/overview.html", context)
+
+
+@require_POST
+@acting_customer_required
+def refresh_account(request: ActingRequest) -> HttpResponse:
+    _, connect = _own_connect(request)
+    if connect is None:
+        raise Http404("No Stripe account of its own")
+    try:
+        onboarding.refresh(connect)
+        mirror.sync_recent_balance_transactions(connect)
+    except gateway.GatewayError as exc:
+        messages.warning(request, f"{exc.message} Showing what we last knew.")
+    else:
+        messages.success(request, "Refreshed from Stripe.")
+    return redirect("overview", customer_id=request.acting.customer.pk)
+
+
+# Setup wizard: country → create account → verify (embedded, or on Stripe) → done.
+
+
+@never_cache
+@acting_customer_required
+def setup(request: ActingRequest) -> HttpResponse:
+    acting = request.acting
+    billing, connect = _own_connect(request)
+    refusal = acting.provisioning_refusal()
+    form = CountryForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if refusal:
+            raise PermissionDenied(refusal)
+        if form.is_valid():
+            try:
+                onboarding.provision(acting, country=form.cleaned_data["country"])
+            except onboarding.BillingError as exc:
+                form.add_error("country" if exc.field == "country" else None, exc.message)
+            except gateway.GatewayError as exc:
+                form.add_error(None, exc.message)
+            else:
+                return redirect("billing:setup", customer_id=acting.customer.pk)
+        status = 400
+    if connect is None:
+        step = "country"
+    elif connect.onboarding_status == OnboardingStatus.COMPLETE:
+        step = "done"
+    else:
+        step = "verify"
+    return render(
+        request,
+        "billing/setup.html",
+        {
+            "billing": billing,
+            "connect": connect,
+            "step": step,
+            "form": form,
+            "refusal": refusal,
+            "explanation": explain(connect),
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "connect_js_url": settings.STRIPE_CONNECT_JS_URL,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@never_cache
+@acting_customer_required
+def account_session(request: ActingRequest) -> HttpResponse:
+    """A fresh account session for the page's embedded component (connect.js's
+    `fetchClientSecret`). Never stored, never cached, never logged."""
+    components = request.POST.getlist("component") or ["account_onboarding"]
+    try:
+        secret = onboarding.account_session_secret(request.acting, components)
+    except onboarding.BillingError as exc:
+        response = JsonResponse({"error": exc.message}, status=400)
+    except gateway.GatewayError as exc:
+        response = JsonResponse({"error": exc.message}, status=503)
+    else:
+        response = JsonResponse({"clientSecret": secret})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@acting_customer_required
+def hosted_onboarding(request: ActingRequest) -> HttpResponse:
+    """ "Continue on Stripe instead": mint a fresh hosted onboarding link now and go there."""
+    customer_id = request.acting.customer.pk
+    try:
+        our_url = onboarding.onboarding_url(request.acting, request.build_absolute_uri)
+        url = onboarding.mint_account_link(
+            request.acting,
+            refresh_url=our_url.url,
+            return_url=request.build_absolute_uri(
+                reverse("billing:onboarding_return", kwargs={"customer_id": customer_id})
+            ),
+        )
+    except (onboarding.BillingError, gateway.GatewayError) as exc:
+        messages.error(request, exc.message)
+        return redirect("billing:setup", customer_id=customer_id)
+    return redirect(url)
+
+
+# Money pages
+
+
+def _not_provisioned(request: ActingRequest, billing: ResolvedBilling, title: str) -> HttpResponse:
+    return render(request, "billing/no_account.html", {"billing": billing, "title": title})
+
+
+@acting_customer_required
+def transactions(request: ActingRequest) -> HttpResponse:
+    billing, connect = _own_connect(request)
+    if connect is None:
+        return _not_provisioned(request, billing, "Transactions")
+    form = LedgerFilterForm(request.GET or None)
+    queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect))
+    try:
+        page = keyset_page(queryset, limit=25, starting_after=request.GET.get("after") or None)
+    except InvalidCursor:
+        messages.info(request, "That page no longer exists; showing the newest transactions.")
+        page = keyset_page(queryset, limit=25)
+    context = {
+        "billing": billing,
+        "connect": connect,
+        "form": form,
+        "page": page,
+        "rows": dashboard.ledger_rows(connect, page.items),
+        "filters": form.query_string(),
+    }
+    template = "billing/transactions.html"
+    if request.htmx:  # type: ignore[attr-defined]
+        template += "#ledger"
+    return render(request, template, context, status=400 if form.errors else 200)
+
+
+@acting_customer_required
+def transactions_csv(request: ActingRequest) -> HttpResponse:
+    _, connect = _own_connect(request)
+    if connect is None:
+        raise Http404("No Stripe account of its own")
+    form = LedgerFilterForm(request.GET or None)
+    if form.errors:
+        return HttpResponse(
+            f"Invalid filters: {form.errors.as_text()}", status=400, content_type="text/plain"
+        )
+    queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect)).newest_first()
+    response = StreamingHttpResponse(
+        dashboard.ledger_csv(queryset), content_type="text/csv; charset=utf-8"
+    )
+    name = slugify(request.acting.customer.name) or "ledger"
+    response["Content-Disposition"] = f'attachment; filename="{name}-transactions.csv"'
+    return response
+
+
+@acting_customer_required
+def payouts(request: ActingRequest) -> HttpResponse:
+    billing, connect = _own_connect(request)
+    if connect is None:
+        return _not_provisioned(request, billing, "Payouts")
+    try:
+        page = keyset_page(
+            Payout.objects.filter(connect_account=connect),
+            limit=25,
+            starting_after=request.GET.get("after") or None,
+        )
+    except InvalidCursor:
+        page = keyset_page(Payout.objects.filter(connect_account=connect), limit=25)
+    return render(
+        request, "billing/payouts.html", {"billing": billing, "connect": connect, "page": page}
+    )
+
+
+@acting_customer_required
+def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
+    billing, connect = _own_connect(request)
+    if connect is None:
+        raise Http404("No Stripe account of its own")
+    payout = get_object_or_404(Payout, connect_account=connect, stripe_id=payout_id)
+    contained = BalanceTransaction.objects.filter(
+        connect_account=connect, payout_stripe_id=payout.stripe_id
+    ).exclude(type="payout")
+    totals = contained.aggregate(
+        gross=Sum("amount"), fees=Sum("fee"), net=Sum("net"), count=Count("id")
+    )
+    rows = list(contained.newest_first()[:500])
+    return render(
+        request,
+        "billing/payout_detail.html",
+        {
+            "billing": billing,
+            "connect": connect,
+            "payout": payout,
+            "rows": dashboard.ledger_rows(connect, rows),
+            "totals": totals,
+            "adds_up": totals["net"] == payout.amount,
+            "truncated": totals["count"] > len(rows),
+        },
+    )
+
+
+def _invoice(connect: ConnectAccount, ref: str) -> Invoice:
+    """An invoice by its number ("NW-0042") or its Stripe id ("in_…")."""
+    invoice = (
+        Invoice.objects.select_related("buyer")
+        .filter(connect_account=connect)
+        .filter(Q(stripe_id=ref) | Q(number=ref))
+        .first()
+    )
+    if invoice is None:
+        raise Http404("No such invoice")
+    return invoice
+
+
+@acting_customer_required
+def invoices(request: ActingRequest) -> HttpResponse:
+    billing, connect = _own_connect(request)
+    if connect is None:
+        return _not_provisioned(request, billing, "Invoices")
+    queryset = Invoice.objects.filter(connect_account=connect).select_related("buyer")
+    try:
+        page = keyset_page(queryset, limit=25, starting_after=request.GET.get("after") or None)
+    except InvalidCursor:
+        page = keyset_page(queryset, limit=25)
+    return render(
+        request,
+        "billing/invoices.html",
+        {"billing": billing, "connect": connect, "page": page, "now": timezone.now()},
+    )
+
+
+@acting_customer_required
+def invoice_detail(request: ActingRequest, ref: str) -> HttpResponse:
+    billing, connect = _own_connect(request)
+    if connect is None:
+        raise Http404("No Stripe account of its own")
+    invoice = _invoice(connect, ref)
+    return render(
+        request,
+        "billing/invoice_detail.html",
+        {"billing": billing, "connect": connect, "invoice": invoice, "now": timezone.now()},
+    )
+
+
+@require_POST
+@acting_customer_required
+def invoice_portal(request: ActingRequest, ref: str) -> HttpResponse:
+    """Mint a Stripe billing portal session for the invoice's buyer, on click."""
+    _, connect = _own_connect(request)
+    if connect is None:
+        raise Http404("No Stripe account of its own")
+    invoice = _invoice(connect, ref)
+    back = reverse(
+        "billing:invoice_detail", kwargs={"customer_id": request.acting.customer.pk, "ref": ref}
+    )
+    customer_id = invoice.buyer.stripe_customer_id if invoice.buyer else invoice.raw.get("customer")
+    if not customer_id:
+        messages.error(request, "This invoice has no buyer to open a billing portal for.")
+        return redirect(back)
+    try:
+        url = gateway.create_billing_portal_session(
+            connect.stripe_id, customer_id, request.build_absolute_uri(back)
+        )
+    except gateway.GatewayError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    return redirect(url)
+
+
+@acting_customer_required
+def pending_items(request: ActingRequest) -> HttpResponse:
+    billing, connect = _own_connect(request)
+    if connect is None:
+        return _not_provisioned(request, billing, "Pending items")
+    items = (
+        InvoiceItem.objects.filter(connect_account=connect, invoice_stripe_id="")
+        .select_related("buyer")
+        .order_by("buyer__name", "buyer_id", "created", "id")
+    )
+    return render(
+        request,
+        "billing/pending.html",
+        {"billing": billing, "connect": connect, "groups": dashboard.group_by_buyer(items)},
+    )
+
+
+@acting_customer_required
+def fees(request: ActingRequest) -> HttpResponse:
+    billing = resolve_billing(request.acting.customer)
+    schedule = billing.fee_schedule()
+    example = None
+    if schedule is not None:
+        currency = (schedule.currency or "usd").lower()
+        example_amount = 1_000 * 10 ** minor_unit_exponent(currency)  # 1,000.00 in any currency
+        example = {
+            "amount": example_amount,
+            "currency": currency,
+            "fee": application_fee(
+                example_amount,
+                schedule.platform_fee_percent,
+                [(f.name, f.fee_percent) for f in schedule.additional_fees],
+            ),
+        }
+    return render(
+        request,
+        "billing/fees.html",
+        {"billing": billing, "connect": billing.connect, "schedule": schedule, "example": example},
+    )
+
+
+@acting_customer_required
+def children(request: ActingRequest) -> HttpResponse:
+    customer = request.acting.customer
+    kids = list(customer.children.order_by("name", "id")) if not customer.is_child else []
+    if not kids:
+        raise Http404("No child accounts")
+    return render(request, "billing/children.html", {"rows": dashboard.child_rows(customer, kids)})

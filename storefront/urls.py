@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from billing import views as billing_views
 from billing.api import router as billing_router
 from storefront import errors, views
 from storefront.api import api
@@ -15,7 +16,8 @@ api.add_router("", storefront_router)
 # Pages that act as a customer carry it in the URL (/c/<id>/...), never only in the session,
 # so two tabs on two different customers never interfere.
 customer_pages = [
-    path("", views.overview, name="overview"),
+    # The overview is billing's dashboard; this URLconf is where the apps meet.
+    path("", billing_views.overview, name="overview"),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:key_id>/revoke/", views.revoke_api_key, name="revoke_api_key"),
     # Storefront: status, inventory sources, readiness, activation

@@ -45,13 +45,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("overview", customer_id=customer.pk)
 
 
-@acting_customer_required
-def overview(request: ActingRequest) -> HttpResponse:
-    customer = request.acting.customer
-    children = list(customer.children.order_by("name")) if not customer.is_child else []
-    return render(request, "storefront/overview.html", {"children": children})
-
-
 @acting_customer_required(admin=True)
 def api_keys(request: ActingRequest) -> HttpResponse:
     """List the customer's API keys and create new ones; a new key is shown once, here."""

@@ -9,7 +9,10 @@ import os
 import shutil
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+# Generous waits: CI machines have two cores shared by the browser, server and emulator.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -44,7 +47,7 @@ def new_page(browser: Browser, live_server):
 
     def make(**context_options) -> Page:
         context = browser.new_context(base_url=live_server.url, **context_options)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(20_000)
         contexts.append(context)
         return context.new_page()
 

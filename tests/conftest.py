@@ -17,7 +17,7 @@ from django.test import Client
 from storefront.models import Customer, Role, User
 from tests.factories import make_customer, make_member, make_user
 
-pytest_plugins = ["tests.emulator_fixtures", "tests.browser_fixtures"]
+pytest_plugins = ["tests.emulator_fixtures", "tests.browser_fixtures", "tests.billing_fixtures"]
 
 
 @dataclass
@@ -73,6 +73,7 @@ def client_as(db: None):
 def emulated_stripe(settings, stripe_emulator):
     """Point the app's gateway at a clean Stripe emulator; returns the emulator handle."""
     settings.STRIPE_API_BASE = stripe_emulator.base_url
+    settings.STRIPE_CONNECT_JS_URL = f"{stripe_emulator.base_url}/connect-js/v1.0/connect.js"
     settings.STRIPE_SECRET_KEY = "sk_test_emulator"
     # Short enough that the "slow Stripe" tests finish quickly, long enough for a loaded CI box.
     settings.STRIPE_READ_TIMEOUT = 3

@@ -7,19 +7,7 @@ import time
 
 import pytest
 
-from billing import onboarding
-from billing.models import ConnectAccount
-from storefront import access
-
 WEBHOOK_SECRET = "whsec_test_secret"
-
-
-@pytest.fixture
-def seller(cast, emulated_stripe) -> ConnectAccount:
-    """Northwind Media with its own Express account, onboarded and enabled."""
-    connect, _ = onboarding.provision(access.resolve(cast.parent_owner, cast.parent.pk))
-    emulated_stripe.complete_onboarding(connect.stripe_id)
-    return onboarding.refresh(connect)
 
 
 @pytest.fixture

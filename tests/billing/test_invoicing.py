@@ -150,3 +150,23 @@ def test_a_stripe_outage_during_a_run_is_reported_not_raised(seller, buyer, emul
         # Listing unfinished invoices is the first step; an outage there stops the whole run.
         invoicing.run_billing(seller)
     assert Invoice.objects.count() == 0
+
+
+def test_status_history_only_moves_forward_when_an_invoice_is_re_read(seller, buyer, stripe_client):
+    from billing import gateway, mirror
+
+    usage(seller, buyer)
+    [invoice] = invoicing.run_billing(seller).invoices
+    gateway.invoice_action("mark_uncollectible", seller.stripe_id, invoice.stripe_id)
+    for _ in range(2):  # webhooks re-read the same invoice more than once
+        mirror.upsert_invoice(
+            seller, gateway.retrieve("invoices", invoice.stripe_id, seller.stripe_id)
+        )
+    invoice.refresh_from_db()
+    assert [entry["status"] for entry in invoice.status_history] == [
+        "draft",
+        "open",
+        "uncollectible",
+    ]
+    times = [entry["at"] for entry in invoice.status_history]
+    assert times == sorted(times)

@@ -9,29 +9,12 @@ from collections import defaultdict
 import pytest
 from django.core.management import CommandError, call_command
 
-from billing import gateway, invoicing, mirror
-from billing.models import BalanceTransaction, Invoice, InvoiceItem, ItemKind, Payout, SyncProgress
+from billing import gateway, mirror
+from billing.models import BalanceTransaction, Invoice, InvoiceItem, Payout, SyncProgress
 
 
 def no_wait() -> mirror.Throttle:
     return mirror.Throttle(1_000_000, sleep=lambda seconds: None)
-
-
-@pytest.fixture
-def busy_seller(seller, emulated_stripe):
-    """A seller with paid invoices, some funds available, and payouts that landed."""
-    buyer = invoicing.buyer_for(seller, reference="b1", name="Acme")
-    seller.billing_account.change_fee_schedule(platform_fee_percent="10")
-    for month in range(3):
-        invoicing.record_usage(
-            seller, buyer, usage_id=f"m{month}", kind=ItemKind.PLAN_COST,
-            description=f"Plan, month {month}", currency="usd", amount=100_000 + month * 1_111,
-        )  # fmt: skip
-        [invoice] = invoicing.run_billing(seller).invoices
-        emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
-        emulated_stripe.advance(days=3)
-    emulated_stripe.advance(days=4)
-    return seller
 
 
 def snapshot() -> list:

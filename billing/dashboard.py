@@ -1,0 +1,284 @@
+"""Read models for the dashboard pages: a fixed number of queries each, whatever the data size."""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncDate, TruncMonth
+from django.utils import timezone
+
+from billing.fees import FeeComponent, split_fee
+from billing.models import (
+    BalanceTransaction,
+    BillingAccount,
+    ConnectAccount,
+    FeeScheduleVersion,
+    InvoiceItem,
+    OnboardingStatus,
+)
+from billing.money import to_major
+from billing.status import derive_onboarding_status
+from storefront.models import Customer
+
+# Ledger rows
+
+
+@dataclass
+class LedgerRow:
+    txn: BalanceTransaction
+    # The application fee split over the schedule in force when it was charged, plus
+    # Stripe's processing fee and anything else Stripe reported.
+    fee_parts: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _schedules(connect: ConnectAccount) -> list[FeeScheduleVersion]:
+    return list(
+        FeeScheduleVersion.objects.filter(billing_account_id=connect.billing_account_id).order_by(
+            "-effective_from", "-id"
+        )
+    )
+
+
+def _in_force(schedules: list[FeeScheduleVersion], at: datetime) -> FeeScheduleVersion | None:
+    return next((version for version in schedules if version.effective_from <= at), None)
+
+
+def ledger_rows(
+    connect: ConnectAccount, transactions: Iterable[BalanceTransaction]
+) -> list[LedgerRow]:
+    """Rows with their fee breakdown; one query for the account's schedule history."""
+    schedules = _schedules(connect)
+    rows = []
+    for txn in transactions:
+        parts: list[tuple[str, int]] = []
+        for detail in txn.fee_details or []:
+            amount = int(detail.get("amount") or 0)
+            if detail.get("type") == "application_fee":
+                version = _in_force(schedules, txn.created)
+                components: tuple[FeeComponent, ...] = ()
+                if version is not None:
+                    components = split_fee(
+                        amount,
+                        [("Platform fee", version.platform_fee_percent or 0)]
+                        + [(fee.name, fee.fee_percent) for fee in version.additional_fees],
+                    )
+                parts += [
+                    (f"{c.name} {c.percent.normalize():f} %", c.amount)
+                    for c in components
+                    if c.amount
+                ] or [("Platform fees", amount)]
+            elif detail.get("type") == "stripe_fee":
+                parts.append(("Stripe processing", amount))
+            else:
+                parts.append((detail.get("description") or str(detail.get("type", "Fee")), amount))
+        rows.append(LedgerRow(txn=txn, fee_parts=parts))
+    return rows
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+CSV_HEADER = [
+    "id", "created", "type", "reporting_category", "status", "description", "currency",
+    "amount", "fee", "net", "available_on", "payout", "source",
+]  # fmt: skip
+
+
+def ledger_csv(queryset: QuerySet[BalanceTransaction]) -> Iterator[str]:
+    """CSV lines for a filtered ledger, streamed: rows are read in chunks, never all at once.
+
+    Amounts are exact decimals in major units (e.g. 1234.56), with the currency beside them.
+    """
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(CSV_HEADER)  # BOM: spreadsheets then read UTF-8
+    columns = [
+        "stripe_id", "created", "type", "reporting_category", "status", "description", "currency",
+        "amount", "fee", "net", "available_on", "payout_stripe_id", "source_id",
+    ]  # fmt: skip
+    for row in queryset.values_list(*columns).iterator(chunk_size=2000):
+        values = dict(zip(columns, row, strict=True))
+        currency = values["currency"]
+        yield writer.writerow(
+            [
+                values["stripe_id"],
+                values["created"].isoformat(),
+                values["type"],
+                values["reporting_category"],
+                values["status"],
+                values["description"],
+                currency.upper(),
+                to_major(values["amount"], currency),
+                to_major(values["fee"], currency),
+                to_major(values["net"], currency),
+                values["available_on"].date().isoformat() if values["available_on"] else "",
+                values["payout_stripe_id"],
+                values["source_id"],
+            ]
+        )
+
+
+# Overview
+
+
+@dataclass
+class CurrencyBalance:
+    currency: str
+    available: int = 0
+    pending: int = 0
+    soon: list[tuple[date, int]] = field(default_factory=list)
+
+
+def balances(connect: ConnectAccount) -> list[CurrencyBalance]:
+    """Balance per currency from the latest snapshot, with pending funds by the day they
+    become available (from the mirror)."""
+    by_currency: dict[str, CurrencyBalance] = {}
+    for bucket, entries in (
+        ("available", connect.balance_available),
+        ("pending", connect.balance_pending),
+    ):
+        for entry in entries or []:
+            balance = by_currency.setdefault(entry["currency"], CurrencyBalance(entry["currency"]))
+            setattr(balance, bucket, getattr(balance, bucket) + int(entry["amount"]))
+    soon = (
+        BalanceTransaction.objects.filter(
+            connect_account=connect, status="pending", available_on__isnull=False
+        )
+        .annotate(day=TruncDate("available_on"))
+        .values("currency", "day")
+        .annotate(total=Sum("net"))
+        .order_by("day")
+    )
+    for entry in soon:
+        balance = by_currency.setdefault(entry["currency"], CurrencyBalance(entry["currency"]))
+        balance.soon.append((entry["day"], int(entry["total"])))
+    return sorted(by_currency.values(), key=lambda b: (-(b.available + b.pending), b.currency))
+
+
+@dataclass
+class Bar:
+    label: str
+    amount: int
+    x: int
+    y: int
+    height: int
+
+
+@dataclass
+class Chart:
+    currency: str
+    bars: list[Bar]
+    total: int
+    width: int
+    height: int
+
+
+def net_volume(connect: ConnectAccount, months: int = 6) -> list[Chart]:
+    """Monthly net volume of buyer payments, one chart per currency, as SVG-ready bars."""
+    today = timezone.now().date().replace(day=1)
+    first = today
+    for _ in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    rows = (
+        BalanceTransaction.objects.filter(
+            connect_account=connect, type__in=["charge", "payment"], created__date__gte=first
+        )
+        .annotate(month=TruncMonth("created"))
+        .values("currency", "month")
+        .annotate(total=Sum("net"))
+    )
+    totals: dict[str, dict[date, int]] = defaultdict(dict)
+    for row in rows:
+        month = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
+        totals[row["currency"]][month] = int(row["total"])
+    month_starts = []
+    cursor = first
+    for _ in range(months):
+        month_starts.append(cursor)
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    charts = []
+    width, height, bar_width, gap = 60 * months, 120, 40, 20
+    for currency, per_month in sorted(totals.items()):
+        peak = max([*per_month.values(), 1])
+        bars = []
+        for index, month in enumerate(month_starts):
+            amount = per_month.get(month, 0)
+            bar_height = max(0, round(amount * (height - 20) / peak))
+            bars.append(
+                Bar(
+                    label=month.strftime("%b"),
+                    amount=amount,
+                    x=index * (bar_width + gap) + gap // 2,
+                    y=height - 20 - bar_height,
+                    height=bar_height,
+                )
+            )
+        charts.append(Chart(currency, bars, sum(per_month.values()), width, height))
+    return charts
+
+
+# Pending items
+
+
+@dataclass
+class BuyerGroup:
+    buyer_name: str
+    items: list[InvoiceItem]
+    totals: dict[str, int]
+
+
+def group_by_buyer(items: Iterable[InvoiceItem]) -> list[BuyerGroup]:
+    groups: dict[int, BuyerGroup] = {}
+    for item in items:
+        group = groups.setdefault(item.buyer_id, BuyerGroup(item.buyer.name, [], defaultdict(int)))
+        group.items.append(item)
+        group.totals[item.currency] += item.amount
+    for group in groups.values():
+        group.totals = dict(group.totals)
+    return list(groups.values())
+
+
+# Child accounts
+
+
+@dataclass
+class ChildRow:
+    customer: Customer
+    inherited: bool
+    status: OnboardingStatus
+    connect: ConnectAccount | None
+    balances: list[dict[str, Any]]
+
+
+def child_rows(parent: Customer, children: list[Customer]) -> list[ChildRow]:
+    """Each child's billing in two queries, however many children there are."""
+    own = {
+        account.customer_id: account
+        for account in BillingAccount.objects.filter(customer__in=children).select_related(
+            "connect_account"
+        )
+    }
+    rows = []
+    for child in children:
+        account = own.get(child.pk)
+        connect = account.connect if account else None
+        totals: dict[str, int] = defaultdict(int)
+        for entry in (connect.balance_available + connect.balance_pending) if connect else []:
+            totals[entry["currency"]] += int(entry["amount"])
+        rows.append(
+            ChildRow(
+                customer=child,
+                inherited=account is None,
+                status=derive_onboarding_status(connect) if account else OnboardingStatus.NONE,
+                connect=connect,
+                balances=[{"currency": c, "amount": a} for c, a in sorted(totals.items())],
+            )
+        )
+    return rows

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from billing.models import BalanceTransaction
+from billing.onboarding import SUPPORTED_COUNTRIES
+
+TRANSACTION_TYPES = [
+    ("charge", "Charge"),
+    ("payment", "Payment"),
+    ("payout", "Payout"),
+    ("payout_failure", "Payout failure"),
+    ("application_fee", "Application fee"),
+    ("refund", "Refund"),
+    ("adjustment", "Adjustment"),
+    ("transfer", "Transfer"),
+]
+
+
+class CountryForm(forms.Form):
+    country = forms.ChoiceField(
+        choices=sorted(
+            ((code, name) for code, name in SUPPORTED_COUNTRIES.items()), key=lambda c: c[1]
+        ),
+        initial="US",
+        help_text="Where your business is legally based. It decides your payout currency and "
+        "cannot be changed once the account exists.",
+    )
+
+
+class LedgerFilterForm(forms.Form):
+    """Filters for the transactions ledger; invalid values re-render with messages."""
+
+    type = forms.ChoiceField(choices=[("", "All types"), *TRANSACTION_TYPES], required=False)
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), ("available", "Available"), ("pending", "Pending")],
+        required=False,
+    )
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    payout = forms.CharField(required=False, max_length=255, label="Payout id")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError("“From” must be on or before “To”.")
+        return data
+
+    def apply(self, queryset: QuerySet[BalanceTransaction]) -> QuerySet[BalanceTransaction]:
+        data = self.cleaned_data if self.is_valid() else {}
+        if data.get("type"):
+            queryset = queryset.filter(type=data["type"])
+        if data.get("status"):
+            queryset = queryset.filter(status=data["status"])
+        if data.get("since"):
+            queryset = queryset.filter(created__gte=datetime.combine(data["since"], time.min, UTC))
+        if data.get("until"):
+            end = datetime.combine(data["until"], time.min, UTC) + timedelta(days=1)
+            queryset = queryset.filter(created__lt=end)
+        if data.get("payout"):
+            queryset = queryset.filter(payout_stripe_id=data["payout"].strip())
+        return queryset
+
+    def query_string(self) -> str:
+        """The active filters as a query string, for pagination and CSV links."""
+        from urllib.parse import urlencode
+
+        data = self.cleaned_data if self.is_valid() else {}
+        return urlencode(
+            {k: v for k, v in (self.data or {}).items() if k in self.fields and v and data.get(k)}
+        )

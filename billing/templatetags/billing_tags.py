@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from django import template
+from django.utils.html import format_html
+
+from billing.models import OnboardingStatus
+from billing.money import format_money
+
+register = template.Library()
+
+_DEFAULT_LOCALE = "en_US"
+
+
+def request_locale(request: Any) -> str:
+    """The reader's locale for numbers, from Accept-Language (cached on the request)."""
+    if request is None:
+        return _DEFAULT_LOCALE
+    cached = getattr(request, "_money_locale", None)
+    if cached:
+        return cached
+    header = request.headers.get("Accept-Language", "")
+    locale = _DEFAULT_LOCALE
+    for part in header.split(","):
+        tag = part.split(";")[0].strip().replace("-", "_")
+        if not tag or tag == "*":
+            continue
+        try:
+            parsed = Locale.parse(tag)
+        except (ValueError, UnknownLocaleError):
+            continue
+        locale = str(parsed)
+        break
+    request._money_locale = locale
+    return locale
+
+
+@register.simple_tag(takes_context=True)
+def money(context: dict[str, Any], amount: int | None, currency: str) -> str:
+    if amount is None:
+        return "—"
+    return format_money(int(amount), currency, request_locale(context.get("request")))
+
+
+@register.filter
+def epoch(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+
+
+@register.filter
+def humanize_requirement(key: str) -> str:
+    """`individual.verification.document` → "Individual › verification › document"."""
+    parts = key.replace("_", " ").split(".")
+    return " › ".join(parts).capitalize()
+
+
+_BADGES = {
+    OnboardingStatus.COMPLETE: "ok",
+    OnboardingStatus.PENDING: "warn",
+    OnboardingStatus.RESTRICTED: "bad",
+    OnboardingStatus.NONE: "off",
+}
+
+
+@register.simple_tag
+def status_badge(status: str) -> str:
+    label = OnboardingStatus(status).label if status in OnboardingStatus.values else status
+    return format_html('<span class="pill {}">{}</span>', _BADGES.get(status, "off"), label)
+
+
+_STRIPE_STATUS = {
+    "paid": "ok", "available": "ok", "in_transit": "warn", "pending": "warn", "open": "warn",
+    "draft": "off", "failed": "bad", "canceled": "off", "void": "off", "uncollectible": "bad",
+}  # fmt: skip
+
+
+@register.simple_tag
+def stripe_status(status: str, overdue: bool = False) -> str:
+    if overdue:
+        return format_html('<span class="pill bad">{}</span>', "overdue")
+    return format_html(
+        '<span class="pill {}">{}</span>',
+        _STRIPE_STATUS.get(status, "off"),
+        status.replace("_", " "),
+    )

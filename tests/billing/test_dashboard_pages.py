@@ -1,0 +1,246 @@
+"""The seller dashboard pages: content, tenancy, roles, constant queries, outages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+from billing import invoicing, mirror
+from billing.models import BalanceTransaction, Invoice, ItemKind, Payout
+
+
+@pytest.fixture
+def synced(busy_seller):
+    mirror.sync_account(busy_seller, throttle=mirror.Throttle(1_000_000, sleep=lambda s: None))
+    busy_seller.refresh_from_db()
+    return busy_seller
+
+
+def url(cast, path=""):
+    return f"/c/{cast.parent.pk}/{path}"
+
+
+PAGES = [
+    "",
+    "billing/transactions/",
+    "billing/payouts/",
+    "billing/invoices/",
+    "billing/pending/",
+    "billing/fees/",
+    "billing/setup/",
+    "children/",
+]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders_for_the_owner(cast, client_as, synced, path):
+    response = client_as(cast.parent_owner).get(url(cast, path))
+    assert response.status_code == 200
+    assert 'data-testid="acting-customer">Northwind Media<' in response.content.decode()
+
+
+@pytest.mark.parametrize("path", PAGES + ["billing/transactions.csv"])
+def test_other_tenants_get_404_everywhere(cast, client_as, synced, path):
+    response = client_as(cast.stranger).get(url(cast, path))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("path", PAGES[:6])
+def test_pages_use_a_constant_number_of_queries(
+    cast, client_as, synced, path, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as(cast.parent_owner)
+    client.get(url(cast, path))  # warm the session
+    with CaptureQueriesContext(connection) as small:
+        client.get(url(cast, path))
+    # Much more data must not mean more queries.
+    rows = [
+        BalanceTransaction(
+            connect_account=synced, stripe_id=f"txn_bulk_{i}", amount=1000, fee=100, net=900, currency="usd",
+            type="charge", status="available", created=synced.created_at,
+            fee_details=[{"type": "application_fee", "amount": 60}, {"type": "stripe_fee", "amount": 40}],
+        )
+        for i in range(300)
+    ]  # fmt: skip
+    BalanceTransaction.objects.bulk_create(rows)
+    assert len(small) <= 20
+    with django_assert_max_num_queries(len(small)):
+        assert client.get(url(cast, path)).status_code == 200
+
+
+def test_the_overview_shows_balance_payouts_activity_and_a_chart(cast, client_as, synced):
+    html = client_as(cast.parent_owner).get(url(cast)).content.decode()
+    assert "Available" in html and "Pending" in html
+    assert "<svg" in html and 'role="img"' in html
+    assert "Recent activity" in html
+    assert "Complete" in html
+    assert "Open Stripe Express dashboard" in html
+
+
+def test_members_see_no_admin_actions(cast, client_as, synced):
+    client = client_as(cast.parent_viewer)
+    html = client.get(url(cast)).content.decode()
+    assert "Open Stripe Express dashboard" not in html
+    assert client.post(url(cast, "billing/express-dashboard/")).status_code == 403
+
+
+def test_pages_render_from_the_mirror_during_a_stripe_outage(
+    cast, client_as, synced, emulated_stripe
+):
+    emulated_stripe.inject_fault("500", count=100)
+    client = client_as(cast.parent_owner)
+    for path in PAGES[:6]:
+        assert client.get(url(cast, path)).status_code == 200
+    response = client.post(url(cast, "billing/refresh/"), follow=True)
+    assert "Showing what we last knew" in response.content.decode()
+
+
+class TestTransactions:
+    def test_it_shows_the_fee_breakdown(self, cast, client_as, synced):
+        html = client_as(cast.parent_owner).get(url(cast, "billing/transactions/")).content.decode()
+        assert "Platform fee 10 %" in html
+        assert "Stripe processing" in html
+
+    def test_filters_narrow_the_ledger(self, cast, client_as, synced):
+        html = (
+            client_as(cast.parent_owner)
+            .get(url(cast, "billing/transactions/"), {"type": "payout"})
+            .content.decode()
+        )
+        rows = html.count('data-testid="txn-row"')
+        assert rows == BalanceTransaction.objects.filter(type="payout").count() > 0
+        assert "Charge</td>" not in html
+
+    def test_a_bad_date_range_rerenders_with_a_message(self, cast, client_as, synced):
+        response = client_as(cast.parent_owner).get(
+            url(cast, "billing/transactions/"), {"since": "2026-05-01", "until": "2026-04-01"}
+        )
+        assert response.status_code == 400
+        assert "must be on or before" in response.content.decode()
+
+    def test_htmx_gets_just_the_ledger(self, cast, client_as, synced):
+        response = client_as(cast.parent_owner).get(
+            url(cast, "billing/transactions/"), HTTP_HX_REQUEST="true"
+        )
+        html = response.content.decode()
+        assert html.strip().startswith('<section id="ledger"')
+        assert "<html" not in html
+
+    def test_pages_walk_the_whole_ledger(self, cast, client_as, synced):
+        client = client_as(cast.parent_owner)
+        BalanceTransaction.objects.bulk_create(
+            [
+                BalanceTransaction(
+                    connect_account=synced,
+                    stripe_id=f"txn_more_{i}",
+                    amount=1,
+                    fee=0,
+                    net=1,
+                    currency="usd",
+                    type="adjustment",
+                    status="available",
+                    created=synced.created_at,
+                )
+                for i in range(60)
+            ]  # fmt: skip
+        )
+        seen, after = [], None
+        while True:
+            html = client.get(
+                url(cast, "billing/transactions/"), {"after": after} if after else {}
+            ).content.decode()
+            seen += re.findall(r'data-testid="txn-row"', html)
+            older = re.search(r'href="\?after=(\w+)"', html)
+            if not older:
+                break
+            after = older.group(1)
+        assert len(seen) == BalanceTransaction.objects.filter(connect_account=synced).count()
+
+    def test_csv_streams_the_filtered_set_with_exact_amounts(self, cast, client_as, synced):
+        response = client_as(cast.parent_owner).get(
+            url(cast, "billing/transactions.csv"), {"type": "charge"}
+        )
+        assert response.status_code == 200
+        assert response.streaming
+        assert "attachment" in response["Content-Disposition"]
+        text = b"".join(response.streaming_content).decode("utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        charges = BalanceTransaction.objects.filter(type="charge")
+        assert len(rows) == charges.count() == 3
+        first = charges.get(stripe_id=rows[0]["id"])
+        assert rows[0]["net"] == f"{first.net / 100:.2f}"
+        assert rows[0]["currency"] == "USD"
+
+
+class TestPayoutsAndInvoices:
+    def test_a_payout_detail_adds_up(self, cast, client_as, synced):
+        payout = Payout.objects.filter(status="paid").first()
+        html = (
+            client_as(cast.parent_owner)
+            .get(url(cast, f"billing/payouts/{payout.stripe_id}/"))
+            .content.decode()
+        )
+        assert "Adds up to the payout" in html
+
+    def test_another_accounts_payout_is_404(self, cast, client_as, synced):
+        assert (
+            client_as(cast.parent_owner).get(url(cast, "billing/payouts/po_nope/")).status_code
+            == 404
+        )
+
+    def test_invoices_open_by_number_or_id(self, cast, client_as, synced):
+        invoice = Invoice.objects.exclude(number="").first()
+        client = client_as(cast.parent_owner)
+        by_number = client.get(url(cast, f"billing/invoices/{invoice.number}/"))
+        by_id = client.get(url(cast, f"billing/invoices/{invoice.stripe_id}/"))
+        assert by_number.status_code == by_id.status_code == 200
+        assert invoice.number in by_id.content.decode()
+        assert "Status history" in by_number.content.decode()
+
+    def test_the_billing_portal_is_minted_on_click(self, cast, client_as, synced, emulated_stripe):
+        invoice = Invoice.objects.exclude(number="").first()
+        response = client_as(cast.parent_owner).post(
+            url(cast, f"billing/invoices/{invoice.number}/portal/")
+        )
+        assert response.status_code == 302
+        assert response["Location"].startswith(emulated_stripe.base_url)
+
+    def test_pending_items_are_grouped_by_buyer(self, cast, client_as, synced):
+        buyer = invoicing.buyer_for(synced, reference="z", name="Zeta Brands")
+        invoicing.record_usage(
+            synced, buyer, usage_id="p1", kind=ItemKind.VARIABLE_COST, description="CTV impressions",
+            currency="usd", quantity=1_500, unit_amount=250, metric="impressions (thousands)",
+        )  # fmt: skip
+        html = client_as(cast.parent_owner).get(url(cast, "billing/pending/")).content.decode()
+        assert "Zeta Brands" in html and "impressions (thousands)" in html and "$3,750.00" in html
+
+
+class TestInheritanceAndChildren:
+    def test_an_inheriting_child_sees_where_its_money_goes(self, cast, client_as, synced):
+        html = (
+            client_as(cast.parent_owner)
+            .get(f"/c/{cast.sibling.pk}/billing/transactions/")
+            .content.decode()
+        )
+        assert "uses Northwind Media’s billing" in html
+
+    def test_fees_show_inheritance(self, cast, client_as, synced):
+        html = (
+            client_as(cast.parent_owner).get(f"/c/{cast.sibling.pk}/billing/fees/").content.decode()
+        )
+        assert "Inherited from Northwind Media" in html
+        assert "10 %" in html
+
+    def test_the_children_page_lists_each_child(self, cast, client_as, synced):
+        html = client_as(cast.parent_owner).get(url(cast, "children/")).content.decode()
+        assert "Northwind News" in html and "Northwind Sports" in html
+        assert f'href="/c/{cast.child.pk}/"' in html
+
+    def test_children_page_is_only_for_parents(self, cast, client_as, synced):
+        assert client_as(cast.child_owner).get(f"/c/{cast.child.pk}/children/").status_code == 404

@@ -1,0 +1,34 @@
+"""Billing fixtures shared by every test package (a pytest plugin): sellers with activity."""
+
+from __future__ import annotations
+
+import pytest
+
+from billing import invoicing, onboarding
+from billing.models import ConnectAccount, ItemKind
+from storefront import access
+
+
+@pytest.fixture
+def seller(cast, emulated_stripe) -> ConnectAccount:
+    """Northwind Media with its own Express account, onboarded and enabled."""
+    connect, _ = onboarding.provision(access.resolve(cast.parent_owner, cast.parent.pk))
+    emulated_stripe.complete_onboarding(connect.stripe_id)
+    return onboarding.refresh(connect)
+
+
+@pytest.fixture
+def busy_seller(seller, emulated_stripe):
+    """A seller with paid invoices, some funds available, and payouts that landed."""
+    buyer = invoicing.buyer_for(seller, reference="b1", name="Acme")
+    seller.billing_account.change_fee_schedule(platform_fee_percent="10")
+    for month in range(3):
+        invoicing.record_usage(
+            seller, buyer, usage_id=f"m{month}", kind=ItemKind.PLAN_COST,
+            description=f"Plan, month {month}", currency="usd", amount=100_000 + month * 1_111,
+        )  # fmt: skip
+        [invoice] = invoicing.run_billing(seller).invoices
+        emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
+        emulated_stripe.advance(days=3)
+    emulated_stripe.advance(days=4)
+    return seller

@@ -1,0 +1,196 @@
+"""The seller dashboard in a real browser, against a live server and the Stripe emulator."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from billing import mirror
+from billing.models import ConnectAccount, OnboardingStatus
+from tests.browser_fixtures import log_in
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+def shoot(page: Page, name: str) -> None:
+    """Keep a screenshot of each page the run visits (CI keeps tests/artifacts/)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def serious_violations(page: Page) -> list[str]:
+    results = Axe().run(page)
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)"
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+@pytest.fixture
+def synced(busy_seller):
+    mirror.sync_account(busy_seller, throttle=mirror.Throttle(1_000_000, sleep=lambda s: None))
+    busy_seller.refresh_from_db()
+    return busy_seller
+
+
+def test_globex_completes_the_wizard_in_the_embedded_component(cast, new_page, emulated_stripe):
+    page = new_page()
+    log_in(page, "owner@globex.test")
+    page.get_by_role("link", name="Billing setup").click()
+    shoot(page, "setup-country")
+    page.get_by_label("Country").select_option("US")
+    page.get_by_role("button", name="Create Stripe account").click()
+    expect(page.get_by_role("heading", name="Verify with Stripe")).to_be_visible()
+    frame = page.frame_locator("stripe-connect-account-onboarding iframe")
+    expect(frame.get_by_role("button", name="Submit and verify")).to_be_visible()
+    shoot(page, "setup-verify-embedded")
+    frame.get_by_role("button", name="Submit and verify").click()
+    expect(page.get_by_test_id("setup-done")).to_be_visible()
+    expect(page.get_by_test_id("setup-done")).to_contain_text("Payments enabled")
+    shoot(page, "setup-done")
+    connect = ConnectAccount.objects.get(billing_account__customer=cast.standalone)
+    assert connect.onboarding_status == OnboardingStatus.COMPLETE
+
+
+def test_the_same_through_the_hosted_link(cast, new_page, emulated_stripe):
+    page = new_page()
+    log_in(page, "owner@globex.test")
+    page.goto(f"/c/{cast.standalone.pk}/billing/setup/")
+    page.get_by_role("button", name="Create Stripe account").click()
+    page.get_by_test_id("hosted-link").click()
+    expect(page.get_by_role("heading", name="Stripe onboarding (emulated)")).to_be_visible()
+    page.get_by_role("button", name="Submit and verify").click()
+    expect(page.get_by_test_id("setup-done")).to_be_visible()
+    assert ConnectAccount.objects.get().onboarding_status == OnboardingStatus.COMPLETE
+
+
+def test_when_connect_js_cannot_load_the_page_offers_the_hosted_link(
+    cast, new_page, emulated_stripe, settings, live_server
+):
+    settings.STRIPE_CONNECT_JS_URL = f"{live_server.url}/static/no-such-connect.js"
+    page = new_page()
+    log_in(page, "owner@globex.test")
+    page.goto(f"/c/{cast.standalone.pk}/billing/setup/")
+    page.get_by_role("button", name="Create Stripe account").click()
+    fallback = page.locator("#onboarding-fallback")
+    expect(fallback).to_be_visible()
+    expect(fallback).to_contain_text("finish on Stripe")
+    expect(page.get_by_test_id("hosted-link")).to_be_visible()
+
+
+def test_a_child_user_is_told_who_can_set_up_billing(cast, new_page, emulated_stripe):
+    page = new_page()
+    log_in(page, "owner@sports.northwind.test")
+    page.goto(f"/c/{cast.child.pk}/billing/setup/")
+    expect(page.get_by_test_id("child-refusal")).to_contain_text("Only an admin of Northwind Media")
+    expect(page.get_by_role("button", name="Create Stripe account")).to_have_count(0)
+
+
+def test_a_parent_runs_the_wizard_for_a_child(cast, new_page, emulated_stripe):
+    page = new_page()
+    log_in(page, "owner@northwind.test")
+    page.goto(f"/c/{cast.child.pk}/billing/setup/")
+    expect(page.get_by_test_id("acting-customer")).to_have_text("Northwind Sports")
+    page.get_by_role("button", name="Create Stripe account").click()
+    expect(page.get_by_role("heading", name="Verify with Stripe")).to_be_visible()
+    assert ConnectAccount.objects.get().billing_account.customer == cast.child
+
+
+def test_two_tabs_on_two_children_stay_apart_across_pages(cast, new_page, synced):
+    first = new_page()
+    log_in(first, "owner@northwind.test")
+    second = first.context.new_page()
+    first.goto(f"/c/{cast.child.pk}/")
+    second.goto(f"/c/{cast.parent.pk}/")
+    first.get_by_role("link", name="Transactions", exact=True).click()
+    second.get_by_role("link", name="Transactions", exact=True).click()
+    expect(first.get_by_test_id("acting-customer")).to_have_text("Northwind Sports")
+    expect(second.get_by_test_id("acting-customer")).to_have_text("Northwind Media")
+    expect(second.get_by_test_id("txn-row").first).to_be_visible()
+    expect(first.get_by_text("uses Northwind Media’s billing")).to_be_visible()
+
+
+def test_filter_the_ledger_and_download_csv(cast, new_page, synced):
+    page = new_page()
+    log_in(page, "owner@northwind.test")
+    page.goto(f"/c/{cast.parent.pk}/billing/transactions/")
+    all_rows = page.get_by_test_id("txn-row").count()
+    page.get_by_label("Type").select_option("charge")
+    expect(page.get_by_test_id("txn-row")).to_have_count(3)
+    assert all_rows > 3
+    assert "type=charge" in page.url  # htmx pushed the filter into the URL
+    shoot(page, "transactions-filtered")
+    with page.expect_download() as download:
+        page.get_by_test_id("csv").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 3
+    assert {row["type"] for row in rows} == {"charge"}
+
+
+def test_a_payout_adds_up(cast, new_page, synced):
+    page = new_page()
+    log_in(page, "owner@northwind.test")
+    page.goto(f"/c/{cast.parent.pk}/billing/payouts/")
+    shoot(page, "payouts")
+    page.locator("table a").first.click()
+    expect(page.get_by_test_id("payout-totals")).to_contain_text("Adds up to the payout")
+    shoot(page, "payout-detail")
+
+
+def test_a_member_cannot_reach_admin_actions(cast, new_page, synced):
+    page = new_page()
+    log_in(page, "viewer@northwind.test")
+    expect(page.get_by_role("link", name="API keys")).to_have_count(0)
+    expect(page.get_by_role("button", name="Open Stripe Express dashboard ↗")).to_have_count(0)
+    response = page.goto(f"/c/{cast.parent.pk}/api-keys/")
+    assert response.status == 403
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+
+
+PAGES = {
+    "overview": "",
+    "transactions": "billing/transactions/",
+    "payouts-list": "billing/payouts/",
+    "invoices": "billing/invoices/",
+    "pending": "billing/pending/",
+    "fees": "billing/fees/",
+    "setup": "billing/setup/",
+    "children": "children/",
+    "api-keys": "api-keys/",
+}
+
+
+def test_every_page_is_clean_accessible_and_captured(cast, new_page, synced):
+    page = new_page()
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"{page.url}: {message.text}") if message.type == "error" else None
+        ),
+    )
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    log_in(page, "owner@northwind.test")
+    problems = {}
+    for name, path in PAGES.items():
+        response = page.goto(f"/c/{cast.parent.pk}/{path}")
+        assert response.status == 200, name
+        page.wait_for_load_state("networkidle")
+        shoot(page, name)
+        violations = serious_violations(page)
+        if violations:
+            problems[name] = violations
+    page.goto(f"/c/{cast.parent.pk}/billing/invoices/")
+    page.locator("table a").first.click()
+    shoot(page, "invoice-detail")
+    if violations := serious_violations(page):
+        problems["invoice-detail"] = violations
+    assert problems == {}
+    assert errors == []
