@@ -1,11 +1,23 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from storefront.models import ApiKey, Customer, Membership, User
+from storefront.models import (
+    ApiKey,
+    Customer,
+    InventorySource,
+    LifecycleError,
+    Membership,
+    SourceStatus,
+    Storefront,
+    User,
+)
 
 
 @admin.register(User)
@@ -66,3 +78,124 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for key in queryset:
             key.revoke()
+
+
+# Storefronts and inventory sources. Status changes go through the model's lifecycle rules
+# (actions below), never a free-form status field, so admin cannot activate a blocked
+# storefront or send a source back to PENDING. Credentials are write-only here too.
+
+
+class InventorySourceForm(forms.ModelForm):
+    endpoint_url = forms.URLField(label="Endpoint URL", max_length=2048, assume_scheme="https")
+    new_credential = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Replaces the stored credential. Stored credentials are never shown.",
+    )
+
+    class Meta:
+        model = InventorySource
+        fields = [
+            "storefront",
+            "source_id",
+            "name",
+            "type",
+            "endpoint_url",
+            "protocol",
+            "authentication_type",
+            "supported_billing",
+            "description",
+        ]
+
+    def save(self, commit: bool = True) -> InventorySource:
+        source: InventorySource = super().save(commit=False)
+        if self.cleaned_data.get("new_credential"):
+            source.credentials = {"secret": self.cleaned_data["new_credential"]}
+        elif "authentication_type" in self.changed_data and source.pk:
+            # Credentials belong to the old scheme.
+            source.credentials = {}
+        if source.pk is None:
+            source.status = SourceStatus.ACTIVE if source.auth_configured else SourceStatus.PENDING
+        elif source.status == SourceStatus.PENDING and source.auth_configured:
+            source.status = SourceStatus.ACTIVE
+        if commit:
+            source.save()
+        return source
+
+
+def _apply(modeladmin: admin.ModelAdmin, request: HttpRequest, items: Any, change: Any) -> None:
+    for item in items:
+        try:
+            change(item)
+        except LifecycleError as exc:
+            modeladmin.message_user(request, f"{item}: {exc.message}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{item}: now {item.status}.", messages.SUCCESS)
+
+
+@admin.register(InventorySource)
+class InventorySourceAdmin(admin.ModelAdmin):
+    form = InventorySourceForm
+    list_display = ["name", "source_id", "storefront", "type", "status", "authentication_type"]
+    list_filter = ["status", "type", "protocol", "authentication_type"]
+    search_fields = ["name", "source_id", "endpoint_url", "storefront__platform_id"]
+    list_select_related = ["storefront"]
+    readonly_fields = ["status", "auth_configured", "created_at", "updated_at"]
+    actions = ["enable", "disable"]
+
+    @admin.display(boolean=True, description="Credentials configured")
+    def auth_configured(self, source: InventorySource) -> bool:
+        return source.auth_configured
+
+    @admin.action(description="Enable selected sources")
+    def enable(self, request: HttpRequest, queryset: QuerySet[InventorySource]) -> None:
+        _apply(self, request, queryset, lambda s: s.transition_to(SourceStatus.ACTIVE))
+
+    @admin.action(description="Disable selected sources")
+    def disable(self, request: HttpRequest, queryset: QuerySet[InventorySource]) -> None:
+        _apply(self, request, queryset, lambda s: s.transition_to(SourceStatus.DISABLED))
+
+
+class InventorySourceInline(admin.TabularInline):
+    model = InventorySource
+    extra = 0
+    fields = ["source_id", "name", "type", "endpoint_url", "status", "supported_billing"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Storefront)
+class StorefrontAdmin(admin.ModelAdmin):
+    list_display = ["name", "platform_id", "customer", "status", "default_currency", "created_at"]
+    list_filter = ["status", ("default_currency", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "platform_id", "customer__name"]
+    list_select_related = ["customer"]
+    fields = ["customer", "platform_id", "name", "default_currency", "status", "readiness"]
+    readonly_fields = ["customer", "status", "readiness"]
+    inlines = [InventorySourceInline]
+    actions = ["activate", "disable"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Every customer gets its storefront automatically.
+        return False
+
+    @admin.display(description="Readiness")
+    def readiness(self, storefront: Storefront) -> str:
+        result = storefront.readiness()
+        lines = [
+            f"{c.name}: {c.status}{' (blocks)' if c.is_blocking else ''}" for c in result.checks
+        ]
+        return f"{result.status} — " + "; ".join(lines)
+
+    @admin.action(description="Activate selected storefronts (re-checks readiness)")
+    def activate(self, request: HttpRequest, queryset: QuerySet[Storefront]) -> None:
+        _apply(self, request, queryset, lambda s: s.activate())
+
+    @admin.action(description="Disable selected storefronts")
+    def disable(self, request: HttpRequest, queryset: QuerySet[Storefront]) -> None:
+        _apply(self, request, queryset, lambda s: s.disable())
