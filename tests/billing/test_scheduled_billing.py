@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from django.core.management import call_command
+
+from billing import invoicing
+from billing.models import Invoice, ItemKind
+from billing.tasks import next_billing_run, run_billing_for_all_accounts
+
+
+def test_the_next_run_is_the_coming_2am_utc():
+    assert next_billing_run(datetime(2026, 5, 1, 1, 0, tzinfo=UTC)) == datetime(
+        2026, 5, 1, 2, 0, tzinfo=UTC
+    )
+    assert next_billing_run(datetime(2026, 5, 1, 2, 0, tzinfo=UTC)) == datetime(
+        2026, 5, 2, 2, 0, tzinfo=UTC
+    )
+    assert next_billing_run(datetime(2026, 12, 31, 23, 0, tzinfo=UTC)) == datetime(
+        2027, 1, 1, 2, 0, tzinfo=UTC
+    )
+
+
+def test_the_scheduled_run_invoices_every_enabled_account(seller):
+    buyer = invoicing.buyer_for(seller, reference="b", name="Buyer")
+    invoicing.record_usage(
+        seller,
+        buyer,
+        usage_id="u",
+        kind=ItemKind.PLAN_COST,
+        description="Plan",
+        currency="usd",
+        amount=5_000,
+    )
+    assert run_billing_for_all_accounts.call(reschedule=False) == 1
+    assert Invoice.objects.get().status == "open"
+
+
+@pytest.fixture
+def database_tasks(settings):
+    # django-tasks resets its backends when TASKS changes (a setting_changed receiver).
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def test_schedule_billing_queues_one_run_and_only_once(db, database_tasks):
+    from django_tasks_db.models import DBTaskResult
+
+    first, second = io.StringIO(), io.StringIO()
+    call_command("schedule_billing", stdout=first)
+    call_command("schedule_billing", stdout=second)
+    assert "queued for" in first.getvalue()
+    assert "already queued" in second.getvalue()
+    [queued] = DBTaskResult.objects.all()
+    assert queued.run_after.hour == 2
