@@ -1,9 +1,10 @@
-"""Property-based fuzzing of our own OpenAPI document with schemathesis: for every operation,
-generated requests (valid per the document) never get a 5xx, and every answer matches the
-document — status code documented, JSON body conforming to the documented schema.
+"""Property-based fuzzing of our own OpenAPI document with schemathesis: for every operation
+in it (billing, storefront and the rest), generated requests (valid per the document) never
+get a 5xx, and every answer matches the document: status code documented, content type and
+JSON body conforming to the documented schema.
 
 The key is a platform staff key on Northwind Media, so every endpoint (PUT /billing included)
-is reachable; Stripe is the emulator, so provisioning really runs."""
+is reachable; Stripe is the emulator, so provisioning and account sessions really run."""
 
 from __future__ import annotations
 
