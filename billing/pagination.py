@@ -1,14 +1,21 @@
 """Keyset pagination over mirrored Stripe objects, newest first on (created, id).
 
-The cursor handed to clients is the Stripe id of the last object on a page (API.md: pass it
-back as `starting_after`). Resolving it is one unique-index lookup, and the next page is a
-range scan on the (account, created, id) index, so page 1,000 costs what page 1 costs —
-unlike OFFSET, which reads and discards every earlier row.
+The cursor handed to clients is opaque: it encodes the (created, id) of the last object on a
+page, so the next page is one range scan on the (account, created, id) index — page 1,000
+costs what page 1 costs, in the same single query, unlike OFFSET which reads and discards
+every earlier row. As API.md documents `starting_after` as "the id of the last item", a
+Stripe id is accepted too (one extra unique-index lookup).
+
+A cursor only ever narrows a queryset the caller already scoped to one account, so a cursor
+taken from another list can reorder nothing it may not see.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from django.db.models import Model, Q, QuerySet
@@ -34,7 +41,29 @@ class Page(Generic[M]):
         """Pass as `starting_after` for the next page; None on the last page."""
         if not self.has_more or not self.items:
             return None
-        return self.items[-1].stripe_id  # type: ignore[attr-defined]
+        last = self.items[-1]
+        return encode_cursor(last.created, last.pk)  # type: ignore[attr-defined]
+
+
+_PREFIX = "cur_"
+
+
+def encode_cursor(created: datetime, pk: int) -> str:
+    micros = int(created.timestamp() * 1_000_000)
+    token = base64.urlsafe_b64encode(f"{micros}:{pk}".encode()).decode().rstrip("=")
+    return _PREFIX + token
+
+
+def decode_cursor(value: str) -> tuple[datetime, int] | None:
+    """(created, pk) from one of our cursors, or None if `value` is not one."""
+    if not value.startswith(_PREFIX):
+        return None
+    token = value[len(_PREFIX) :]
+    try:
+        micros, pk = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(":")
+        return datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC), int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor("starting_after is not a cursor this API issued") from None
 
 
 def keyset_page(
@@ -49,11 +78,15 @@ def keyset_page(
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
     ordered = queryset.order_by("-created", "-id")
     if starting_after:
-        anchor = queryset.filter(stripe_id=starting_after).values("created", "id").first()
-        if anchor is None:
-            raise InvalidCursor(f"starting_after {starting_after!r} is not an item of this list")
-        ordered = ordered.filter(
-            Q(created__lt=anchor["created"]) | Q(created=anchor["created"], id__lt=anchor["id"])
-        )
+        decoded = decode_cursor(starting_after)
+        if decoded is None:
+            row = queryset.filter(stripe_id=starting_after).values("created", "id").first()
+            if row is None:
+                raise InvalidCursor(
+                    f"starting_after {starting_after!r} is not an item of this list"
+                )
+            decoded = (row["created"], row["id"])
+        created, pk = decoded
+        ordered = ordered.filter(Q(created__lt=created) | Q(created=created, id__lt=pk))
     rows = list(ordered[: limit + 1])
     return Page(items=rows[:limit], has_more=len(rows) > limit, limit=limit)

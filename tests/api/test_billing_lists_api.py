@@ -54,8 +54,13 @@ def test_walking_a_long_ledger_visits_every_row_once_newest_first(parent_api, le
         if not meta["hasMore"]:
             assert meta["cursor"] is None
             break
-        assert meta["cursor"] == body["data"][-1]["id"]
+        # The cursor is opaque; API.md also lets a client pass the last item's id instead.
+        by_id = parent_api.get(
+            "/billing/transactions", limit=7, starting_after=body["data"][-1]["id"]
+        )
         cursor = meta["cursor"]
+        by_cursor = parent_api.get("/billing/transactions", limit=7, starting_after=cursor)
+        assert by_id.json()["data"] == by_cursor.json()["data"]
     expected = list(
         BalanceTransaction.objects.order_by("-created", "-id").values_list("stripe_id", flat=True)
     )

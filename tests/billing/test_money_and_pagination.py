@@ -70,9 +70,17 @@ def test_the_last_page_has_no_cursor(ledger):
     assert not page.has_more and page.cursor is None
 
 
-def test_a_cursor_from_another_list_is_refused(ledger):
+def test_an_unknown_id_or_a_forged_cursor_is_refused(ledger):
     with pytest.raises(InvalidCursor):
         keyset_page(ledger, starting_after="txn_not_here")
+    with pytest.raises(InvalidCursor):
+        keyset_page(ledger, starting_after="cur_%%%not-base64")
+
+
+def test_a_stripe_id_works_as_starting_after_too(ledger):
+    newest = list(ledger.order_by("-created", "-id")[:11])
+    page = keyset_page(ledger, limit=5, starting_after=newest[4].stripe_id)
+    assert [row.stripe_id for row in page.items] == [row.stripe_id for row in newest[5:10]]
 
 
 def test_limits_outside_1_to_100_are_refused(ledger):
@@ -81,7 +89,9 @@ def test_limits_outside_1_to_100_are_refused(ledger):
             keyset_page(ledger, limit=limit)
 
 
-def test_deep_pages_cost_the_same_queries(ledger, django_assert_num_queries):
+def test_deep_pages_cost_one_query_like_the_first(ledger, django_assert_num_queries):
     cursor = keyset_page(ledger, limit=50).cursor
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
+        keyset_page(ledger, limit=5)
+    with django_assert_num_queries(1):
         keyset_page(ledger, limit=5, starting_after=cursor)
