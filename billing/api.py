@@ -520,11 +520,12 @@ def accounts(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
 
 class ListQuery(TargetQuery):
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Page size, 1–100.")
+    # Our opaque cursors are URL-safe base64 behind a prefix; Stripe ids use the same alphabet.
     starting_after: str | None = Field(
         None,
         max_length=255,
-        pattern=r"^[A-Za-z0-9_]+$",
-        description="The `meta.cursor` of the previous page.",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The `meta.cursor` of the previous page (or the id of its last item).",
     )
 
 
