@@ -229,6 +229,19 @@ if not DEBUG:
 SESSION_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Cache: shared by every process on the host (the API's per-key rate limit counts here). For
+# several hosts point it at a shared cache, e.g. DJANGO_CACHE_BACKEND=
+# django.core.cache.backends.redis.RedisCache and DJANGO_CACHE_LOCATION=redis://host:6379/1
+# (install the `redis` package).
+CACHES = {
+    "default": {
+        "BACKEND": envstr(
+            "DJANGO_CACHE_BACKEND", "django.core.cache.backends.filebased.FileBasedCache"
+        ),
+        "LOCATION": envstr("DJANGO_CACHE_LOCATION", str(BASE_DIR / ".cache")),
+    }
+}
+
 # API
 API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", 100, minimum=1)
 
