@@ -273,8 +273,13 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 @api.exception_handler(NinjaValidationError)
 def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     first = exc.errors[0] if exc.errors else {}
-    # ninja locates errors as ("query", "limit"); the client knows the field by its name.
-    location = [str(part) for part in first.get("loc", ()) if part not in ("query", "body", "path")]
+    # ninja locates errors as ("query", "limit") or ("body", <parameter>, "endpointUrl");
+    # the client knows the field by its own name only.
+    location = [str(part) for part in first.get("loc", ())]
+    if location[:1] == ["body"]:
+        location = location[2:] if len(location) > 2 else location[1:]
+    elif location[:1] in (["query"], ["path"]):
+        location = location[1:]
     return _respond(
         request,
         ApiError(

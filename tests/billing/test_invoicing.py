@@ -170,3 +170,13 @@ def test_status_history_only_moves_forward_when_an_invoice_is_re_read(seller, bu
     ]
     times = [entry["at"] for entry in invoice.status_history]
     assert times == sorted(times)
+
+
+def test_invoice_lines_carry_the_metric_quantity_and_contract(seller, buyer):
+    usage(seller, buyer)
+    [invoice] = invoicing.run_billing(seller).invoices
+    [line] = invoice.lines
+    assert line["metadata"]["metric"] == "impressions (thousands)"
+    assert line["metadata"]["quantity"] == "1200"
+    assert line["metadata"]["contract"] == "Media buy MB-7"
+    assert line["amount"] == 300_000

@@ -288,7 +288,7 @@ def test_a_missing_required_field_is_a_validation_error(parent_api):
     body = a_source()
     del body["endpointUrl"]
     err = error(parent_api.post(SOURCES, body), 400, "VALIDATION_ERROR")
-    assert "endpointUrl" in err["field"]
+    assert err["field"] == "endpointUrl"
 
 
 # Tenancy
