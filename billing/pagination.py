@@ -87,6 +87,8 @@ def keyset_page(
                 )
             decoded = (row["created"], row["id"])
         created, pk = decoded
-        ordered = ordered.filter(Q(created__lt=created) | Q(created=created, id__lt=pk))
+        # `created <= c` first gives the database an index range to start from; the OR then
+        # only breaks ties within that one timestamp. (A bare OR makes SQLite scan.)
+        ordered = ordered.filter(created__lte=created).filter(Q(created__lt=created) | Q(id__lt=pk))
     rows = list(ordered[: limit + 1])
     return Page(items=rows[:limit], has_more=len(rows) > limit, limit=limit)

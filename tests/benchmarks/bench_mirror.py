@@ -34,7 +34,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from billing import mirror  # noqa: E402
 from billing.models import BalanceTransaction, BillingAccount, ConnectAccount  # noqa: E402
-from billing.pagination import keyset_page  # noqa: E402
+from billing.pagination import encode_cursor, keyset_page  # noqa: E402
 from storefront.models import Customer, Membership, Role, User  # noqa: E402
 from tests.billing.conftest import sign  # noqa: E402
 
@@ -101,7 +101,9 @@ def main() -> None:
     )
 
     ledger = BalanceTransaction.objects.filter(connect_account=connect)
-    cursor_999 = keyset_page(ledger, limit=25 * 999).cursor
+    # The cursor a client holds after reading 999 pages of 25.
+    anchor = ledger.order_by("-created", "-id")[25 * 999 - 1]
+    cursor_999 = encode_cursor(anchor.created, anchor.pk)
     ms1, q1 = timed(lambda: keyset_page(ledger, limit=25).items)
     ms1000, q1000 = timed(lambda: keyset_page(ledger, limit=25, starting_after=cursor_999).items)
     print(f"Ledger query, page 1:     {ms1:6.2f} ms, {q1} queries")
@@ -114,6 +116,20 @@ def main() -> None:
     pms1000, pq1000 = timed(lambda: client.get(base, {"after": cursor_999}), repeat=10)
     print(f"Ledger page (full request), page 1:     {pms1:6.2f} ms, {pq1} queries")
     print(f"Ledger page (full request), page 1,000: {pms1000:6.2f} ms, {pq1000} queries")
+
+    from storefront.models import ApiKey
+
+    _, raw_key = ApiKey.issue(
+        user=user, customer=connect.billing_account.customer, name="bench", scopes=["billing:read"]
+    )
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    ams1, aq1 = timed(lambda: api.get("/api/v2/storefront/billing/transactions"), repeat=10)
+    ams1000, aq1000 = timed(
+        lambda: api.get("/api/v2/storefront/billing/transactions", {"starting_after": cursor_999}),
+        repeat=10,
+    )
+    print(f"API list (full request), page 1:     {ams1:6.2f} ms, {aq1} queries")
+    print(f"API list (full request), page 1,000: {ams1000:6.2f} ms, {aq1000} queries")
 
     # Webhook intake: verify + store + enqueue (the database task backend writes a task row).
     events = []
