@@ -156,7 +156,7 @@ class TestTransactions:
                 url(cast, "billing/transactions/"), {"after": after} if after else {}
             ).content.decode()
             seen += re.findall(r'data-testid="txn-row"', html)
-            older = re.search(r'href="\?after=(\w+)"', html)
+            older = re.search(r'href="\?after=([\w-]+)"', html)
             if not older:
                 break
             after = older.group(1)
