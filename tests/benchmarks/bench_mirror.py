@@ -28,7 +28,7 @@ django.setup()
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
@@ -75,6 +75,7 @@ def build(accounts: int, total: int, big: int) -> tuple[ConnectAccount, User]:
 
 
 def timed(fn, repeat: int = 20) -> tuple[float, int]:
+    reset_queries()  # DEBUG keeps a bounded query log; a full one would hide these counts
     fn()  # warm caches
     best = float("inf")
     queries = 0
