@@ -12,6 +12,7 @@ from django.db import transaction
 
 from storefront.demo import SEEDERS
 from storefront.models import Customer, Membership, Role, User
+from storefront.staff import ensure_platform_staff_group
 
 # (email, password, staff, customer name or None, role)
 DEMO_USERS = [
@@ -41,7 +42,9 @@ def seed_customers_and_users() -> dict[str, Customer]:
     for email, password, staff, customer_name, role in DEMO_USERS:
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = User.objects.create_user(email, password, is_staff=staff, is_superuser=staff)
+            user = User.objects.create_user(email, password, is_staff=staff)
+            if staff:
+                user.groups.add(ensure_platform_staff_group())
         if customer_name:
             Membership.objects.get_or_create(
                 user=user, customer=customers[customer_name], defaults={"role": role}

@@ -1,0 +1,19 @@
+"""Platform staff in Django admin: one group that carries every billing and storefront
+permission, so making someone platform staff is "is_staff + this group", not a superuser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+
+PLATFORM_STAFF_GROUP = "Platform staff"
+# App labels as strings: storefront must not import billing (dependencies point one way).
+STAFF_APPS = ("billing", "storefront")
+
+
+def ensure_platform_staff_group(**kwargs: Any) -> Group:
+    """Create or complete the group (runs after every migrate, so new models are covered)."""
+    group, _ = Group.objects.get_or_create(name=PLATFORM_STAFF_GROUP)
+    group.permissions.add(*Permission.objects.filter(content_type__app_label__in=STAFF_APPS))
+    return group
