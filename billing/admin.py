@@ -22,11 +22,12 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import RegexValidator
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from billing import gateway, mirror, onboarding, webhooks
@@ -351,9 +352,26 @@ class BillingAccountAdmin(admin.ModelAdmin):
         connect = obj.connect
         return str(connect.onboarding_status.label if connect else OnboardingStatus.NONE.label)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BillingAccount]:
+        # Each row shows its current schedule: fetch every account's versions in one query.
+        versions = FeeScheduleVersion.objects.order_by("-effective_from", "-id")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(
+                Prefetch(
+                    "fee_schedule_versions", queryset=versions, to_attr="versions_newest_first"
+                )
+            )
+        )
+
     @admin.display(description="Current fee schedule")
     def fees(self, obj: BillingAccount) -> str:
-        return fee_summary(obj.fee_schedule())
+        versions = getattr(obj, "versions_newest_first", None)
+        now = timezone.now()
+        if versions is None:
+            return fee_summary(obj.fee_schedule())
+        return fee_summary(next((v for v in versions if v.effective_from <= now), None))
 
     def history_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None

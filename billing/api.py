@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Body, Query, Router, Schema
@@ -407,7 +408,12 @@ def update_billing(
     account = _own_billing_account(acting)
     changes = _schedule_changes(body)
     if changes:
-        account.change_fee_schedule(changed_by=acting.user, note="REST API", **changes)
+        try:
+            account.change_fee_schedule(changed_by=acting.user, note="REST API", **changes)
+        except DjangoValidationError as exc:
+            field, messages = next(iter(exc.message_dict.items()))
+            api_field = {"platform_fee_percent": "platformFeePercent"}.get(field, field)
+            raise ApiError(400, "VALIDATION_ERROR", messages[0], field=api_field) from None
     return ok({"billing": _billing_config(resolve_billing(acting.customer))})
 
 

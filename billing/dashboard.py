@@ -92,6 +92,11 @@ CSV_HEADER = [
 ]  # fmt: skip
 
 
+def _spreadsheet_safe(text: str) -> str:
+    """Stop a description like "=HYPERLINK(...)" from running as a formula in a spreadsheet."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def ledger_csv(queryset: QuerySet[BalanceTransaction]) -> Iterator[str]:
     """CSV lines for a filtered ledger, streamed: rows are read in chunks, never all at once.
 
@@ -113,7 +118,7 @@ def ledger_csv(queryset: QuerySet[BalanceTransaction]) -> Iterator[str]:
                 values["type"],
                 values["reporting_category"],
                 values["status"],
-                values["description"],
+                _spreadsheet_safe(values["description"]),
                 currency.upper(),
                 to_major(values["amount"], currency),
                 to_major(values["fee"], currency),

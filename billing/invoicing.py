@@ -177,6 +177,13 @@ def run_billing(connect: ConnectAccount) -> BillingRunResult:
     for customer_id, items in _pending_by_buyer(connect).items():
         for currency in sorted({item["currency"] for item in items}):
             same_currency = [item for item in items if item["currency"] == currency]
+            if sum(int(item["amount"]) for item in same_currency) < 0:
+                # Credits larger than the charges: nothing to invoice, and no fee on a refund.
+                result.errors.append(
+                    f"Pending items for {customer_id} ({currency.upper()}) add up to less than "
+                    "zero; settle the credit in Stripe before invoicing."
+                )
+                continue
             try:
                 result.invoices.append(
                     _invoice_buyer(connect, customer_id, same_currency, schedule, net_days)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -77,6 +78,7 @@ class BillingAccount(models.Model):
         if current is not None and not changes:
             return current
         values.update(fields)
+        validate_fee_schedule(values)
         return FeeScheduleVersion.objects.create(
             billing_account=self,
             changed_by=changed_by,
@@ -184,6 +186,27 @@ class AdditionalFee:
 
 
 FEE_SCHEDULE_FIELDS = ("platform_fee_percent", "fees", "currency", "default_net_days")
+
+
+def validate_fee_schedule(values: dict[str, Any]) -> None:
+    """Rules on the whole schedule, whoever edits it (admin, API, scripts).
+
+    Checked on the merged result: a partial update raising only the platform fee can push the
+    total past 100 % against fees already there.
+    """
+    fees = [AdditionalFee.from_json(fee) for fee in values.get("fees") or []]
+    names = [fee.name.strip().casefold() for fee in fees]
+    if len(names) != len(set(names)):
+        raise ValidationError({"fees": "Each additional fee needs its own name."})
+    percents = [values.get("platform_fee_percent") or Decimal(0), *(f.fee_percent for f in fees)]
+    if any(not Decimal(0) <= Decimal(p) <= Decimal(100) for p in percents):
+        raise ValidationError({"fees": "Every percentage must be between 0 and 100."})
+    total = sum((Decimal(p) for p in percents), Decimal(0))
+    if total > 100:
+        raise ValidationError(
+            {"platform_fee_percent": f"Platform fee and additional fees add up to {total.normalize():f} %; "
+             "together they may not exceed 100 %."}
+        )  # fmt: skip
 
 
 def _jsonable(value: Any) -> Any:

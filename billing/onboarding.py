@@ -238,7 +238,12 @@ def account_session_secret(acting: Acting, components: list[str]) -> str:
 
 
 def express_dashboard_url(acting: Acting) -> str:
-    """A single-use login link to the Express dashboard, minted now (on click)."""
+    """A single-use login link to the Express dashboard, minted now (on click).
+
+    Same rule as onboarding: the dashboard changes bank details, so child users and members
+    may not open it.
+    """
+    _refuse_unless_allowed(acting)
     connect = _own_connect_account(acting)
     if not connect.details_submitted:
         raise BillingError(

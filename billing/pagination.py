@@ -61,9 +61,12 @@ def decode_cursor(value: str) -> tuple[datetime, int] | None:
     token = value[len(_PREFIX) :]
     try:
         micros, pk = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(":")
-        return datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC), int(pk)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        created, row_id = datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC), int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError, OSError):
         raise InvalidCursor("starting_after is not a cursor this API issued") from None
+    if not 1 <= row_id < 2**63:
+        raise InvalidCursor("starting_after is not a cursor this API issued")
+    return created, row_id
 
 
 def keyset_page(

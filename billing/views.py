@@ -399,9 +399,12 @@ def invoice_detail(request: ActingRequest, ref: str) -> HttpResponse:
 
 
 @require_POST
-@acting_customer_required
+@acting_customer_required(admin=True)
 def invoice_portal(request: ActingRequest, ref: str) -> HttpResponse:
-    """Mint a Stripe billing portal session for the invoice's buyer, on click."""
+    """Mint a Stripe billing portal session for the invoice's buyer, on click.
+
+    Admins only: the portal can change the buyer's payment details, which is more than reading.
+    """
     _, connect = _own_connect(request)
     if connect is None:
         raise Http404("No Stripe account of its own")

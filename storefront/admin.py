@@ -36,6 +36,13 @@ class UserAdmin(BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        # Defence in depth beside the permissions: only superusers grant privileges.
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:  # type: ignore[union-attr]
+            readonly += ["is_staff", "is_superuser", "groups", "user_permissions"]
+        return readonly
+
 
 class MembershipInline(admin.TabularInline):
     model = Membership

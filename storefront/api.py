@@ -126,7 +126,9 @@ def error_responses(*statuses: int) -> dict[int, type[ErrorEnvelope]]:
 
 
 # Per-key rate limit (API.md 1.1): a fixed one-minute window counted in Django's cache, so
-# every process sharing the cache shares the budget (LocMemCache, the default, is per process).
+# every process sharing the cache shares the budget. The default file cache is shared by the
+# processes of one host but its increments are not atomic, so racing workers can undercount a
+# little; a Redis cache (atomic INCR) makes the count exact across hosts.
 
 RATE_LIMIT_WINDOW_SECONDS = 60
 
@@ -239,9 +241,19 @@ def acting_for(
     if scope is not None and not key.has_scope(scope):
         raise ApiError(403, "FORBIDDEN", f"This API key lacks the `{scope}` scope.")
     try:
-        return access.resolve_for_api_key(key, target_customer_id)
+        acting = access.resolve_for_api_key(key, target_customer_id)
     except access.AccessDenied as exc:
         raise ApiError(400, "VALIDATION_ERROR", str(exc), field="targetCustomerId") from None
+    # A key never does more than its user may do today: a demoted admin's old key loses
+    # its write scopes with the role.
+    if scope is not None and scope not in acting.allowed_scopes():
+        raise ApiError(
+            403,
+            "FORBIDDEN",
+            f"`{scope}` needs an admin of {acting.customer.name}; "
+            f"{acting.user.email} is a {acting.role.label.lower()}.",
+        )
+    return acting
 
 
 def _respond(request: HttpRequest, exc: ApiError) -> HttpResponse:
@@ -360,7 +372,8 @@ def whoami(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
         {
             "email": acting.user.email,
             "role": acting.role.value,
-            "scopes": key.scopes,
+            # The scopes in effect: what the key holds and the user's role still allows.
+            "scopes": sorted(set(key.scopes) & {str(s) for s in acting.allowed_scopes()}),
             "keyCustomer": customer_out(key.customer),
             "actingCustomer": customer_out(acting.customer),
         }

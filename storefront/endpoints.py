@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -309,13 +310,16 @@ def update_storefront(
         storefront.full_clean()
     except ValidationError as exc:
         raise _validation_error(exc) from None
-    storefront.save()
-    # Status last, so `{"defaultCurrency": "USD", "status": "ACTIVE"}` counts the new currency.
-    if payload.status is not None:
-        try:
-            storefront.change_status(payload.status)
-        except LifecycleError as exc:
-            raise _lifecycle_error(exc) from None
+    # One transaction: a refused activation (409) must not leave the name or currency changed.
+    try:
+        with transaction.atomic():
+            storefront.save()
+            # Status last, so `{"defaultCurrency": "USD", "status": "ACTIVE"}` counts the new
+            # currency (readiness reads it inside this transaction).
+            if payload.status is not None:
+                storefront.change_status(payload.status)
+    except LifecycleError as exc:
+        raise _lifecycle_error(exc) from None
     storefront.refresh_from_db()
     return ok(storefront_out(storefront))
 
@@ -418,10 +422,11 @@ def update_source(
     }
     credentials = _credentials(given.get("auth"))
     try:
-        if changes or credentials is not None:
-            source.update(credentials=credentials, **changes)
-        if payload.status is not None:
-            source.transition_to(payload.status)
+        with transaction.atomic():  # a refused status change keeps the other fields as they were
+            if changes or credentials is not None:
+                source.update(credentials=credentials, **changes)
+            if payload.status is not None:
+                source.transition_to(payload.status)
     except ValidationError as exc:
         raise _validation_error(exc) from None
     except LifecycleError as exc:

@@ -198,3 +198,24 @@ def test_a_staff_key_without_the_admin_scope_cannot_change_billing(cast, api_as)
 def test_a_key_without_billing_read_cannot_read_billing(cast, api_as):
     storefront_api = api_as(cast.parent_owner, cast.parent, scopes=["storefront:read"])
     assert_error(storefront_api.get("/billing"), 403, "FORBIDDEN")
+
+
+def test_fees_adding_up_past_100_percent_are_refused_and_nothing_changes(cast, staff_api):
+    local_connect(cast.parent, "acct_parent")
+    assert_ok(staff_api.put("/billing", EXAMPLE_UPDATE))  # 12.5 % + 2 %
+    error = assert_error(
+        staff_api.put("/billing", {"platformFeePercent": 99}),
+        400,
+        "VALIDATION_ERROR",
+        "platformFeePercent",
+    )
+    assert "100 %" in error["message"]
+    assert BillingAccount.objects.get(
+        customer=cast.parent
+    ).fee_schedule().platform_fee_percent == Decimal("12.5")
+
+
+def test_duplicate_fee_names_are_refused(cast, staff_api):
+    local_connect(cast.parent, "acct_parent")
+    body = {"fees": [{"name": "Data", "feePercent": 1}, {"name": "Data", "feePercent": 2}]}
+    assert_error(staff_api.put("/billing", body), 400, "VALIDATION_ERROR", "fees")

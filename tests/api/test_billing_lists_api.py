@@ -96,7 +96,15 @@ def test_a_limit_outside_1_to_100_is_a_validation_error(parent_api, ledger, path
     assert_error(parent_api.get(path, limit=limit), 400, "VALIDATION_ERROR", "limit")
 
 
-@pytest.mark.parametrize("cursor", ["txn_unknown", "po_of_another_list", "not a cursor!"])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "txn_unknown",
+        "po_of_another_list",
+        "not a cursor!",
+        "cur_OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OjE",
+    ],
+)
 def test_an_unknown_cursor_is_a_validation_error(parent_api, ledger, cursor):
     response = parent_api.get("/billing/transactions", starting_after=cursor)
     assert_error(response, 400, "VALIDATION_ERROR", "starting_after")

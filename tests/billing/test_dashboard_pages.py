@@ -244,3 +244,36 @@ class TestInheritanceAndChildren:
 
     def test_children_page_is_only_for_parents(self, cast, client_as, synced):
         assert client_as(cast.child_owner).get(f"/c/{cast.child.pk}/children/").status_code == 404
+
+
+def test_members_cannot_open_a_buyers_billing_portal(cast, client_as, synced):
+    invoice = Invoice.objects.exclude(number="").first()
+    client = client_as(cast.parent_viewer)
+    assert (
+        "Open billing portal"
+        not in client.get(url(cast, f"billing/invoices/{invoice.number}/")).content.decode()
+    )
+    assert client.post(url(cast, f"billing/invoices/{invoice.number}/portal/")).status_code == 403
+
+
+def test_a_forged_cursor_shows_the_newest_page_not_an_error(cast, client_as, synced):
+    import base64
+
+    forged = "cur_" + base64.urlsafe_b64encode(b"9" * 30 + b":1").decode().rstrip("=")
+    response = client_as(cast.parent_owner).get(
+        url(cast, "billing/transactions/"), {"after": forged}, follow=True
+    )
+    assert response.status_code == 200
+    assert "showing the newest transactions" in response.content.decode()
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula(cast, client_as, synced):
+    BalanceTransaction.objects.filter(type="charge").update(
+        description='=HYPERLINK("http://evil","x")'
+    )
+    response = client_as(cast.parent_owner).get(
+        url(cast, "billing/transactions.csv"), {"type": "charge"}
+    )
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows and all(row["description"].startswith("'=") for row in rows)

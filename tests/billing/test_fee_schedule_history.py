@@ -72,3 +72,23 @@ def test_any_past_moment_can_be_looked_up(account):
 def test_unknown_fields_are_refused(account):
     with pytest.raises(TypeError):
         account.change_fee_schedule(platformFeePercent=D("1"))
+
+
+def test_fees_may_not_add_up_to_more_than_100_percent(account):
+    from django.core.exceptions import ValidationError
+
+    account.change_fee_schedule(fees=[{"name": "Ad serving", "feePercent": "30"}])
+    with pytest.raises(ValidationError, match="may not exceed 100"):
+        # Only the platform fee changes, but with the fee already there it passes 100 %.
+        account.change_fee_schedule(platform_fee_percent=D("80"))
+    assert account.fee_schedule_versions.count() == 1
+
+
+def test_fee_names_must_be_distinct(account):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="its own name"):
+        account.change_fee_schedule(
+            fees=[{"name": "Data", "feePercent": "1"}, {"name": "data ", "feePercent": "2"}]
+        )
+    assert not account.fee_schedule_versions.exists()

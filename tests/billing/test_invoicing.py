@@ -180,3 +180,22 @@ def test_invoice_lines_carry_the_metric_quantity_and_contract(seller, buyer):
     assert line["metadata"]["quantity"] == "1200"
     assert line["metadata"]["contract"] == "Media buy MB-7"
     assert line["amount"] == 300_000
+
+
+def test_a_buyer_whose_credits_exceed_charges_is_reported_and_others_still_invoiced(
+    seller, buyer, stripe_client
+):
+    other = invoicing.buyer_for(seller, reference="buyer-2", name="Other")
+    usage(seller, other)
+    stripe_client.v1.invoice_items.create(
+        {
+            "customer": buyer.stripe_customer_id,
+            "amount": -5_000,
+            "currency": "usd",
+            "description": "Credit",
+        },
+        {"stripe_account": seller.stripe_id},
+    )
+    result = invoicing.run_billing(seller)
+    assert len(result.invoices) == 1 and result.invoices[0].buyer == other
+    assert any("less than zero" in message for message in result.errors)

@@ -95,3 +95,14 @@ def test_deep_pages_cost_one_query_like_the_first(ledger, django_assert_num_quer
         keyset_page(ledger, limit=5)
     with django_assert_num_queries(1):
         keyset_page(ledger, limit=5, starting_after=cursor)
+
+
+@pytest.mark.parametrize(
+    "payload", [b"9" * 30 + b":1", b"1700000000000000:0", b"1700000000000000:" + b"9" * 25]
+)
+def test_out_of_range_cursors_are_invalid_not_errors(ledger, payload):
+    import base64
+
+    forged = "cur_" + base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    with pytest.raises(InvalidCursor):
+        keyset_page(ledger, starting_after=forged)

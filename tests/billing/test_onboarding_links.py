@@ -176,3 +176,12 @@ class TestExpressDashboard:
             .status_code
             == 404
         )
+
+
+def test_a_child_user_cannot_open_the_express_dashboard_of_its_own_account(cast, emulated_stripe):
+    connect, _ = onboarding.provision(access.resolve(cast.parent_owner, cast.child.pk))
+    emulated_stripe.complete_onboarding(connect.stripe_id)
+    onboarding.refresh(connect)
+    with pytest.raises(onboarding.ProvisioningRefused, match="Only an admin of Northwind Media"):
+        onboarding.express_dashboard_url(access.resolve(cast.child_owner, cast.child.pk))
+    assert onboarding.express_dashboard_url(access.resolve(cast.parent_owner, cast.child.pk))

@@ -337,3 +337,14 @@ def test_a_child_cannot_act_for_its_parent(cast):
         "VALIDATION_ERROR",
     )
     assert not InventorySource.objects.exists()
+
+
+def test_a_refused_activation_changes_nothing_else(cast, parent_api):
+    from storefront.models import Storefront
+
+    body = {"name": "Renamed", "defaultCurrency": "EUR", "status": "ACTIVE"}
+    error(parent_api.put(ROOT, body), 409, "CONFLICT")
+    storefront = Storefront.objects.get(customer=cast.parent)
+    assert storefront.name != "Renamed"
+    assert storefront.default_currency != "EUR"
+    assert storefront.status == "PENDING"
