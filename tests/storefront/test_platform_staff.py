@@ -54,3 +54,19 @@ def test_the_demo_admin_is_platform_staff_not_superuser(db):
     admin = User.objects.get(email="admin@example.com")
     assert admin.is_staff and not admin.is_superuser
     assert admin.groups.filter(name=PLATFORM_STAFF_GROUP).exists()
+
+
+def test_staff_cannot_promote_themselves_or_anyone(platform_staff):
+    from storefront.models import User
+
+    me = User.objects.get(email="ops@example.com")
+    response = platform_staff.post(
+        f"/admin/storefront/user/{me.pk}/change/",
+        {"email": me.email, "is_active": "on", "is_staff": "on", "is_superuser": "on"},
+    )
+    assert response.status_code == 403
+    me.refresh_from_db()
+    assert not me.is_superuser
+    assert platform_staff.get("/admin/storefront/user/add/").status_code == 403
+    # They may still look people up.
+    assert platform_staff.get("/admin/storefront/user/").status_code == 200
