@@ -30,7 +30,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from billing import gateway, mirror, onboarding, webhooks
+from billing import gateway, invoicing, mirror, onboarding, webhooks
 from billing.fees import application_fee
 from billing.models import (
     AdditionalFee,
@@ -1160,6 +1160,22 @@ class BuyerAdmin(ReadOnlyAdmin):
     ]
     list_select_related = ["connect_account"]
     ordering = ["name"]
+    actions = ["invoice_now"]
+
+    @admin.action(description="Invoice pending items now (manual invoice)", permissions=["stripe"])
+    def invoice_now(self, request: HttpRequest, queryset: QuerySet[Buyer]) -> None:
+        def invoice(buyer: Buyer) -> str:
+            invoices = invoicing.invoice_now(buyer)
+            if not invoices:
+                return "nothing pending"
+            return ", ".join(str(invoice) for invoice in invoices)
+
+        _run_per_object(
+            request,
+            queryset.select_related("connect_account__billing_account"),
+            "Invoiced",
+            invoice,
+        )
 
 
 class PendingFilter(admin.SimpleListFilter):

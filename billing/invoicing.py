@@ -193,12 +193,38 @@ def run_billing(connect: ConnectAccount) -> BillingRunResult:
     return result
 
 
+def invoice_now(buyer: Buyer) -> list[Invoice]:
+    """Staff's "invoice now": the buyer's pending items on a manual invoice (one per
+    currency), finalized and sent at once instead of waiting for the next billing run."""
+    connect = buyer.connect_account
+    schedule = connect.billing_account.fee_schedule()
+    net_days = (
+        schedule.default_net_days
+        if schedule and schedule.default_net_days is not None
+        else DEFAULT_NET_DAYS
+    )
+    items = _pending_by_buyer(connect).get(buyer.stripe_customer_id, [])
+    invoices = []
+    for currency in sorted({item["currency"] for item in items}):
+        same_currency = [item for item in items if item["currency"] == currency]
+        if sum(int(item["amount"]) for item in same_currency) < 0:
+            continue
+        invoices.append(
+            _invoice_buyer(
+                connect, buyer.stripe_customer_id, same_currency, schedule, net_days,
+                origin=InvoiceOrigin.MANUAL,
+            )
+        )  # fmt: skip
+    return invoices
+
+
 def _invoice_buyer(
     connect: ConnectAccount,
     customer_id: str,
     items: list[dict[str, Any]],
     schedule: Any,
     net_days: int,
+    origin: InvoiceOrigin = InvoiceOrigin.BACKGROUND,
 ) -> Invoice:
     total = sum(int(item["amount"]) for item in items)
     fee = application_fee(
@@ -219,7 +245,7 @@ def _invoice_buyer(
         "pending_invoice_items_behavior": "include",
         "auto_advance": False,
         "metadata": {
-            "origin": InvoiceOrigin.BACKGROUND.value,
+            "origin": origin.value,
             "application_fee_amount": str(fee.total),
             "fee_schedule_version": str(schedule.pk) if schedule else "",
         },

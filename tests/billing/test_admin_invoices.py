@@ -272,3 +272,29 @@ def test_invoice_operations_need_the_change_permission(client_as, draft, stripe_
         assert client.post(url, data).status_code == 403
     assert remote(stripe_client, seller, draft).status == "draft"
     assert len(remote(stripe_client, seller, draft).lines.data) == 1
+
+
+def test_staff_invoice_a_buyer_now_as_a_manual_invoice(admin_client, seller, stripe_client):
+    from billing.models import Buyer, ItemKind
+
+    buyer = invoicing.buyer_for(seller, reference="now", name="Urgent Buyer")
+    invoicing.record_usage(
+        seller,
+        buyer,
+        usage_id="n1",
+        kind=ItemKind.PLAN_COST,
+        description="Setup fee",
+        currency="usd",
+        amount=25_000,
+    )
+    response = admin_client.post(
+        "/admin/billing/buyer/",
+        {"action": "invoice_now", "_selected_action": [buyer.pk]},
+        follow=True,
+    )
+    assert "Invoiced Urgent Buyer" in " ".join(str(m) for m in get_messages(response.wsgi_request))
+    invoice = Invoice.objects.get(buyer=buyer)
+    assert (invoice.origin, invoice.status, invoice.total) == ("manual", "open", 25_000)
+    # The next billing run finds nothing left for this buyer, and leaves the manual invoice alone.
+    assert invoicing.run_billing(seller).invoices == []
+    assert Buyer.objects.get(pk=buyer.pk).invoices.count() == 1
