@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from storefront.models import ApiKey, Customer, Membership, User
+from storefront.models import ApiKey, Customer, InventorySource, Membership, Storefront, User
 
 
 def run(*args) -> str:
@@ -34,13 +34,22 @@ class TestSeedDemo:
     def test_running_it_twice_changes_nothing(self, db):
         run("seed_demo")
         before = [
-            list(model.objects.order_by("pk").values()) for model in (Customer, User, Membership)
+            list(model.objects.order_by("pk").values())
+            for model in (Customer, User, Membership, Storefront, InventorySource)
         ]
         run("seed_demo")
         after = [
-            list(model.objects.order_by("pk").values()) for model in (Customer, User, Membership)
+            list(model.objects.order_by("pk").values())
+            for model in (Customer, User, Membership, Storefront, InventorySource)
         ]
         assert after == before
+
+    def test_storefronts_get_sources_that_advertise_agent_billing(self, db):
+        run("seed_demo")
+        globex = Storefront.objects.get(customer__name="Globex Publishing")
+        assert globex.sources.get().offers_agent_billing
+        media = Storefront.objects.get(customer__name="Northwind Media")
+        assert (media.sources.count(), media.default_currency) == (2, "USD")
 
     def test_it_prints_the_logins(self, db):
         out = run("seed_demo")

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from storefront.demo import SEEDERS
-from storefront.models import Customer, Membership, Role, User
+from storefront.models import Customer, InventorySource, Membership, Role, Storefront, User
 from storefront.staff import ensure_platform_staff_group
 
 # (email, password, staff, customer name or None, role)
@@ -30,6 +30,39 @@ DEMO_CUSTOMERS = [
     ("Northwind News", "Northwind Media Group Ltd", "Northwind Media"),
     ("Globex Publishing", "Globex Corporation", None),
 ]
+
+
+# Inventory sources per storefront: (name, endpoint, supported billing). Northwind Media
+# advertises agent billing (so billing gates activation, and its billing is done); Globex too
+# (so its readiness shows billing as the blocker to walk through the setup wizard).
+DEMO_SOURCES = {
+    "Northwind Media": [
+        ("Northwind CTV agent", "https://agents.northwind.test/ctv/mcp", ["operator", "agent"]),
+        ("Northwind display agent", "https://agents.northwind.test/display/mcp", ["operator"]),
+    ],
+    "Globex Publishing": [
+        ("Globex sales agent", "https://agents.globex.test/mcp", ["operator", "agent"]),
+    ],
+}
+DEMO_CURRENCIES = {"Northwind Media": "USD", "Northwind Sports": "USD"}
+
+
+def seed_storefronts(customers: dict[str, Customer]) -> None:
+    for name, sources in DEMO_SOURCES.items():
+        storefront = Storefront.objects.for_customer(customers[name])
+        for source_name, endpoint, billing in sources:
+            if not storefront.sources.filter(name=source_name).exists():
+                InventorySource.create_for(
+                    storefront,
+                    name=source_name,
+                    endpoint_url=endpoint,
+                    authentication_type="NO_AUTH",
+                    supported_billing=billing,
+                )
+    for name, currency in DEMO_CURRENCIES.items():
+        storefront = Storefront.objects.for_customer(customers[name])
+        if storefront.default_currency is None:
+            storefront.set_default_currency(currency)
 
 
 def seed_customers_and_users() -> dict[str, Customer]:
@@ -58,6 +91,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             customers = seed_customers_and_users()
+            seed_storefronts(customers)
         for seeder in SEEDERS:
             seeder(customers, self.stdout.write)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
