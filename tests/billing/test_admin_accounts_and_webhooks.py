@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-import pytest
 from django.contrib.messages import get_messages
 
 from billing import invoicing
@@ -21,16 +20,6 @@ from billing.models import (
     WebhookEventStatus,
 )
 from tests.factories import make_customer, make_user
-
-
-@pytest.fixture
-def superuser(db):
-    return make_user("root@platform.test", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client_as, superuser):
-    return client_as(superuser)
 
 
 def messages_of(response) -> list[str]:

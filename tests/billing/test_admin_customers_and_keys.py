@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from django.contrib.admin.models import LogEntry
 
 from storefront.models import ApiKey, Membership, Role
-from tests.factories import make_user
-
-
-@pytest.fixture
-def superuser(db):
-    return make_user("root@platform.test", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client_as, superuser):
-    return client_as(superuser)
 
 
 def test_customers_are_searchable_and_filter_by_having_a_parent(admin_client, cast):

@@ -8,17 +8,6 @@ import pytest
 from django.contrib.admin.models import LogEntry
 
 from billing.models import BillingAccount, FeeScheduleVersion
-from tests.factories import make_user
-
-
-@pytest.fixture
-def superuser(db):
-    return make_user("root@platform.test", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client_as, superuser):
-    return client_as(superuser)
 
 
 @pytest.fixture

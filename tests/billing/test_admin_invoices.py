@@ -12,16 +12,6 @@ from tests.factories import make_user
 
 
 @pytest.fixture
-def superuser(db):
-    return make_user("root@platform.test", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client_as, superuser):
-    return client_as(superuser)
-
-
-@pytest.fixture
 def buyer(seller):
     return invoicing.buyer_for(seller, reference="b1", name="Acme Agency")
 

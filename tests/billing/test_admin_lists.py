@@ -17,17 +17,6 @@ from billing.models import (
     Payout,
     WebhookEvent,
 )
-from tests.factories import make_user
-
-
-@pytest.fixture
-def superuser(db):
-    return make_user("root@platform.test", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client_as, superuser):
-    return client_as(superuser)
 
 
 @pytest.fixture
