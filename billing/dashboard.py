@@ -21,6 +21,7 @@ from billing.models import (
     FeeScheduleVersion,
     InvoiceItem,
     OnboardingStatus,
+    Payout,
 )
 from billing.money import to_major
 from billing.status import derive_onboarding_status
@@ -168,6 +169,40 @@ def balances(connect: ConnectAccount) -> list[CurrencyBalance]:
 
 
 @dataclass
+class PayoutSummary:
+    currency: str
+    next: Payout | None = None
+    last: Payout | None = None
+
+    @property
+    def next_is_late(self) -> bool:
+        """In transit past its expected arrival: the seller should check with their bank."""
+        arrival = self.next.arrival_date if self.next else None
+        return arrival is not None and arrival.date() < timezone.now().date()
+
+
+def payout_summary(connect: ConnectAccount) -> list[PayoutSummary]:
+    """Per currency: the soonest payout on its way and the latest one paid.
+
+    One query per currency the account pays out in (a handful), whatever the payout count.
+    """
+    payouts = Payout.objects.filter(connect_account=connect)
+    summaries = []
+    for currency in sorted(set(payouts.values_list("currency", flat=True).distinct())):
+        in_currency = payouts.filter(currency=currency)
+        summaries.append(
+            PayoutSummary(
+                currency,
+                next=in_currency.filter(status__in=["pending", "in_transit"])
+                .order_by("arrival_date", "id")
+                .first(),
+                last=in_currency.filter(status="paid").order_by("-arrival_date", "-id").first(),
+            )
+        )
+    return summaries
+
+
+@dataclass
 class Bar:
     label: str
     amount: int
@@ -263,13 +298,16 @@ class ChildRow:
 
 
 def child_rows(parent: Customer, children: list[Customer]) -> list[ChildRow]:
-    """Each child's billing in two queries, however many children there are."""
+    """Each child's billing in one query, however many children there are."""
     own = {
         account.customer_id: account
-        for account in BillingAccount.objects.filter(customer__in=children).select_related(
-            "connect_account"
-        )
+        for account in BillingAccount.objects.filter(
+            customer__in=[parent, *children]
+        ).select_related("connect_account")
     }
+    parent_account = own.pop(parent.pk, None)
+    # An inheriting child is billed through the parent's account: show that account's status.
+    parent_status = derive_onboarding_status(parent_account.connect if parent_account else None)
     rows = []
     for child in children:
         account = own.get(child.pk)
@@ -281,7 +319,7 @@ def child_rows(parent: Customer, children: list[Customer]) -> list[ChildRow]:
             ChildRow(
                 customer=child,
                 inherited=account is None,
-                status=derive_onboarding_status(connect) if account else OnboardingStatus.NONE,
+                status=derive_onboarding_status(connect) if account else parent_status,
                 connect=connect,
                 balances=[{"currency": c, "amount": a} for c, a in sorted(totals.items())],
             )

@@ -139,14 +139,7 @@ def overview(request: ActingRequest) -> HttpResponse:
         transactions = BalanceTransaction.objects.filter(connect_account=connect)
         context.update(
             balances=dashboard.balances(connect),
-            next_payout=Payout.objects.filter(
-                connect_account=connect, status__in=["pending", "in_transit"]
-            )
-            .order_by("arrival_date", "id")
-            .first(),
-            last_payout=Payout.objects.filter(connect_account=connect, status="paid")
-            .order_by("-arrival_date", "-id")
-            .first(),
+            payouts=dashboard.payout_summary(connect),
             recent=list(transactions.newest_first()[:6]),
             charts=dashboard.net_volume(connect),
             publishable_key=settings.STRIPE_PUBLISHABLE_KEY,

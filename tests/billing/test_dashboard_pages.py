@@ -277,3 +277,35 @@ def test_csv_cells_never_start_a_spreadsheet_formula(cast, client_as, synced):
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows and all(row["description"].startswith("'=") for row in rows)
+
+
+def test_an_inheriting_child_shows_the_status_of_the_account_that_bills_it(cast, client_as, synced):
+    html = client_as(cast.parent_owner).get(url(cast, "children/")).content.decode()
+    news_row = html.split("<tbody>", 1)[1].split("Northwind News", 1)[1].split("</tr>", 1)[0]
+    assert "Inherits Northwind Media’s billing" in news_row
+    assert "Complete" in news_row
+
+
+def test_a_payout_still_in_transit_after_its_arrival_date_is_flagged_late(cast, client_as, synced):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Payout.objects.create(
+        connect_account=synced, stripe_id="po_stuck", amount=12_345, currency="usd", status="in_transit",
+        created=timezone.now() - timedelta(days=20), arrival_date=timezone.now() - timedelta(days=18),
+    )  # fmt: skip
+    html = client_as(cast.parent_owner).get(url(cast)).content.decode()
+    assert "$123.45" in html and ">late<" in html
+
+
+def test_a_payout_without_reconciled_transactions_shows_no_zero_totals(cast, client_as, synced):
+    from django.utils import timezone
+
+    Payout.objects.create(
+        connect_account=synced, stripe_id="po_fresh", amount=5_000, currency="usd", status="in_transit",
+        created=timezone.now(), arrival_date=timezone.now(),
+    )  # fmt: skip
+    html = client_as(cast.parent_owner).get(url(cast, "billing/payouts/po_fresh/")).content.decode()
+    assert 'data-testid="payout-totals"' not in html
+    assert "listed once it has been paid" in html

@@ -181,3 +181,20 @@ class TestStatusFromStripe:
         connect.refresh_from_db()
         assert connect.balance_as_of is not None
         assert all(isinstance(entry["amount"], int) for entry in connect.balance_available)
+
+
+def test_a_child_getting_its_own_account_keeps_the_parents_fees(cast, emulated_stripe):
+    from decimal import Decimal
+
+    parent_account = BillingAccount.objects.create(customer=cast.parent)
+    parent_account.change_fee_schedule(
+        platform_fee_percent=Decimal("12.5"),
+        fees=[{"name": "Ad serving", "feePercent": "2"}],
+        currency="USD",
+    )
+    connect, _ = onboarding.provision(acting(cast.parent_owner, cast.child))
+    schedule = connect.billing_account.fee_schedule()
+    assert schedule.platform_fee_percent == Decimal("12.5")
+    assert [fee.name for fee in schedule.additional_fees] == ["Ad serving"]
+    assert "Carried over from Northwind Media" in schedule.note
+    assert schedule.changed_by == cast.parent_owner
