@@ -290,9 +290,9 @@ def transactions_csv(request: ActingRequest) -> HttpResponse:
         raise Http404("No Stripe account of its own")
     form = LedgerFilterForm(request.GET or None)
     if form.errors:
-        return HttpResponse(
-            f"Invalid filters: {form.errors.as_text()}", status=400, content_type="text/plain"
-        )
+        # Show the filters with their messages rather than a bare error for a download.
+        ledger = reverse("billing:transactions", kwargs={"customer_id": request.acting.customer.pk})
+        return redirect(f"{ledger}?{request.GET.urlencode()}")
     queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect)).newest_first()
     response = StreamingHttpResponse(
         dashboard.ledger_csv(queryset), content_type="text/csv; charset=utf-8"

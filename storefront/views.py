@@ -45,23 +45,30 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("overview", customer_id=customer.pk)
 
 
+_NEW_KEY_SESSION = "storefront.new_api_key"
+
+
 @acting_customer_required(admin=True)
 def api_keys(request: ActingRequest) -> HttpResponse:
-    """List the customer's API keys and create new ones; a new key is shown once, here."""
+    """List the customer's API keys and create new ones; a new key is shown once."""
     acting = request.acting
     form = ApiKeyForm(request.POST or None, acting=acting)
-    new_key = None
     if request.method == "POST" and form.is_valid():
-        key, new_key = ApiKey.issue(
+        key, raw_key = ApiKey.issue(
             user=acting.user,
             customer=acting.customer,
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
         )
+        # Post/redirect/get, so a reload cannot create a second key; the raw key rides in the
+        # session for exactly one page view and is removed from it as it is shown.
+        request.session[_NEW_KEY_SESSION] = {"customer": acting.customer.pk, "key": raw_key}
         messages.success(
             request, f"Created API key “{key.name}”. Copy it now: it is not shown again."
         )
-        form = ApiKeyForm(acting=acting)
+        return redirect("api_keys", customer_id=acting.customer.pk)
+    pending = request.session.pop(_NEW_KEY_SESSION, None)
+    new_key = pending["key"] if pending and pending["customer"] == acting.customer.pk else None
     keys = ApiKey.objects.filter(customer=acting.customer).select_related("user")
     response = render(
         request,

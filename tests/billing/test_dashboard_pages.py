@@ -309,3 +309,14 @@ def test_a_payout_without_reconciled_transactions_shows_no_zero_totals(cast, cli
     html = client_as(cast.parent_owner).get(url(cast, "billing/payouts/po_fresh/")).content.decode()
     assert 'data-testid="payout-totals"' not in html
     assert "listed once it has been paid" in html
+
+
+def test_a_csv_with_bad_filters_goes_back_to_the_ledger_with_the_message(cast, client_as, synced):
+    response = client_as(cast.parent_owner).get(
+        url(cast, "billing/transactions.csv"),
+        {"since": "2026-10-01", "until": "2026-01-01"},
+        follow=True,
+    )
+    assert response.status_code == 400
+    assert "must be on or before" in response.content.decode()
+    assert response.redirect_chain[0][0].startswith(url(cast, "billing/transactions/?"))
