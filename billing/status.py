@@ -67,7 +67,7 @@ def explain(account: ConnectAccount | None) -> str:
     if account is None or status == OnboardingStatus.NONE:
         return "No Stripe account is connected yet."
     if not account.details_submitted and not account.disabled_reason.startswith("rejected."):
-        return "Onboarding is not finished: continue where you left off."
+        return "Onboarding isn’t finished yet: continue to give Stripe the details it still needs."
     if account.disabled_reason:
         return DISABLED_REASONS.get(
             account.disabled_reason, f"Stripe restricted this account ({account.disabled_reason})."
@@ -79,7 +79,59 @@ def explain(account: ConnectAccount | None) -> str:
             return "Active. Stripe will need more information soon."
         return "Active: payments and payouts are enabled."
     if not account.details_submitted:
-        return "Onboarding is not finished: continue where you left off."
+        return "Onboarding isn’t finished yet: continue to give Stripe the details it still needs."
     if account.pending_verification and not account.currently_due:
         return "Stripe is verifying the details you submitted. Nothing to do for now."
     return "Stripe needs more information before payments and payouts can be enabled."
+
+
+# Requirement keys as a seller would name them. Stripe lists fields ("individual.dob.day",
+# "individual.dob.month", …); people think in things ("Date of birth"), once each.
+_REQUIREMENT_LABELS = [
+    ("external_account", "Bank account for payouts"),
+    ("tos_acceptance", "Accept Stripe’s terms of service"),
+    ("business_type", "Business type"),
+    ("business_profile.mcc", "Business category"),
+    ("business_profile.url", "Business website"),
+    ("business_profile.product_description", "What you sell"),
+    ("business_profile", "Business profile"),
+    ("individual.dob", "Date of birth"),
+    ("individual.address", "Home address"),
+    ("individual.first_name", "Legal name"),
+    ("individual.last_name", "Legal name"),
+    ("individual.phone", "Phone number"),
+    ("individual.email", "Email address"),
+    ("individual.id_number", "Government ID number"),
+    ("individual.ssn_last_4", "Government ID number"),
+    ("individual.verification", "Identity document"),
+    ("company.address", "Business address"),
+    ("company.tax_id", "Tax ID"),
+    ("company.name", "Legal business name"),
+    ("company.phone", "Business phone"),
+    ("company", "Company details"),
+    ("representative", "Representative details"),
+    ("owners", "Owners"),
+    ("directors", "Directors"),
+    ("executives", "Executives"),
+    ("person_", "Details of a person on the account"),
+]
+
+
+def requirement_labels(keys: list[str]) -> list[str]:
+    """["individual.dob.day", "individual.dob.month", "external_account"] →
+    ["Date of birth", "Bank account for payouts"]: readable, in order, each once."""
+    labels: list[str] = []
+    for key in keys:
+        label = next(
+            (
+                text
+                for prefix, text in _REQUIREMENT_LABELS
+                if key == prefix
+                or key.startswith(prefix + ".")
+                or (prefix.endswith("_") and key.startswith(prefix))
+            ),
+            key.replace("_", " ").replace(".", " › ").capitalize(),
+        )
+        if label not in labels:
+            labels.append(label)
+    return labels

@@ -7,6 +7,7 @@ from babel import Locale, UnknownLocaleError
 from django import template
 from django.utils.html import format_html
 
+from billing import status
 from billing.models import OnboardingStatus
 from billing.money import format_money
 
@@ -51,10 +52,14 @@ def epoch(value: int | None) -> datetime | None:
 
 
 @register.filter
-def humanize_requirement(key: str) -> str:
-    """`individual.verification.document` → "Individual › verification › document"."""
-    parts = key.replace("_", " ").split(".")
-    return " › ".join(parts).capitalize()
+def requirement_labels(keys: list[str]) -> list[str]:
+    return status.requirement_labels(list(keys or []))
+
+
+@register.filter
+def humanize(value: str) -> str:
+    """Stripe's snake_case states for people: "in_progress" → "in progress"."""
+    return (value or "").replace("_", " ")
 
 
 _BADGES = {

@@ -82,3 +82,21 @@ def test_an_unknown_disabled_reason_is_still_explained():
     odd = account(details_submitted=True, disabled_reason="something.new")
     assert derive_onboarding_status(odd) == OnboardingStatus.RESTRICTED
     assert "something.new" in explain(odd)
+
+
+def test_requirements_read_as_things_a_seller_knows_each_once():
+    from billing.status import requirement_labels
+
+    keys = [
+        "individual.dob.day", "individual.dob.month", "individual.dob.year", "external_account",
+        "tos_acceptance.date", "tos_acceptance.ip", "business_profile.mcc", "person_abc.email",
+        "some.new_field",
+    ]  # fmt: skip
+    assert requirement_labels(keys) == [
+        "Date of birth",
+        "Bank account for payouts",
+        "Accept Stripe’s terms of service",
+        "Business category",
+        "Details of a person on the account",
+        "Some › new field",
+    ]

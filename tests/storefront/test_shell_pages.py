@@ -31,9 +31,10 @@ def test_the_switcher_keeps_the_current_page(cast, client_as):
     assert f'href="/c/{cast.child.pk}/api-keys/"' in html
 
 
-def test_child_users_see_only_their_own_customer(cast, client_as):
+def test_child_users_see_only_their_own_customer_and_no_menu(cast, client_as):
     html = client_as(cast.child_owner).get(f"/c/{cast.child.pk}/").content.decode()
-    assert switcher_names(html) == ["Northwind Sports"]
+    assert 'data-testid="acting-customer">Northwind Sports<' in html
+    assert 'role="menu"' not in html
     assert "Northwind Media</a>" not in html
 
 
