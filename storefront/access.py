@@ -215,9 +215,10 @@ def acting_customer_required(
                 acting = resolve(request.user, customer_id)  # type: ignore[arg-type]
             except AccessDenied:
                 raise Http404("No such customer") from None
+            # Set before any refusal, so the 403 page still shows who you are acting as.
+            request.acting = acting  # type: ignore[attr-defined]
             if admin and not acting.is_admin:
                 raise PermissionDenied(f"Only admins of {acting.customer.name} can do this.")
-            request.acting = acting  # type: ignore[attr-defined]
             return view_func(request, *args, **kwargs)  # type: ignore[arg-type]
 
         return wrapper

@@ -108,3 +108,9 @@ def test_revoke_cannot_reach_another_customers_key(cast, client_as):
     assert response.status_code == 404
     key.refresh_from_db()
     assert key.revoked_at is None
+
+
+def test_a_members_403_page_still_shows_who_they_act_as(cast, client_as):
+    response = client_as(cast.parent_viewer).get(url(cast.parent))
+    assert response.status_code == 403
+    assert 'data-testid="acting-customer">Northwind Media<' in response.content.decode()
