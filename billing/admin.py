@@ -497,8 +497,10 @@ def _version_key(version: FeeScheduleVersion | None) -> str:
 def _initial(current: FeeScheduleVersion | None) -> dict[str, Any]:
     initial: dict[str, Any] = {"example_amount": EXAMPLE_AMOUNT, "based_on": _version_key(current)}
     if current is not None:
+        percent = current.platform_fee_percent
         initial.update(
-            platform_fee_percent=current.platform_fee_percent,
+            # "12.5", not the column's "12.5000".
+            platform_fee_percent=format(percent.normalize(), "f") if percent is not None else None,
             currency=current.currency,
             default_net_days=current.default_net_days,
         )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
@@ -54,6 +55,14 @@ def epoch(value: int | None) -> datetime | None:
 @register.filter
 def requirement_labels(keys: list[str]) -> list[str]:
     return status.requirement_labels(list(keys or []))
+
+
+@register.filter
+def percent(value: Decimal | None) -> str:
+    """12.5000 → "12.5", 10.0000 → "10" (Decimal.normalize alone would print "1E+1")."""
+    if value is None:
+        return "—"
+    return format(Decimal(value).normalize(), "f")
 
 
 @register.filter
