@@ -29,7 +29,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Body, Query, Router, Schema
 from pydantic import ConfigDict, Field, field_validator
 
-from billing import gateway, onboarding
+from billing import dashboard, gateway, onboarding
 from billing.models import (
     BalanceTransaction,
     BillingAccount,
@@ -92,17 +92,10 @@ def _acting_to_provision(request: HttpRequest, target_customer_id: int | None) -
 
 def _own_connect(acting: Acting) -> ConnectAccount:
     """The acting customer's own Stripe account, or 400 saying why there is none."""
-    billing = resolve_billing(acting.customer)
-    if billing.connect is not None and not billing.inherited:
-        return billing.connect
-    if billing.inherited and billing.served_by is not None:
-        message = (
-            f"{acting.customer.name} uses the billing of {billing.served_by.name} and has no "
-            "Stripe account of its own."
-        )
-    else:
-        message = f"No Stripe account is provisioned for {acting.customer.name} yet."
-    raise ApiError(400, "VALIDATION_ERROR", message)
+    try:
+        return onboarding.own_connect_account(acting)
+    except onboarding.NotProvisioned as exc:
+        raise _billing_error(exc) from None
 
 
 def _epoch(value: datetime | None) -> int | None:
@@ -500,24 +493,17 @@ def accounts(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
             "VALIDATION_ERROR",
             f"{acting.customer.name} is not a parent account: it has no child accounts.",
         )
-    own = {
-        account.customer_id: account
-        for account in BillingAccount.objects.filter(customer__in=children).select_related(
-            "connect_account"
-        )
-    }
-    rows = []
-    for child in children:
-        billing = ResolvedBilling(child, own.get(child.pk), inherited=child.pk not in own)
-        rows.append(
-            {
-                "customerId": child.pk,
-                "name": child.name,
-                "company": child.company,
-                "inherited": billing.inherited,
-                "onboardingStatus": billing.onboarding_status.value,
-            }
-        )
+    rows = [
+        {
+            "customerId": row.customer.pk,
+            "name": row.customer.name,
+            "company": row.customer.company,
+            "inherited": row.inherited,
+            # API.md 3.7: an inheriting child reports "none" (the page shows the parent's).
+            "onboardingStatus": "none" if row.inherited else row.status.value,
+        }
+        for row in dashboard.child_rows(acting.customer, children)
+    ]
     return ok({"accounts": rows})
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from billing import gateway
@@ -210,6 +211,23 @@ def _dt(value: int | None) -> datetime | None:
 # Payout reconciliation
 
 
+def unreconciled_payouts(connect: ConnectAccount) -> list[Payout]:
+    """Paid automatic payouts whose linked transactions do not add up to them yet.
+
+    Already-reconciled payouts never change, so a re-sync asks Stripe only about these (two
+    local queries instead of one Stripe listing per payout ever paid).
+    """
+    linked = dict(
+        BalanceTransaction.objects.filter(connect_account=connect)
+        .exclude(payout_stripe_id="")
+        .exclude(type="payout")
+        .values_list("payout_stripe_id")
+        .annotate(total=Sum("net"))
+    )
+    paid = Payout.objects.filter(connect_account=connect, status="paid", automatic=True)
+    return [payout for payout in paid if linked.get(payout.stripe_id) != payout.amount]
+
+
 def reconcile_payout(
     connect: ConnectAccount, payout: Payout, throttle: Throttle | None = None
 ) -> int:
@@ -257,7 +275,7 @@ def sync_account(
     counts: dict[str, int] = {}
     for resource in SYNC_RESOURCES:
         counts[resource] = _sync_resource(connect, resource, since, throttle, on_page, page_size)
-    for payout in Payout.objects.filter(connect_account=connect, status="paid", automatic=True):
+    for payout in unreconciled_payouts(connect):
         reconcile_payout(connect, payout, throttle)
     throttle.wait()
     connect.apply_stripe_balance(gateway.retrieve_balance(connect.stripe_id))

@@ -169,7 +169,8 @@ def _carry_over_parent_fees(billing_account: BillingAccount, acting: Acting) -> 
     )
 
 
-def _own_connect_account(acting: Acting) -> ConnectAccount:
+def own_connect_account(acting: Acting) -> ConnectAccount:
+    """The acting customer's own Stripe account; NotProvisioned says why there is none."""
     billing = resolve_billing(acting.customer)
     if billing.inherited or billing.connect is None:
         if billing.inherited and billing.connect is not None:
@@ -178,7 +179,7 @@ def _own_connect_account(acting: Acting) -> ConnectAccount:
                 "Set up a separate Stripe account for it first."
             )
         raise NotProvisioned(
-            f"No Stripe account is set up for {acting.customer.name} yet. Set one up first."
+            f"No Stripe account is provisioned for {acting.customer.name} yet. Set one up first."
         )
     return billing.connect
 
@@ -200,7 +201,7 @@ def onboarding_url(acting: Acting, absolute: Callable[[str], str]) -> Onboarding
     an authorised user opens it. `absolute` turns a path into an absolute URL.
     """
     _refuse_unless_allowed(acting)
-    connect = _own_connect_account(acting)
+    connect = own_connect_account(acting)
     token = signing.dumps({"connect": connect.pk}, salt=_ONBOARDING_SALT, compress=True)
     path = reverse("billing:onboarding_link", kwargs={"token": token})
     return OnboardingUrl(url=absolute(path), expires_at=timezone.now() + ONBOARDING_URL_MAX_AGE)
@@ -238,7 +239,7 @@ def connect_account_from_token(token: str) -> ConnectAccount:
 def mint_account_link(acting: Acting, *, refresh_url: str, return_url: str) -> str:
     """A fresh Stripe-hosted onboarding link for the acting customer's own account."""
     _refuse_unless_allowed(acting)
-    connect = _own_connect_account(acting)
+    connect = own_connect_account(acting)
     link = gateway.create_account_link(
         connect.stripe_id, refresh_url=refresh_url, return_url=return_url
     )
@@ -254,7 +255,7 @@ def account_session_secret(acting: Acting, components: list[str]) -> str:
             f"Unknown embedded components: {', '.join(unknown) or '(none given)'}.",
             field="components",
         )
-    connect = _own_connect_account(acting)
+    connect = own_connect_account(acting)
     session = gateway.create_account_session(connect.stripe_id, sorted(set(components)))
     return str(session["client_secret"])
 
@@ -266,7 +267,7 @@ def express_dashboard_url(acting: Acting) -> str:
     may not open it.
     """
     _refuse_unless_allowed(acting)
-    connect = _own_connect_account(acting)
+    connect = own_connect_account(acting)
     if not connect.details_submitted:
         raise BillingError(
             "The Stripe Express dashboard opens once onboarding is finished. Continue onboarding first."

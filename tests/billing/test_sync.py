@@ -139,3 +139,9 @@ def test_the_command_refuses_a_customer_without_an_account(cast, emulated_stripe
 def test_the_command_rejects_a_bad_date(seller):
     with pytest.raises(CommandError, match="not a date"):
         call_command("billing_sync", "--since", "yesterday", stdout=io.StringIO())
+
+
+def test_a_re_sync_does_not_ask_stripe_again_about_reconciled_payouts(busy_seller):
+    mirror.sync_account(busy_seller, throttle=no_wait())
+    assert Payout.objects.filter(status="paid").exists()
+    assert mirror.unreconciled_payouts(busy_seller) == []
