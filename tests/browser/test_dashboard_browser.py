@@ -63,6 +63,11 @@ def test_the_same_through_the_hosted_link(cast, new_page, emulated_stripe):
     log_in(page, "owner@globex.test")
     page.goto(f"/c/{cast.standalone.pk}/billing/setup/")
     page.get_by_role("button", name="Create Stripe account").click()
+    # Let the embedded form finish mounting and scroll down to the link, as a person would:
+    # clicking while Playwright scrolls past the freshly loaded iframe can land in the frame.
+    frame = page.frame_locator("stripe-connect-account-onboarding iframe")
+    expect(frame.get_by_role("button", name="Submit and verify")).to_be_visible()
+    page.get_by_test_id("hosted-link").scroll_into_view_if_needed()
     page.get_by_test_id("hosted-link").click()
     expect(page.get_by_role("heading", name="Stripe onboarding (emulated)")).to_be_visible()
     page.get_by_role("button", name="Submit and verify").click()
