@@ -18,7 +18,7 @@ import pytest
 import requests
 import stripe
 
-from billing.stripe_emulator import EmulatorServer
+from stripe_emulator import EmulatorServer
 
 TEST_SECRET_KEY = "sk_test_emulator"
 

@@ -1,4 +1,5 @@
-"""The emulator stays out of production code, and its command serves and persists state."""
+"""The emulator and the product never import each other, and ``python -m stripe_emulator``
+serves the API and persists its state."""
 
 from __future__ import annotations
 
@@ -15,10 +16,8 @@ import requests
 import stripe
 
 ROOT = Path(__file__).resolve().parents[2]
-ALLOWED = {
-    ROOT / "billing" / "stripe_emulator",
-    ROOT / "billing" / "management" / "commands" / "stripe_emulator.py",
-}
+EMULATOR = ROOT / "stripe_emulator"
+PRODUCT = ("storefront", "billing")
 
 
 def _imports(path: Path) -> set[str]:
@@ -33,20 +32,43 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+def _mentions(names: set[str], package: str) -> bool:
+    return any(name == package or name.startswith(f"{package}.") for name in names)
+
+
 def test_production_code_never_imports_the_emulator():
     offenders = []
-    for package in ("storefront", "billing"):
+    for package in PRODUCT:
         for path in (ROOT / package).rglob("*.py"):
-            if any(path == a or a in path.parents for a in ALLOWED):
-                continue
-            imported = any(
-                name == "billing.stripe_emulator" or name.startswith("billing.stripe_emulator.")
-                for name in _imports(path)
-            )
-            # The dotted string also catches importlib.import_module("billing.stripe_emulator").
-            if imported or "billing.stripe_emulator" in path.read_text():
+            # The dotted string also catches importlib.import_module("stripe_emulator").
+            if (
+                _mentions(_imports(path), "stripe_emulator")
+                or "stripe_emulator" in path.read_text()
+            ):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_the_emulator_never_imports_the_product_or_django():
+    offenders = []
+    for path in EMULATOR.rglob("*.py"):
+        names = _imports(path)
+        if any(_mentions(names, package) for package in (*PRODUCT, "django", "tests")):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_the_emulator_runs_without_the_product_on_the_path(tmp_path):
+    """Started from a directory where only the emulator package is importable."""
+    (tmp_path / "stripe_emulator").symlink_to(EMULATOR)
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import stripe_emulator.__main__, sys; "
+         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('billing', 'storefront', 'django')))"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def _free_port() -> int:
@@ -56,11 +78,11 @@ def _free_port() -> int:
 
 
 def _start(port: int, state_file: Path) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    env = dict(os.environ)
     process = subprocess.Popen(
         [
             sys.executable,
-            "manage.py",
+            "-m",
             "stripe_emulator",
             "--port",
             str(port),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import html
 
-from .resources import billing
-from .resources.accounts import _page
+from .resources import invoices
+from .resources.account_links import page_html
 from .server import Request, Response, pages
 
 
@@ -20,7 +20,7 @@ def index(req: Request) -> Response:
         "<p>Controls live under <code>/_emulator/</code>; state summary at "
         '<a href="/_emulator/state">/_emulator/state</a>.</p>'
     )
-    return Response.html(_page("Stripe emulator", body))
+    return Response.html(page_html("Stripe emulator", body))
 
 
 def _hosted_invoice(req: Request, token: str) -> tuple[dict, str] | None:
@@ -41,7 +41,7 @@ def _money(amount: int, currency: str) -> str:
 def hosted_invoice(req: Request, token: str) -> Response:
     found = _hosted_invoice(req, token)
     if found is None:
-        return Response.html(_page("Invoice not found", ""), 404)
+        return Response.html(page_html("Invoice not found", ""), 404)
     invoice, _owner = found
     rows = "".join(
         f"<tr><td>{html.escape(line['description'] or '')}</td>"
@@ -60,17 +60,17 @@ def hosted_invoice(req: Request, token: str) -> Response:
         f"<table>{rows}</table><p>Total {_money(invoice['total'], invoice['currency'])}</p>"
         f"{pay}"
     )
-    return Response.html(_page("Invoice", body))
+    return Response.html(page_html("Invoice", body))
 
 
 @pages.route("POST", "/i/{token}/pay")
 def hosted_invoice_pay(req: Request, token: str) -> Response:
     found = _hosted_invoice(req, token)
     if found is None:
-        return Response.html(_page("Invoice not found", ""), 404)
+        return Response.html(page_html("Invoice not found", ""), 404)
     invoice, owner = found
     if invoice["status"] in ("open", "uncollectible"):
-        billing.pay(req.state, invoice, owner, out_of_band=False)
+        invoices.pay(req.state, invoice, owner, out_of_band=False)
     return Response.redirect(f"/i/{token}")
 
 
@@ -78,7 +78,7 @@ def hosted_invoice_pay(req: Request, token: str) -> Response:
 def hosted_invoice_pdf(req: Request, token: str) -> Response:
     found = _hosted_invoice(req, token)
     if found is None:
-        return Response.html(_page("Invoice not found", ""), 404)
+        return Response.html(page_html("Invoice not found", ""), 404)
     invoice, _owner = found
     text = f"Invoice {invoice['number']} {_money(invoice['total'], invoice['currency'])}"
     return Response(200, _pdf(text), {"Content-Type": "application/pdf"})
@@ -116,7 +116,7 @@ def _pdf(text: str) -> bytes:
 def portal(req: Request, token: str) -> Response:
     entry = req.state.token(token, "portal")
     if entry is None:
-        return Response.html(_page("Session expired", ""), 404)
+        return Response.html(page_html("Session expired", ""), 404)
     invoices = [
         i
         for i in req.state.all(entry["owner"], "invoice")
@@ -130,4 +130,4 @@ def portal(req: Request, token: str) -> Response:
     back = entry.get("return_url")
     link = f'<p><a href="{html.escape(back)}">Return</a></p>' if back else ""
     body = f"<p>Customer <code>{entry['customer']}</code></p><ul>{rows}</ul>{link}"
-    return Response.html(_page("Billing portal", body))
+    return Response.html(page_html("Billing portal", body))

@@ -17,7 +17,7 @@ import html
 import json
 from typing import Any
 
-from .resources import accounts
+from .resources import account_links
 from .server import Request, Response, pages
 
 CONNECT_JS = r"""/* Stripe emulator: connect.js stand-in (not Stripe's code). */
@@ -200,7 +200,7 @@ def claim(req: Request) -> Any:
         secret = str(json.loads(req.body or b"{}").get("client_secret") or "")
     except (ValueError, AttributeError):
         secret = ""
-    result = accounts.claim_session(req.state, secret)
+    result = account_links.claim_session(req.state, secret)
     return Response.json(result, 401 if "error" in result else 200)
 
 
@@ -211,7 +211,7 @@ def onboarding_frame(req: Request, frame_token: str) -> Response:
         return Response.html("<p>Session expired.</p>", 404)
     account = req.state.find(entry["account"]) or {}
     action = f"/connect-js/v1.0/frame/{frame_token}/account_onboarding/submit"
-    return Response.html(accounts.onboarding_form(account, action, embedded=True))
+    return Response.html(account_links.onboarding_form(account, action, embedded=True))
 
 
 @pages.route("POST", "/connect-js/v1.0/frame/{frame_token}/account_onboarding/submit")
@@ -222,7 +222,7 @@ def onboarding_frame_submit(req: Request, frame_token: str) -> Response:
     entry["submitted"] = True
     account = req.state.find(entry["account"])
     assert account is not None
-    accounts.submit_onboarding(req.state, account, req.params)
+    account_links.submit_onboarding(req.state, account, req.params)
     message = json.dumps({"source": "stripe-emulator", "type": "exit", "frame": frame_token})
     return Response.html(
         "<!doctype html><p data-testid='submitted'>Thanks — your information was submitted.</p>"

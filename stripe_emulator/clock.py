@@ -12,13 +12,13 @@ PRUNE_EVERY = 3600
 
 
 def tick(state: State) -> None:
-    from .resources import accounts, billing, money
+    from .resources import accounts, balance, invoices, payouts
 
     now = state.now()
-    money.release_pending(state, now)
-    money.advance_payouts(state, now)
-    money.run_automatic_payouts(state, now)
-    billing.invoice_timers(state, now)
+    balance.release_pending(state, now)
+    payouts.advance_payouts(state, now)
+    payouts.run_automatic_payouts(state, now)
+    invoices.invoice_timers(state, now)
     accounts.expire_deadlines(state, now)
     last = state.data.get("last_prune", 0)
     if now - last >= PRUNE_EVERY:
@@ -27,9 +27,9 @@ def tick(state: State) -> None:
 
 
 def next_due(state: State) -> int | None:
-    from .resources import billing, money
+    from .resources import invoices, payouts
 
-    moments = [m for m in (money.next_due(state), billing.invoice_next_due(state)) if m]
+    moments = [m for m in (payouts.next_due(state), invoices.invoice_next_due(state)) if m]
     for _owner, account in state.all_owners("account"):
         deadline = account["requirements"].get("current_deadline")
         if deadline and account["requirements"]["currently_due"]:

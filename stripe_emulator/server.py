@@ -201,8 +201,19 @@ class App:
         self.state = state
         self.verbose = verbose
         # Imported for their route registrations.
-        from . import connect_js, controls_routes, pages_routes  # noqa: F401
-        from .resources import accounts, billing, money  # noqa: F401
+        from . import connect_js, controls, pages  # noqa: F401
+        from .resources import (  # noqa: F401
+            account_links,
+            accounts,
+            application_fees,
+            balance,
+            billing_portal,
+            charges,
+            customers,
+            events,
+            invoices,
+            payouts,
+        )
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Any:
         split = urlsplit(target)

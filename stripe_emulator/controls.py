@@ -10,7 +10,7 @@ from typing import Any
 
 from . import clock
 from .errors import invalid, no_such
-from .resources import accounts, billing, money
+from .resources import accounts, charges, invoices, payouts
 from .server import Request, controls
 from .state import public
 
@@ -119,7 +119,7 @@ def fail_payout(req: Request, payout_id: str) -> JSON:
     payout = req.state.find(payout_id)
     if payout is None or payout["object"] != "payout":
         raise no_such("payout", payout_id)
-    money.fail_payout(req.state, payout, req.params.str("failure_code") or "account_closed")
+    payouts.fail_payout(req.state, payout, req.params.str("failure_code") or "account_closed")
     return public(payout)
 
 
@@ -142,7 +142,7 @@ def buyer_payment(req: Request) -> JSON:
     fee = p.int("application_fee_amount", minimum=0)
     if fee is not None and fee > amount:
         raise invalid("The application fee cannot exceed the amount.", "application_fee_amount")
-    charge = money.create_charge(
+    charge = charges.create_charge(
         req.state,
         owner,
         amount=amount,
@@ -161,7 +161,7 @@ def pay_invoice(req: Request, invoice_id: str) -> JSON:
     owner = req.state.owner_of(invoice_id)
     if invoice is None or invoice["object"] != "invoice" or owner is None:
         raise no_such("invoice", invoice_id)
-    billing.pay(req.state, invoice, owner, out_of_band=False)
+    invoices.pay(req.state, invoice, owner, out_of_band=False)
     return public(invoice)
 
 

@@ -2,7 +2,7 @@
 connect.js) that Storefront Billing uses, spoken to by the real ``stripe`` SDK over HTTP.
 
 What it is:
-  * an HTTP server (``python manage.py stripe_emulator``, or ``EmulatorServer`` in tests)
+  * an HTTP server (``python -m stripe_emulator``, or ``EmulatorServer`` in tests)
     answering ``/v1/...`` with Stripe's wire format, errors, ids, pagination, idempotency and
     ``Stripe-Account`` scoping, for accounts, account links and sessions, balances, balance
     transactions, payouts, charges, application fees, customers, invoice items, invoices,
@@ -14,7 +14,7 @@ What it is:
 What it is not:
   * not Stripe: fees, timings and requirement lists are realistic, not authoritative;
   * not a library for production code: the app reaches it only over HTTP via
-    ``STRIPE_API_BASE``; nothing outside this package and its management command imports it;
+    ``STRIPE_API_BASE``; nothing of the product imports it;
   * not secure: any ``sk_test_...`` key is accepted and there is no TLS. Bind it to localhost.
   * not complete: endpoints and parameters outside the project's needs answer Stripe's
     "Unrecognized request URL" 404 or are ignored.

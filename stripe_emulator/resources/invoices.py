@@ -1,5 +1,5 @@
-"""Customers, invoice items, invoices (draft → open → paid / void / uncollectible, line
-editing on drafts, previews), billing portal sessions and the events list.
+"""Invoice items and invoices: draft → open → paid / void / uncollectible, line editing on
+drafts, previews, auto-finalizing and overdue timers.
 """
 
 from __future__ import annotations
@@ -11,132 +11,18 @@ from ..errors import invalid, missing_param, no_such, state_error
 from ..params import Params, in_range, merge_metadata
 from ..server import Request, api, embedded_list, paginate
 from ..state import State, diff, public, random_token
-from . import money
+from .balance import APPLICATION_ID
+from .charges import create_charge
+from .customers import customer_of
 
 JSON = dict[str, Any]
+
 AUTO_FINALIZE_AFTER = 3600  # Stripe finalizes auto-advancing drafts about an hour later
 NOT_EDITABLE = "invoice_not_editable"
 
 
 def _base_url(state: State) -> str:
     return state.data.get("base_url") or "http://127.0.0.1:12111"
-
-
-# --- customers -----------------------------------------------------------------------------
-
-
-def _customer_fields(customer: JSON, p: Params) -> None:
-    for key in ("email", "name", "description", "phone"):
-        if key in p:
-            customer[key] = p.str(key)
-    if "address" in p:
-        address = p.dict("address")
-        customer["address"] = {
-            f: (address.str(f) if address else None)
-            for f in ("city", "country", "line1", "line2", "postal_code", "state")
-        }
-    if "preferred_locales" in p:
-        customer["preferred_locales"] = [str(x) for x in p.list("preferred_locales")]
-    customer["metadata"] = merge_metadata(customer["metadata"], p.metadata())
-
-
-@api.route("POST", "/v1/customers")
-def create_customer(req: Request) -> JSON:
-    p = req.params
-    customer_id = req.state.new_id("cus", 14)
-    prefix = p.str("invoice_prefix") or random_token(8).upper()
-    customer = {
-        "id": customer_id,
-        "object": "customer",
-        "address": None,
-        "balance": 0,
-        "business_name": None,
-        "cash_balance": None,
-        "created": req.now,
-        "currency": None,
-        "customer_account": None,
-        "default_source": None,
-        "delinquent": False,
-        "description": None,
-        "discount": None,
-        "email": None,
-        "individual_name": None,
-        "invoice_credit_balance": {},
-        "invoice_prefix": prefix,
-        "invoice_settings": {
-            "custom_fields": None,
-            "default_payment_method": None,
-            "footer": None,
-            "rendering_options": None,
-        },
-        "livemode": False,
-        "metadata": {},
-        "name": None,
-        "next_invoice_sequence": 1,
-        "phone": None,
-        "preferred_locales": [],
-        "shipping": None,
-        "sources": None,
-        "subscriptions": None,
-        "tax": None,
-        "tax_exempt": "none",
-        "tax_ids": None,
-        "test_clock": None,
-    }
-    _customer_fields(customer, p)
-    req.state.put(customer, req.owner)
-    req.emit("customer.created", customer)
-    return public(customer)
-
-
-def _customer(req: Request, customer_id: str, param: str = "id") -> JSON:
-    customer = req.state.get(customer_id, req.owner, "customer", param)
-    if customer.get("_deleted"):
-        raise no_such("customer", customer_id, param)
-    return customer
-
-
-@api.route("GET", "/v1/customers/{customer_id}")
-def retrieve_customer(req: Request, customer_id: str) -> JSON:
-    customer = req.state.get(customer_id, req.owner, "customer")
-    if customer.get("_deleted"):
-        return {"id": customer_id, "object": "customer", "deleted": True}
-    return public(customer)
-
-
-@api.route("POST", "/v1/customers/{customer_id}")
-def update_customer(req: Request, customer_id: str) -> JSON:
-    customer = _customer(req, customer_id)
-    before = public(customer)
-    _customer_fields(customer, req.params)
-    changed = diff(before, customer)
-    if changed:
-        req.state.touch()
-        req.emit("customer.updated", customer, previous=changed)
-    return public(customer)
-
-
-@api.route("DELETE", "/v1/customers/{customer_id}")
-def delete_customer(req: Request, customer_id: str) -> JSON:
-    customer = _customer(req, customer_id)
-    customer["_deleted"] = True
-    req.state.touch()
-    req.emit("customer.deleted", customer)
-    return {"id": customer_id, "object": "customer", "deleted": True}
-
-
-@api.route("GET", "/v1/customers")
-def list_customers(req: Request) -> JSON:
-    email = req.params.str("email")
-    created = req.params.range("created")
-    items = [
-        c
-        for c in req.state.all(req.owner, "customer")
-        if not c.get("_deleted")
-        and (email is None or c["email"] == email)
-        and in_range(c["created"], created)
-    ]
-    return paginate(req, items, "/v1/customers")
 
 
 # --- invoice items -------------------------------------------------------------------------
@@ -227,7 +113,7 @@ def create_invoice_item(req: Request) -> JSON:
     p = req.params
     customer_id = p.str("customer", required=True)
     assert customer_id is not None
-    _customer(req, customer_id, "customer")
+    customer_of(req, customer_id, "customer")
     invoice = None
     if p.str("invoice"):
         invoice = req.state.get(p.str("invoice"), req.owner, "invoice", "invoice")
@@ -431,7 +317,7 @@ def _invoice_object(req: Request, invoice_id: str, customer: JSON, currency: str
         "amount_paid_off_stripe": 0,
         "amount_remaining": 0,
         "amount_shipping": 0,
-        "application": None if req.is_platform else money.APPLICATION_ID,
+        "application": None if req.is_platform else APPLICATION_ID,
         "attempt_count": 0,
         "attempted": False,
         "auto_advance": False,
@@ -596,7 +482,7 @@ def create_invoice(req: Request) -> JSON:
     p = req.params
     customer_id = p.str("customer", required=True)
     assert customer_id is not None
-    customer = _customer(req, customer_id, "customer")
+    customer = customer_of(req, customer_id, "customer")
     if "transfer_data" in p:
         raise invalid(
             "The emulator implements direct charges only (invoice on the connected account "
@@ -821,7 +707,7 @@ def pay(
     charge = None
     if not out_of_band and invoice["amount_remaining"] > 0:
         number = invoice["number"]
-        charge = money.create_charge(
+        charge = create_charge(
             state,
             owner,
             amount=invoice["amount_remaining"],
@@ -958,7 +844,7 @@ def create_preview(req: Request) -> JSON:
     p = req.params
     customer_id = p.str("customer", required=True)
     assert customer_id is not None
-    customer = _customer(req, customer_id, "customer")
+    customer = customer_of(req, customer_id, "customer")
     currency = (p.str("currency") or "").lower()
     pending = [
         i
@@ -1040,73 +926,3 @@ def invoice_next_due(state: State) -> int | None:
         if invoice["status"] == "open" and invoice["due_date"] and not invoice["_overdue_notified"]:
             moments.append(invoice["due_date"])
     return min(moments) if moments else None
-
-
-# --- billing portal ------------------------------------------------------------------------
-
-
-@api.route("POST", "/v1/billing_portal/sessions")
-def create_portal_session(req: Request) -> JSON:
-    p = req.params
-    customer_id = p.str("customer", required=True)
-    assert customer_id is not None
-    _customer(req, customer_id, "customer")
-    configs = req.state.data.setdefault("portal_configurations", {})
-    configuration = p.str("configuration") or configs.setdefault(
-        req.owner, "bpc_1" + random_token(23)
-    )
-    session_id = req.state.new_id("bps")
-    token = req.state.put_token(
-        "portal", {"customer": customer_id, "owner": req.owner, "return_url": p.str("return_url")}
-    )
-    session = {
-        "id": session_id,
-        "object": "billing_portal.session",
-        "after_expiration": None,
-        "configuration": configuration,
-        "created": req.now,
-        "customer": customer_id,
-        "customer_account": None,
-        "flow": None,
-        "livemode": False,
-        "locale": p.str("locale"),
-        "on_behalf_of": p.str("on_behalf_of"),
-        "return_url": p.str("return_url"),
-        "url": f"{req.base_url}/p/session/{token}",
-    }
-    req.state.put(session, req.owner)
-    return public(session)
-
-
-# --- events --------------------------------------------------------------------------------
-
-
-@api.route("GET", "/v1/events")
-def list_events(req: Request) -> JSON:
-    p = req.params
-    single = p.str("type")
-    types = [str(t) for t in p.list("types")]
-    if len(types) > 20:
-        raise invalid("You may pass at most 20 types.", "types")
-    created = p.range("created")
-
-    def wanted(event_type: str) -> bool:
-        patterns = types or ([single] if single else [])
-        if not patterns:
-            return True
-        return any(
-            event_type == pat or (pat.endswith("*") and event_type.startswith(pat[:-1]))
-            for pat in patterns
-        )
-
-    items = [
-        e
-        for e in req.state.all(req.owner, "event")
-        if wanted(e["type"]) and in_range(e["created"], created)
-    ]
-    return paginate(req, items, "/v1/events")
-
-
-@api.route("GET", "/v1/events/{event_id}")
-def retrieve_event(req: Request, event_id: str) -> JSON:
-    return public(req.state.get(event_id, req.owner, "event"))

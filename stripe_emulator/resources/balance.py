@@ -1,0 +1,202 @@
+"""The ledger: balance transactions, balances per account and currency, fees and their
+rounding, and the release of pending funds. Amounts are integers in the currency's minor unit;
+fees use ``Decimal`` with half-up rounding, never floats.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from ..errors import invalid, no_such
+from ..params import in_range
+from ..server import Request, api, paginate
+from ..state import State, public
+
+JSON = dict[str, Any]
+
+JSON = dict[str, Any]
+DAY = 86400
+AVAILABLE_DELAY = 2 * DAY  # pending funds become available two days after the charge
+IN_TRANSIT_AFTER = 3600  # a payout leaves the bank queue an hour after creation
+ZERO_DECIMAL = {
+    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
+    "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
+}  # fmt: skip
+APPLICATION_ID = "ca_emulatorPlatformApplication"
+
+REPORTING_CATEGORY = {
+    "charge": "charge",
+    "payment": "charge",
+    "application_fee": "platform_earning",
+    "payout": "payout",
+    "payout_failure": "payout_reversal",
+    "transfer": "transfer",
+    "refund": "refund",
+    "adjustment": "other_adjustment",
+}
+
+
+def round_half_up(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def stripe_fee(amount: int, currency: str) -> int:
+    """Stripe's standard card pricing: 2.9 % + 30 (3.6 % flat for zero-decimal currencies)."""
+    if currency.lower() in ZERO_DECIMAL:
+        return round_half_up(Decimal(amount) * Decimal("0.036"))
+    return round_half_up(Decimal(amount) * Decimal("0.029")) + 30
+
+
+# --- ledger --------------------------------------------------------------------------------
+
+
+def balances_of(state: State, account: str) -> dict[str, dict[str, int]]:
+    return state.data.setdefault("balances", {}).setdefault(account, {})
+
+
+def add_transaction(
+    state: State,
+    account: str,
+    *,
+    amount: int,
+    currency: str,
+    type_: str,
+    source: str | None,
+    description: str | None = None,
+    fee_details: list[JSON] | None = None,
+    available_on: int | None = None,
+) -> JSON:
+    """Append a balance transaction and move the account's balance by its ``net``."""
+    now = state.now()
+    fee_details = fee_details or []
+    fee = sum(f["amount"] for f in fee_details)
+    available_on = now if available_on is None else available_on
+    status = "available" if available_on <= now else "pending"
+    txn = {
+        "id": state.new_id("txn"),
+        "object": "balance_transaction",
+        "amount": amount,
+        "available_on": available_on,
+        "balance_type": "payments",
+        "created": now,
+        "currency": currency,
+        "description": description,
+        "exchange_rate": None,
+        "fee": fee,
+        "fee_details": fee_details,
+        "net": amount - fee,
+        "reporting_category": REPORTING_CATEGORY.get(type_, "other_adjustment"),
+        "source": source,
+        "status": status,
+        "type": type_,
+        "_payout": None,
+    }
+    state.put(txn, account)
+    bucket = balances_of(state, account).setdefault(currency, {"available": 0, "pending": 0})
+    bucket[status] += txn["net"]
+    if status == "pending":
+        state.data.setdefault("pending_txns", []).append(txn["id"])
+    return txn
+
+
+def release_pending(state: State, now: int) -> None:
+    """Pending funds whose ``available_on`` has come become available (``balance.available``)."""
+    pending = state.data.setdefault("pending_txns", [])
+    if not pending:
+        return
+    released_for: set[str] = set()
+    still = []
+    for txn_id in pending:
+        txn = state.find(txn_id)
+        if txn is None:
+            continue
+        if txn["available_on"] <= now:
+            owner = state.owner_of(txn_id)
+            assert owner is not None
+            bucket = balances_of(state, owner)[txn["currency"]]
+            bucket["pending"] -= txn["net"]
+            bucket["available"] += txn["net"]
+            txn["status"] = "available"
+            released_for.add(owner)
+        else:
+            still.append(txn_id)
+    state.data["pending_txns"] = still
+    for owner in sorted(released_for):
+        balance = balance_object(state, owner)
+        balance["id"] = f"bal_{owner}"
+        state.emit("balance.available", balance, owner)
+    state.touch()
+
+
+def balance_object(state: State, account: str) -> JSON:
+    balances = balances_of(state, account)
+    if not balances:
+        obj = state.find(account) or {}
+        balances = {obj.get("default_currency", "usd"): {"available": 0, "pending": 0}}
+    available = [
+        {"amount": b["available"], "currency": c, "source_types": {"card": b["available"]}}
+        for c, b in sorted(balances.items())
+    ]
+    pending = [
+        {"amount": b["pending"], "currency": c, "source_types": {"card": b["pending"]}}
+        for c, b in sorted(balances.items())
+    ]
+    is_platform = account == state.platform
+    return {
+        "object": "balance",
+        "available": available,
+        "connect_reserved": [
+            {"amount": 0, "currency": c, "source_types": {"card": 0}} for c in sorted(balances)
+        ]
+        if is_platform
+        else [],
+        "instant_available": [
+            {"amount": 0, "currency": c, "net_available": [], "source_types": {"card": 0}}
+            for c in sorted(balances)
+        ],
+        "issuing": {"available": []},
+        "livemode": False,
+        "pending": pending,
+        "refund_and_dispute_prefunding": {"available": [], "pending": []},
+    }
+
+
+@api.route("GET", "/v1/balance")
+def retrieve_balance(req: Request) -> JSON:
+    return balance_object(req.state, req.owner)
+
+
+@api.route("GET", "/v1/balance_transactions")
+def list_balance_transactions(req: Request) -> JSON:
+    p = req.params
+    type_ = p.str("type")
+    payout = p.str("payout")
+    currency = (p.str("currency") or "").lower() or None
+    source = p.str("source")
+    created = p.range("created")
+    if payout:
+        found = req.state.find(payout)
+        if found is None or req.state.owner_of(payout) != req.owner:
+            raise no_such("payout", payout, "payout")
+        if not found["automatic"]:
+            raise invalid(
+                "Balance transaction history can only be filtered on automatic transfers, "
+                "not manual.",
+                "payout",
+            )
+    items = [
+        t
+        for t in req.state.all(req.owner, "balance_transaction")
+        if (type_ is None or t["type"] == type_)
+        and (payout is None or t["_payout"] == payout)
+        and (currency is None or t["currency"] == currency)
+        and (source is None or t["source"] == source)
+        and in_range(t["created"], created)
+    ]
+    return paginate(req, items, "/v1/balance_transactions")
+
+
+@api.route("GET", "/v1/balance_transactions/{txn_id}")
+def retrieve_balance_transaction(req: Request, txn_id: str) -> JSON:
+    return public(req.state.get(txn_id, req.owner, "balance_transaction"))

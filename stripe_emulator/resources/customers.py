@@ -1,0 +1,128 @@
+"""Customers on the platform or on a connected account (the buyers we invoice)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import no_such
+from ..params import Params, in_range, merge_metadata
+from ..server import Request, api, paginate
+from ..state import diff, public, random_token
+
+JSON = dict[str, Any]
+
+# --- customers -----------------------------------------------------------------------------
+
+
+def _customer_fields(customer: JSON, p: Params) -> None:
+    for key in ("email", "name", "description", "phone"):
+        if key in p:
+            customer[key] = p.str(key)
+    if "address" in p:
+        address = p.dict("address")
+        customer["address"] = {
+            f: (address.str(f) if address else None)
+            for f in ("city", "country", "line1", "line2", "postal_code", "state")
+        }
+    if "preferred_locales" in p:
+        customer["preferred_locales"] = [str(x) for x in p.list("preferred_locales")]
+    customer["metadata"] = merge_metadata(customer["metadata"], p.metadata())
+
+
+@api.route("POST", "/v1/customers")
+def create_customer(req: Request) -> JSON:
+    p = req.params
+    customer_id = req.state.new_id("cus", 14)
+    prefix = p.str("invoice_prefix") or random_token(8).upper()
+    customer = {
+        "id": customer_id,
+        "object": "customer",
+        "address": None,
+        "balance": 0,
+        "business_name": None,
+        "cash_balance": None,
+        "created": req.now,
+        "currency": None,
+        "customer_account": None,
+        "default_source": None,
+        "delinquent": False,
+        "description": None,
+        "discount": None,
+        "email": None,
+        "individual_name": None,
+        "invoice_credit_balance": {},
+        "invoice_prefix": prefix,
+        "invoice_settings": {
+            "custom_fields": None,
+            "default_payment_method": None,
+            "footer": None,
+            "rendering_options": None,
+        },
+        "livemode": False,
+        "metadata": {},
+        "name": None,
+        "next_invoice_sequence": 1,
+        "phone": None,
+        "preferred_locales": [],
+        "shipping": None,
+        "sources": None,
+        "subscriptions": None,
+        "tax": None,
+        "tax_exempt": "none",
+        "tax_ids": None,
+        "test_clock": None,
+    }
+    _customer_fields(customer, p)
+    req.state.put(customer, req.owner)
+    req.emit("customer.created", customer)
+    return public(customer)
+
+
+def customer_of(req: Request, customer_id: str, param: str = "id") -> JSON:
+    customer = req.state.get(customer_id, req.owner, "customer", param)
+    if customer.get("_deleted"):
+        raise no_such("customer", customer_id, param)
+    return customer
+
+
+@api.route("GET", "/v1/customers/{customer_id}")
+def retrieve_customer(req: Request, customer_id: str) -> JSON:
+    customer = req.state.get(customer_id, req.owner, "customer")
+    if customer.get("_deleted"):
+        return {"id": customer_id, "object": "customer", "deleted": True}
+    return public(customer)
+
+
+@api.route("POST", "/v1/customers/{customer_id}")
+def update_customer(req: Request, customer_id: str) -> JSON:
+    customer = customer_of(req, customer_id)
+    before = public(customer)
+    _customer_fields(customer, req.params)
+    changed = diff(before, customer)
+    if changed:
+        req.state.touch()
+        req.emit("customer.updated", customer, previous=changed)
+    return public(customer)
+
+
+@api.route("DELETE", "/v1/customers/{customer_id}")
+def delete_customer(req: Request, customer_id: str) -> JSON:
+    customer = customer_of(req, customer_id)
+    customer["_deleted"] = True
+    req.state.touch()
+    req.emit("customer.deleted", customer)
+    return {"id": customer_id, "object": "customer", "deleted": True}
+
+
+@api.route("GET", "/v1/customers")
+def list_customers(req: Request) -> JSON:
+    email = req.params.str("email")
+    created = req.params.range("created")
+    items = [
+        c
+        for c in req.state.all(req.owner, "customer")
+        if not c.get("_deleted")
+        and (email is None or c["email"] == email)
+        and in_range(c["created"], created)
+    ]
+    return paginate(req, items, "/v1/customers")
