@@ -352,11 +352,45 @@ def invoice_action(
     return _call(allowed[action], lambda: _as_dict(method(invoice_id, params, _on(account_id))))
 
 
+# A connected account has no default billing portal configuration (Stripe refuses a session
+# without one), so we create ours on the account once and pass it on every session. It is found
+# again by this metadata mark rather than stored, so an account set up elsewhere still works.
+PORTAL_MARK = {"storefront_billing": "buyer_portal"}
+PORTAL_FEATURES = {
+    "invoice_history": {"enabled": True},
+    "payment_method_update": {"enabled": True},
+    "customer_update": {"enabled": True, "allowed_updates": ["email", "address", "name"]},
+}
+
+
+def portal_configuration(account_id: str) -> str:
+    """Our billing portal configuration on a connected account, created on first use."""
+    page = _call(
+        "read the billing portal settings",
+        lambda: client().v1.billing_portal.configurations.list(
+            {"active": True, "limit": 100}, _on(account_id)
+        ),
+    )
+    for config in map(_as_dict, page.data):
+        if (config.get("metadata") or {}).get("storefront_billing") == "buyer_portal":
+            return str(config["id"])
+    config = _call(
+        "set up the billing portal",
+        lambda: client().v1.billing_portal.configurations.create(
+            {"features": PORTAL_FEATURES, "metadata": PORTAL_MARK},
+            _on(account_id, idempotency_key=f"portal-configuration-{account_id}"),
+        ),
+    )
+    return str(config.id)
+
+
 def create_billing_portal_session(account_id: str, customer_id: str, return_url: str) -> str:
+    configuration = portal_configuration(account_id)
     session = _call(
         "open the billing portal",
         lambda: client().v1.billing_portal.sessions.create(
-            {"customer": customer_id, "return_url": return_url}, _on(account_id)
+            {"customer": customer_id, "return_url": return_url, "configuration": configuration},
+            _on(account_id),
         ),
     )
     return str(session.url)

@@ -15,7 +15,7 @@ from .server import Request, controls
 from .state import public
 
 JSON = dict[str, Any]
-FAULT_KINDS = ("500", "402", "429", "429_retry", "slow", "drop")
+FAULT_KINDS = ("500", "500_after_write", "402", "429", "429_retry", "slow", "drop", "lost")
 
 
 def unlocked(handler: Any) -> Any:
@@ -170,14 +170,26 @@ def pay_invoice(req: Request, invoice_id: str) -> JSON:
 
 @controls.route("POST", "/_emulator/faults")
 def add_fault(req: Request) -> JSON:
-    """Fail the next ``count`` API requests (optionally only under ``path``)."""
+    """Fail the next ``count`` API requests, optionally only those under ``path`` (a prefix)
+    and of one ``method``. Kinds:
+
+    * ``500``: Stripe fails before doing anything; saved under the idempotency key, replayed;
+    * ``500_after_write``: the work is done, then a 500 (saved and replayed the same way);
+    * ``402``: a declined card; ``429``: rate limited; ``429_retry``: a lock timeout that
+      Stripe says to retry;
+    * ``slow``: ``delay`` seconds ``when`` ``before`` (default) or ``after`` the work;
+    * ``drop``: the connection fails before the request arrives (nothing happens);
+    * ``lost``: the work is done and saved, then the connection drops without an answer.
+    """
     p = req.params
     kind = p.choice("kind", FAULT_KINDS, required=True)
     fault = {
         "kind": kind,
         "remaining": p.int("count", 1, minimum=1),
         "path": p.str("path"),
+        "method": (p.str("method") or "").upper() or None,
         "delay": float(p.str("delay") or 2),
+        "when": p.choice("when", ("before", "after"), "before"),
     }
     req.state.data["faults"].append(fault)
     req.state.touch()

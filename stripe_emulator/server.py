@@ -191,6 +191,62 @@ def auth_error(message: str) -> StripeError:
     return StripeError(401, "authentication_error", message)
 
 
+# Secret (sk_) and restricted (rk_) test-mode keys; the emulator is test mode only.
+API_KEY = re.compile(r"(sk|rk)_test_\w+")
+
+# Faults that answer with an error before the endpoint runs (nothing is saved or done).
+REFUSALS: dict[str, Callable[[], StripeError]] = {
+    "429": lambda: StripeError(
+        429,
+        "invalid_request_error",
+        "Too many requests hit the API too quickly (injected).",
+        code="rate_limit",
+    ),
+    "429_retry": lambda: StripeError(
+        429,
+        "invalid_request_error",
+        "This object cannot be accessed right now because another API request or Stripe "
+        "process is currently accessing it (injected lock timeout).",
+        code="lock_timeout",
+        headers={"Stripe-Should-Retry": "true"},
+    ),
+}
+
+
+def key_in_use(key: str) -> StripeError:
+    """409 for a request whose idempotency key another request is still executing under."""
+    return StripeError(
+        409,
+        "idempotency_error",
+        "There is currently another in-progress request using this Idempotent Key (that "
+        "probably means you submitted twice, and the other request is still going through): "
+        f"{key}. Please try again later.",
+        code="idempotency_key_in_use",
+        headers={"Stripe-Should-Retry": "true"},
+    )
+
+
+def _internal_error(key: str | None) -> tuple[int, JSON, dict[str, str]]:
+    err = StripeError(500, "api_error", "An unknown error occurred (injected).")
+    # With a key, a retry would only replay the saved 500, so Stripe says not to bother.
+    headers = {"Stripe-Should-Retry": "false"} if key else {}
+    return err.status, err.body(), headers
+
+
+def _saved(status: int, payload: JSON) -> bool:
+    """Whether Stripe keeps a result under its idempotency key.
+
+    Stripe saves a result once the endpoint has started executing, errors included (a
+    declined card, an invalid state, a 500). It saves nothing for requests that failed
+    validation or authentication, or that conflicted with a concurrent one.
+    """
+    if status < 400 or status >= 500:
+        return True
+    code = (payload.get("error") or {}).get("code") or ""
+    not_started = status in (401, 403, 404, 409, 429) or code.startswith("parameter_")
+    return not not_started
+
+
 # --- the application -----------------------------------------------------------------------
 
 
@@ -200,6 +256,9 @@ class App:
     def __init__(self, state: State, *, verbose: bool = False) -> None:
         self.state = state
         self.verbose = verbose
+        # (Stripe-Account, Idempotency-Key) of requests executing now, for 409s.
+        self._in_flight: set[tuple[str, str]] = set()
+        self._in_flight_lock = threading.Lock()
         # Imported for their route registrations.
         from . import connect_js, controls, pages  # noqa: F401
         from .resources import (  # noqa: F401
@@ -265,56 +324,59 @@ class App:
         return Response.json(result, 200, _cors())
 
     def _api(self, req: Request) -> Any:
-        fault = self._take_fault(req.path)
-        if fault is not None:
-            kind = fault["kind"]
-            if kind == "drop":
-                return DROP
-            if kind == "slow":
-                time.sleep(float(fault.get("delay", 2)))
-            elif kind == "500":
-                err = StripeError(500, "api_error", "An unknown error occurred (injected).")
-                return self._error_response(req, err)
-            elif kind == "402":
-                err = StripeError(
-                    402,
-                    "card_error",
-                    "Your card was declined (injected).",
-                    code="card_declined",
-                )
-                return self._error_response(req, err)
-            elif kind in ("429", "429_retry"):
-                retry = kind == "429_retry"
-                err = StripeError(
-                    429,
-                    "invalid_request_error",
-                    "Too many requests hit the API too quickly (injected)."
-                    if not retry
-                    else "This object cannot be accessed right now (injected lock timeout).",
-                    code="lock_timeout" if retry else "rate_limit",
-                    headers={"Stripe-Should-Retry": "true"} if retry else {},
-                )
-                return self._error_response(req, err)
+        fault = self._take_fault(req)
+        kind = fault["kind"] if fault else None
+        if kind == "drop":
+            return DROP  # the connection fails before Stripe sees the request
+        if kind == "slow" and fault and fault.get("when", "before") == "before":
+            time.sleep(float(fault.get("delay", 2)))
         try:
             self._authenticate(req)
         except StripeError as err:
             return self._error_response(req, err)
-        with self.state.lock:
-            try:
-                clock.tick(self.state)
-                self._scope(req)
-            except StripeError as err:
-                return self._error_response(req, err)
-            return self._idempotent(req)
+        if kind in REFUSALS:
+            return self._error_response(req, REFUSALS[kind]())
+        key = req.headers.get("idempotency-key") if req.method in ("POST", "DELETE") else None
+        in_flight = (req.headers.get("stripe-account") or "", key or "")
+        if key:
+            with self._in_flight_lock:
+                if in_flight in self._in_flight:
+                    return self._error_response(req, key_in_use(key))
+                self._in_flight.add(in_flight)
+        try:
+            with self.state.lock:
+                try:
+                    clock.tick(self.state)
+                    self._scope(req)
+                except StripeError as err:
+                    return self._error_response(req, err)
+                response = self._idempotent(req, key, fault)
+            if kind == "slow" and fault and fault.get("when") == "after":
+                # Done and saved, but the answer is late: a client that times out and retries
+                # with the same key meanwhile gets 409 idempotency_key_in_use.
+                time.sleep(float(fault.get("delay", 2)))
+        finally:
+            if key:
+                with self._in_flight_lock:
+                    self._in_flight.discard(in_flight)
+        if kind == "lost":
+            return DROP  # done and saved under the key, but the answer never arrives
+        return response
 
-    def _take_fault(self, path: str) -> JSON | None:
+    def _take_fault(self, req: Request) -> JSON | None:
         with self.state.lock:
             for fault in self.state.data["faults"]:
-                if fault["remaining"] > 0 and path.startswith(fault.get("path") or "/v1/"):
-                    fault["remaining"] -= 1
-                    if fault["remaining"] <= 0:
-                        self.state.data["faults"].remove(fault)
-                    return fault
+                if fault["remaining"] <= 0:
+                    continue
+                if not req.path.startswith(fault.get("path") or "/v1/"):
+                    continue
+                if fault.get("method") and fault["method"].upper() != req.method:
+                    continue
+                fault["remaining"] -= 1
+                if fault["remaining"] <= 0:
+                    self.state.data["faults"].remove(fault)
+                self.state.touch()
+                return fault
         return None
 
     def _authenticate(self, req: Request) -> None:
@@ -326,7 +388,7 @@ class App:
                 "SECRET_KEY')."
             )
         scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not re.fullmatch(r"sk_test_\w+", key.strip()):
+        if scheme.lower() != "bearer" or not API_KEY.fullmatch(key.strip()):
             shown = key[:8] + "*" * max(0, len(key) - 12) + key[-4:] if key else ""
             raise auth_error(f"Invalid API Key provided: {shown}")
 
@@ -347,8 +409,7 @@ class App:
             )
         req.owner, req.is_platform = account, False
 
-    def _idempotent(self, req: Request) -> Any:
-        key = req.headers.get("idempotency-key") if req.method in ("POST", "DELETE") else None
+    def _idempotent(self, req: Request, key: str | None, fault: JSON | None) -> Response:
         req.idempotency_key = key
         store = self.state.data["idempotency"]
         fingerprint = hashlib.sha256(
@@ -373,10 +434,21 @@ class App:
                     "Original-Request": record["request_id"],
                 }
                 return self._finish(req, record["status"], record["body"], headers)
-        status, payload, headers = self._dispatch(req)
-        # Stripe saves results once the endpoint started executing, 500s included; requests
-        # rejected by validation (4xx) are not saved and may be retried with the same key.
-        if key and not 400 <= status < 500:
+        kind = fault["kind"] if fault else None
+        if kind == "500":
+            # Stripe failed before doing anything; the failure itself is the saved result.
+            status, payload, headers = _internal_error(key)
+        elif kind == "402":
+            err = StripeError(
+                402, "card_error", "Your card was declined (injected).", code="card_declined"
+            )
+            status, payload, headers = err.status, err.body(), {}
+        else:
+            status, payload, headers = self._dispatch(req)
+            if kind == "500_after_write":
+                # The work was done, then Stripe failed: the caller cannot tell which.
+                status, payload, headers = _internal_error(key)
+        if key and _saved(status, payload):
             store[record_key] = {
                 "fingerprint": fingerprint,
                 "status": status,

@@ -39,6 +39,7 @@ NOUNS = {
     "application_fee": "application fee",
     "event": "event",
     "billing_portal.session": "billing portal session",
+    "billing_portal.configuration": "configuration",
     "account_session": "account session",
     "bank_account": "external account",
     "invoice_payment": "invoice payment",

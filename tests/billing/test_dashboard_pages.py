@@ -210,6 +210,17 @@ class TestPayoutsAndInvoices:
         )
         assert response.status_code == 302
         assert response["Location"].startswith(emulated_stripe.base_url)
+        # Stripe refuses a portal session on a connected account without a configuration: we
+        # made ours on the seller's account once, and reuse it on the next click.
+        client = emulated_stripe.client()
+        on_seller = {"stripe_account": synced.stripe_id}
+        [config] = client.v1.billing_portal.configurations.list(None, on_seller).data
+        assert config.features.invoice_history.enabled is True
+        again = client_as(cast.parent_owner).post(
+            url(cast, f"billing/invoices/{invoice.number}/portal/")
+        )
+        assert again.status_code == 302
+        assert len(client.v1.billing_portal.configurations.list(None, on_seller).data) == 1
 
     def test_pending_items_are_grouped_by_buyer(self, cast, client_as, synced):
         buyer = invoicing.buyer_for(synced, reference="z", name="Zeta Brands")

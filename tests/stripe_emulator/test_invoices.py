@@ -250,16 +250,65 @@ def test_delete_draft_invoice(stripe_client, seller, buyer):
         stripe_client.v1.invoices.retrieve(invoice.id, options=seller)
 
 
-def test_billing_portal_session(stripe_client, seller, buyer):
+PORTAL_FEATURES = {"invoice_history": {"enabled": True}}
+
+
+def test_portal_session_on_a_connected_account_needs_a_configuration(stripe_client, seller, buyer):
+    # A connected account has no default portal configuration, as on Stripe.
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.billing_portal.sessions.create({"customer": buyer.id}, seller)
+    assert "default configuration has not been created" in str(refused.value)
+    config = stripe_client.v1.billing_portal.configurations.create(
+        {"features": PORTAL_FEATURES, "business_profile": {"headline": "Northwind"}}, seller
+    )
+    assert config.id.startswith("bpc_") and config.is_default is False
+    assert config.features.invoice_history.enabled is True
+    # Created through the API, it is not a default either: it must be passed explicitly.
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.billing_portal.sessions.create({"customer": buyer.id}, seller)
     session = stripe_client.v1.billing_portal.sessions.create(
-        {"customer": buyer.id, "return_url": "http://app.test/billing"}, seller
+        {"customer": buyer.id, "configuration": config.id, "return_url": "http://app.test/b"},
+        seller,
     )
     assert isinstance(session, stripe.billing_portal.Session)
-    assert session.id.startswith("bps_") and session.return_url == "http://app.test/billing"
+    assert session.id.startswith("bps_") and session.configuration == config.id
     page = requests.get(session.url, timeout=5)
-    assert page.status_code == 200 and "http://app.test/billing" in page.text
+    assert page.status_code == 200 and "http://app.test/b" in page.text
     with pytest.raises(stripe.InvalidRequestError):
-        stripe_client.v1.billing_portal.sessions.create({"customer": "cus_nope"}, seller)
+        stripe_client.v1.billing_portal.sessions.create(
+            {"customer": "cus_nope", "configuration": config.id}, seller
+        )
+
+
+def test_portal_configurations_belong_to_their_account(stripe_client, stripe_emulator, seller):
+    config = stripe_client.v1.billing_portal.configurations.create(
+        {"features": PORTAL_FEATURES}, seller
+    )
+    listed = stripe_client.v1.billing_portal.configurations.list({"active": True}, seller).data
+    assert [c.id for c in listed] == [config.id]
+    other = onboarded_account(stripe_client, stripe_emulator)
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        stripe_client.v1.billing_portal.configurations.retrieve(
+            config.id, options={"stripe_account": other.id}
+        )
+    assert missing.value.code == "resource_missing"
+    updated = stripe_client.v1.billing_portal.configurations.update(
+        config.id, {"active": False}, seller
+    )
+    assert updated.active is False
+    buyer = stripe_client.v1.customers.create({"email": "b@example.com"}, seller)
+    with pytest.raises(stripe.InvalidRequestError) as inactive:
+        stripe_client.v1.billing_portal.sessions.create(
+            {"customer": buyer.id, "configuration": config.id}, seller
+        )
+    assert inactive.value.param == "configuration"
+
+
+def test_the_platform_has_a_default_portal_configuration(stripe_client):
+    buyer = stripe_client.v1.customers.create({"email": "p@example.com"})
+    session = stripe_client.v1.billing_portal.sessions.create({"customer": buyer.id})
+    [default] = stripe_client.v1.billing_portal.configurations.list({"is_default": True}).data
+    assert session.configuration == default.id
 
 
 def test_events_filter_by_type_and_wildcard_and_retention(stripe_client, stripe_emulator, seller):

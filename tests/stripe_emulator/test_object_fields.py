@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 import stripe
+from stripe.billing_portal import Configuration as PortalConfiguration
 from stripe.billing_portal import Session as PortalSession
 
 from tests.stripe_emulator.helpers import express_account, onboarded_account, paid_invoice
@@ -98,7 +99,12 @@ def world(stripe_client, stripe_emulator):
         {"account": fresh.id, "components": {"account_onboarding": {"enabled": True}}}
     )
     login = stripe_client.v1.accounts.login_links.create(account.id)
-    portal = stripe_client.v1.billing_portal.sessions.create({"customer": customer}, opts)
+    config = stripe_client.v1.billing_portal.configurations.create(
+        {"features": {"invoice_history": {"enabled": True}}}, opts
+    )
+    portal = stripe_client.v1.billing_portal.sessions.create(
+        {"customer": customer, "configuration": config.id}, opts
+    )
     return {
         "account": account,
         "opts": opts,
@@ -125,6 +131,11 @@ def world(stripe_client, stripe_emulator):
             "charge": (stripe.Charge, f"/v1/charges/{charge.id}", account.id),
             "application_fee": (stripe.ApplicationFee, f"/v1/application_fees/{fee.id}", None),
             "event": (stripe.Event, f"/v1/events/{event.id}", account.id),
+            "billing_portal.configuration": (
+                PortalConfiguration,
+                f"/v1/billing_portal/configurations/{config.id}",
+                account.id,
+            ),
             "list": (stripe.ListObject, "/v1/customers", account.id),
         },  # fmt: skip
         "created": {

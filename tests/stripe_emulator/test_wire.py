@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -240,6 +241,113 @@ def test_faults_can_target_a_path(stripe_client, stripe_emulator):
     assert stripe_client.v1.customers.list().data == []
     with pytest.raises(stripe.APIError):
         stripe_client.v1.balance.retrieve()
+
+
+def _customers(client) -> list[str]:
+    return [c.email for c in client.v1.customers.list().data]
+
+
+def test_a_500_is_saved_under_the_idempotency_key_and_replayed(stripe_emulator):
+    stripe_emulator.inject_fault("500", path="/v1/customers", method="POST")
+    client = stripe_emulator.client(max_network_retries=2)
+    key = {"idempotency_key": "create-buyer-1"}
+    with pytest.raises(stripe.APIError) as first:
+        client.v1.customers.create({"email": "a@example.com"}, key)
+    # Stripe says a retry cannot help, so the SDK gave up after one attempt...
+    assert first.value.headers["Stripe-Should-Retry"] == "false"
+    # ...and the same key keeps answering the saved 500 after the fault is gone.
+    with pytest.raises(stripe.APIError) as again:
+        client.v1.customers.create({"email": "a@example.com"}, key)
+    assert again.value.headers["Idempotent-Replayed"] == "true"
+    assert _customers(client) == []
+    # A new key is a new request.
+    assert client.v1.customers.create({"email": "a@example.com"}).email == "a@example.com"
+
+
+def test_a_500_after_the_write_leaves_the_work_done(stripe_emulator):
+    stripe_emulator.inject_fault("500_after_write", path="/v1/customers", method="POST")
+    client = stripe_emulator.client(max_network_retries=2)
+    with pytest.raises(stripe.APIError):
+        client.v1.customers.create({"email": "a@example.com"}, {"idempotency_key": "k"})
+    assert _customers(client) == ["a@example.com"]
+
+
+def test_a_lost_response_after_the_write_is_recovered_by_a_retry_with_the_same_key(
+    stripe_emulator,
+):
+    stripe_emulator.inject_fault("lost", path="/v1/customers", method="POST")
+    no_retries = stripe_emulator.client()
+    with pytest.raises(stripe.APIConnectionError):
+        no_retries.v1.customers.create({"email": "a@example.com"}, {"idempotency_key": "lost-1"})
+    assert _customers(no_retries) == ["a@example.com"]  # Stripe did it all the same
+    replay = no_retries.v1.customers.create(
+        {"email": "a@example.com"}, {"idempotency_key": "lost-1"}
+    )
+    assert replay.email == "a@example.com"
+    assert _customers(no_retries) == ["a@example.com"]  # not twice
+    # The SDK's own retry (it sends a key on every POST) gets the saved answer back.
+    stripe_emulator.inject_fault("lost", path="/v1/customers", method="POST")
+    retrying = stripe_emulator.client(max_network_retries=1)
+    created = retrying.v1.customers.create({"email": "b@example.com"})
+    assert created.email == "b@example.com"
+    assert sorted(_customers(retrying)) == ["a@example.com", "b@example.com"]
+
+
+def test_a_concurrent_request_with_a_key_in_flight_gets_409(stripe_emulator):
+    stripe_emulator.inject_fault("slow", path="/v1/customers", method="POST", delay=1, when="after")
+    client = stripe_emulator.client()
+    key = {"idempotency_key": "double-click"}
+    first: dict = {}
+    thread = threading.Thread(
+        target=lambda: first.update(c=client.v1.customers.create({"email": "a@example.com"}, key))
+    )
+    thread.start()
+    time.sleep(0.3)
+    with pytest.raises(stripe.StripeError) as conflict:
+        client.v1.customers.create({"email": "a@example.com"}, key)
+    thread.join()
+    assert conflict.value.http_status == 409
+    assert conflict.value.json_body["error"]["code"] == "idempotency_key_in_use"
+    assert conflict.value.headers["Stripe-Should-Retry"] == "true"
+    # Once the first finished, the same key replays its result: one customer in all.
+    replay = client.v1.customers.create({"email": "a@example.com"}, key)
+    assert replay.id == first["c"].id
+    assert _customers(client) == ["a@example.com"]
+
+
+def test_errors_from_a_running_endpoint_are_saved_validation_errors_are_not(stripe_client):
+    customer = stripe_client.v1.customers.create({"email": "a@example.com"})
+    stripe_client.v1.invoice_items.create({"customer": customer.id, "amount": 500})
+    invoice = stripe_client.v1.invoices.create(
+        {"customer": customer.id, "pending_invoice_items_behavior": "include"}
+    )
+    stripe_client.v1.invoices.finalize_invoice(invoice.id)
+    # Finalizing twice is refused by the running endpoint: that refusal is the saved result.
+    key = {"idempotency_key": "finalize-again"}
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.invoices.finalize_invoice(invoice.id, None, key)
+    with pytest.raises(stripe.InvalidRequestError) as replayed:
+        stripe_client.v1.invoices.finalize_invoice(invoice.id, None, key)
+    assert replayed.value.headers["Idempotent-Replayed"] == "true"
+    # A request refused by validation saved nothing: the key is free for a corrected one.
+    key = {"idempotency_key": "item-1"}
+    with pytest.raises(stripe.InvalidRequestError) as invalid:
+        stripe_client.v1.invoice_items.create({"customer": customer.id, "amount": "x"}, key)
+    assert invalid.value.code.startswith("parameter_")
+    item = stripe_client.v1.invoice_items.create({"customer": customer.id, "amount": 1}, key)
+    assert item.amount == 1
+
+
+def test_restricted_test_keys_are_accepted(stripe_emulator):
+    client = stripe.StripeClient(
+        "rk_test_restricted", base_addresses={"api": stripe_emulator.base_url}
+    )
+    assert client.v1.customers.list().data == []
+    publishable = stripe.StripeClient(
+        "pk_test_nope", base_addresses={"api": stripe_emulator.base_url}
+    )
+    with pytest.raises(stripe.AuthenticationError):
+        publishable.v1.customers.list()
 
 
 def test_account_can_be_created_from_an_express_helper(stripe_client):
