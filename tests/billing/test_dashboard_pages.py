@@ -249,6 +249,13 @@ class TestInheritanceAndChildren:
         assert "<dd>10 %</dd>" in html
         assert "E+" not in html
 
+    def test_fees_say_the_platform_pays_stripe_processing(self, cast, client_as, synced):
+        # Our Express accounts have controller.fees.payer=application: Stripe bills its
+        # processing fee to the platform, so the seller keeps the payment less our fees.
+        html = client_as(cast.parent_owner).get(url(cast, "billing/fees/")).content.decode()
+        assert "paid by the platform" in html
+        assert "before Stripe processing" not in html
+
     def test_the_children_page_lists_each_child(self, cast, client_as, synced):
         html = client_as(cast.parent_owner).get(url(cast, "children/")).content.decode()
         assert "Northwind News" in html and "Northwind Sports" in html
