@@ -210,6 +210,7 @@ class App:
             billing_portal,
             charges,
             customers,
+            disputes,
             events,
             invoices,
             payouts,
