@@ -12,7 +12,7 @@ PRUNE_EVERY = 3600
 
 
 def tick(state: State) -> None:
-    from .resources import accounts, balance, invoices, payouts
+    from .resources import accounts, balance, disputes, invoices, payouts
 
     now = state.now()
     balance.release_pending(state, now)
@@ -20,6 +20,7 @@ def tick(state: State) -> None:
     payouts.run_automatic_payouts(state, now)
     invoices.invoice_timers(state, now)
     accounts.expire_deadlines(state, now)
+    disputes.expire_disputes(state, now)
     last = state.data.get("last_prune", 0)
     if now - last >= PRUNE_EVERY:
         state.data["last_prune"] = now
@@ -27,9 +28,10 @@ def tick(state: State) -> None:
 
 
 def next_due(state: State) -> int | None:
-    from .resources import invoices, payouts
+    from .resources import disputes, invoices, payouts
 
     moments = [m for m in (payouts.next_due(state), invoices.invoice_next_due(state)) if m]
+    moments += [m for m in (disputes.next_due(state),) if m]
     for _owner, account in state.all_owners("account"):
         deadline = account["requirements"].get("current_deadline")
         if deadline and account["requirements"]["currently_due"]:

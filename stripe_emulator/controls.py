@@ -165,6 +165,43 @@ def pay_invoice(req: Request, invoice_id: str) -> JSON:
     return public(invoice)
 
 
+# --- disputes ----------------------------------------------------------------------------
+
+
+@controls.route("POST", "/_emulator/charges/{charge_id}/dispute")
+def dispute_charge(req: Request, charge_id: str) -> JSON:
+    """The buyer's bank charges back: ``reason``, optional ``amount`` (default: the whole
+    unrefunded amount) and ``response_days`` (7 to 21, default 7) until ``due_by``."""
+    from .resources import disputes
+
+    charge = req.state.find(charge_id)
+    if charge is None or charge["object"] != "charge":
+        raise no_such("charge", charge_id)
+    p = req.params
+    dispute = disputes.open_dispute(
+        req.state,
+        charge,
+        reason=p.choice("reason", disputes.REASONS, "general") or "general",
+        amount=p.int("amount"),
+        response_days=p.int("response_days", disputes.DEFAULT_RESPONSE_DAYS, minimum=7, maximum=21)
+        or disputes.DEFAULT_RESPONSE_DAYS,
+    )
+    return public(dispute)
+
+
+@controls.route("POST", "/_emulator/disputes/{dispute_id}/close")
+def decide_dispute(req: Request, dispute_id: str) -> JSON:
+    """The card issuer decides: ``outcome`` ``won`` (funds reinstated) or ``lost``."""
+    from .resources import disputes
+
+    dispute = req.state.find(dispute_id)
+    if dispute is None or dispute["object"] != "dispute":
+        raise no_such("dispute", dispute_id)
+    outcome = req.params.choice("outcome", disputes.CLOSED, required=True)
+    assert outcome is not None
+    return public(disputes.close_dispute(req.state, dispute, outcome))
+
+
 # --- faults --------------------------------------------------------------------------------
 
 

@@ -269,6 +269,7 @@ class App:
             billing_portal,
             charges,
             customers,
+            disputes,
             events,
             invoices,
             payouts,
