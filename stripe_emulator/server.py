@@ -211,8 +211,10 @@ class App:
             charges,
             customers,
             events,
+            external_accounts,
             invoices,
             payouts,
+            refunds,
         )
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Any:
