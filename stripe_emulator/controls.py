@@ -10,7 +10,7 @@ from typing import Any
 
 from . import clock
 from .errors import invalid, no_such
-from .resources import accounts, charges, invoices, payouts
+from .resources import accounts, charges, currencies, invoices, payouts
 from .server import Request, controls
 from .state import public
 
@@ -125,7 +125,12 @@ def fail_payout(req: Request, payout_id: str) -> JSON:
 
 @controls.route("POST", "/_emulator/charges")
 def buyer_payment(req: Request) -> JSON:
-    """A buyer's card payment straight onto an account (direct charge), without an invoice."""
+    """A buyer's card payment straight onto an account (direct charge), without an invoice.
+
+    ``account`` (omit for the platform), ``amount``, ``currency`` (the presentment currency;
+    settles converted when the account cannot hold it), ``application_fee_amount``,
+    ``customer``, ``description``.
+    """
     p = req.params
     account_id = p.str("account")
     owner = req.state.platform
@@ -138,10 +143,15 @@ def buyer_payment(req: Request) -> JSON:
         accounts.platform_account(req.state)
     amount = p.int("amount", required=True, minimum=1)
     assert amount is not None
-    currency = (p.str("currency") or "usd").lower()
+    currency = currencies.require_supported(p.str("currency") or "usd")
     fee = p.int("application_fee_amount", minimum=0)
-    if fee is not None and fee > amount:
-        raise invalid("The application fee cannot exceed the amount.", "application_fee_amount")
+    if fee and owner == req.state.platform:
+        raise invalid(
+            "Can only apply an application_fee_amount when the request is made on behalf of "
+            "another account.",
+            "application_fee_amount",
+        )
+    charges.check_application_fee(fee, amount, "application_fee_amount")
     charge = charges.create_charge(
         req.state,
         owner,

@@ -271,8 +271,10 @@ class App:
             customers,
             disputes,
             events,
+            external_accounts,
             invoices,
             payouts,
+            refunds,
         )
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Any:

@@ -37,6 +37,8 @@ NOUNS = {
     "invoice": "invoice",
     "charge": "charge",
     "application_fee": "application fee",
+    "refund": "refund",
+    "fee_refund": "fee refund",
     "event": "event",
     "billing_portal.session": "billing portal session",
     "billing_portal.configuration": "configuration",

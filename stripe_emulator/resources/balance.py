@@ -34,6 +34,10 @@ REPORTING_CATEGORY = {
     "transfer": "transfer",
     "refund": "refund",
     "adjustment": "other_adjustment",
+    # Stripe's fees billed as their own transactions (e.g. processing fees the platform pays
+    # for its connected accounts' direct charges) and application fees the platform returns.
+    "stripe_fee": "fee",
+    "application_fee_refund": "platform_earning_refund",
 }
 
 
@@ -66,6 +70,8 @@ def add_transaction(
     description: str | None = None,
     fee_details: list[JSON] | None = None,
     available_on: int | None = None,
+    exchange_rate: float | None = None,
+    reporting_category: str | None = None,
 ) -> JSON:
     """Append a balance transaction and move the account's balance by its ``net``."""
     now = state.now()
@@ -82,11 +88,12 @@ def add_transaction(
         "created": now,
         "currency": currency,
         "description": description,
-        "exchange_rate": None,
+        "exchange_rate": exchange_rate,
         "fee": fee,
         "fee_details": fee_details,
         "net": amount - fee,
-        "reporting_category": REPORTING_CATEGORY.get(type_, "other_adjustment"),
+        "reporting_category": reporting_category
+        or REPORTING_CATEGORY.get(type_, "other_adjustment"),
         "source": source,
         "status": status,
         "type": type_,

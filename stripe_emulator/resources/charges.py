@@ -1,20 +1,59 @@
 """Charges (direct charges on connected accounts) with Stripe's processing fee and the
 platform's application fee.
+
+Who pays Stripe's processing fee depends on the connected account's ``controller.fees.payer``
+(Stripe's "Fee behavior on connected accounts"): with ``application`` the platform pays it, so
+the account's charge transaction carries only the application fee and the platform's balance
+gets a ``stripe_fee`` transaction (reporting category ``fee``, no source) for it; with
+``account`` (and the legacy ``application_express`` / ``application_custom``) the account pays
+both. The application fee is capped at the amount charged. A charge presented in a currency
+the account cannot settle in is converted (see ``currencies``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..errors import invalid
 from ..params import in_range
 from ..server import Request, api, paginate
 from ..state import State, public
 from .accounts import platform_account
 from .balance import APPLICATION_ID, AVAILABLE_DELAY, DAY, add_transaction, stripe_fee
+from .currencies import convert, settlement_currency, wire_rate
 
 JSON = dict[str, Any]
 
 # --- charges and application fees ----------------------------------------------------------
+
+
+def platform_pays_fees(state: State, account: str) -> bool:
+    """True when the platform pays Stripe's processing fees for ``account``'s direct charges."""
+    if account == state.platform:
+        return False
+    obj = state.find(account) or {}
+    return ((obj.get("controller") or {}).get("fees") or {}).get("payer") == "application"
+
+
+def check_application_fee(fee: int | None, amount: int, param: str) -> None:
+    """Stripe's rule for a direct charge: a positive fee, less than the amount charged."""
+    if fee is not None and fee >= amount > 0:
+        raise invalid(
+            f"The application fee amount ({fee}) must be less than the charge amount ({amount}).",
+            param,
+        )
+
+
+def _fee_detail(amount: int, currency: str, type_: str) -> JSON:
+    application = APPLICATION_ID if type_ == "application_fee" else None
+    description = "Application fee" if application else "Stripe processing fees"
+    return {
+        "amount": amount,
+        "application": application,
+        "currency": currency,
+        "description": description,
+        "type": type_,
+    }
 
 
 def create_charge(
@@ -30,73 +69,81 @@ def create_charge(
 ) -> JSON:
     """A successful card charge on ``account`` (a direct charge when it is a connected one).
 
-    The charge's balance transaction carries Stripe's processing fee and the platform's
-    application fee as separate ``fee_details``; the platform books the application fee.
+    The account's balance transaction is in its settlement currency and carries the fees it
+    pays in ``fee_details``; the platform books the application fee and, when it is the fee
+    payer, Stripe's processing fee.
     """
     now = state.now()
     charge_id = state.new_id("ch")
-    processing = stripe_fee(amount, currency)
-    fee_details = [
-        {
-            "amount": processing,
-            "application": None,
-            "currency": currency,
-            "description": "Stripe processing fees",
-            "type": "stripe_fee",
-        }
-    ]
-    fee_id = None
-    if application_fee_amount:
-        fee_id = state.new_id("fee")
+    platform = state.platform
+    # Stripe collects at most what was charged ("capped at the total amount captured").
+    fee_amount = min(application_fee_amount or 0, amount)
+    settle = settlement_currency(state, account, currency)
+    settled = convert(amount, currency, settle)
+    processing = stripe_fee(settled, settle)
+    platform_pays = platform_pays_fees(state, account)
+    fee_details = [] if platform_pays else [_fee_detail(processing, settle, "stripe_fee")]
+    fee_id = state.new_id("fee") if fee_amount else None
+    if fee_amount:
         fee_details.append(
-            {
-                "amount": application_fee_amount,
-                "application": APPLICATION_ID,
-                "currency": currency,
-                "description": "Application fee",
-                "type": "application_fee",
-            }
+            _fee_detail(convert(fee_amount, currency, settle), settle, "application_fee")
         )
     txn = add_transaction(
         state,
         account,
-        amount=amount,
-        currency=currency,
+        amount=settled,
+        currency=settle,
         type_="charge",
         source=charge_id,
         description=description,
         fee_details=fee_details,
         available_on=now + AVAILABLE_DELAY,
+        exchange_rate=wire_rate(currency, settle),
     )
     charge = charge_object(charge_id, now, amount, currency, customer, description)
     charge.update(
         {
             "application": APPLICATION_ID if fee_id else None,
             "application_fee": fee_id,
-            "application_fee_amount": application_fee_amount,
+            "application_fee_amount": fee_amount or None,
             "balance_transaction": txn["id"],
+            "_settlement_currency": settle,
         }
     )
     state.put(charge, account)
     state.emit("charge.succeeded", charge, account, request_id=request_id)
-    if fee_id and application_fee_amount:
-        platform = state.platform
+    if platform_pays:
         platform_account(state)
+        paid_in = settlement_currency(state, platform, settle)
+        add_transaction(
+            state,
+            platform,
+            amount=-convert(processing, settle, paid_in),
+            currency=paid_in,
+            type_="stripe_fee",
+            source=None,
+            description=f"Stripe processing fees for {charge_id} on {account}",
+            exchange_rate=wire_rate(settle, paid_in),
+        )
+    if fee_id:
+        platform_account(state)
+        booked_in = settlement_currency(state, platform, currency)
         fee_txn = add_transaction(
             state,
             platform,
-            amount=application_fee_amount,
-            currency=currency,
+            amount=convert(fee_amount, currency, booked_in),
+            currency=booked_in,
             type_="application_fee",
             source=fee_id,
             description=f"Application fee from {account}",
             available_on=now + AVAILABLE_DELAY,
+            exchange_rate=wire_rate(currency, booked_in),
         )
         fee = {
             "id": fee_id,
             "object": "application_fee",
             "account": account,
-            "amount": application_fee_amount,
+            "amount": fee_amount,
             "amount_refunded": 0,
             "application": APPLICATION_ID,
             "balance_transaction": fee_txn["id"],

@@ -12,7 +12,7 @@ from ..params import Params, in_range, merge_metadata
 from ..server import Request, api, embedded_list, paginate
 from ..state import State, diff, public, random_token
 from .balance import APPLICATION_ID
-from .charges import create_charge
+from .charges import check_application_fee, create_charge
 from .customers import customer_of
 
 JSON = dict[str, Any]
@@ -500,18 +500,17 @@ def create_invoice(req: Request) -> JSON:
         currency = pending[0]["currency"] if pending else _default_currency(req)
     invoice = _invoice_object(req, req.state.new_id("in"), customer, currency)
     _apply_invoice_params(req, invoice, p, creating=True)
-    fee = invoice["_application_fee_amount"]
-    req.state.put(invoice, req.owner)
-    if behavior == "include":
-        for item in pending:
-            if item["currency"] == currency:
-                _attach(req.state, invoice, item)
-    _recompute(invoice)
-    if fee is not None and fee > invoice["total"] and invoice["_lines"]:
-        raise invalid(
-            "The application fee amount cannot exceed the invoice total.",
-            "application_fee_amount",
+    included = [i for i in pending if i["currency"] == currency] if behavior == "include" else []
+    if included:
+        # Refused before anything is stored, so a refused create leaves no trace.
+        total = sum(i["amount"] for i in included)
+        check_application_fee(
+            invoice["_application_fee_amount"] or None, total, "application_fee_amount"
         )
+    req.state.put(invoice, req.owner)
+    for item in included:
+        _attach(req.state, invoice, item)
+    _recompute(invoice)
     if invoice["collection_method"] == "send_invoice" or invoice["auto_advance"]:
         _watch(req.state, invoice["id"])
     req.emit("invoice.created", invoice)
@@ -543,6 +542,10 @@ def update_invoice(req: Request, invoice_id: str) -> JSON:
                 f"Finalized invoices can't be updated in this way ({sorted(blocked)[0]}).",
                 NOT_EDITABLE,
             )
+    if "application_fee_amount" in p and invoice["_lines"]:
+        # Checked against the lines as they are, before anything changes.
+        new_fee = p.int("application_fee_amount", minimum=0)
+        check_application_fee(new_fee or None, invoice["total"], "application_fee_amount")
     _apply_invoice_params(req, invoice, p, creating=False)
     _recompute(invoice)
     _changed(req, invoice, before)

@@ -14,14 +14,23 @@ EXPRESS = {
 CAPS = {"card_payments": {"requested": True}, "transfers": {"requested": True}}
 
 
+# An Express dashboard account whose own balance pays Stripe's fees (``fees.payer=account``
+# needs ``losses.payments=stripe``).
+SELLER_PAYS = {
+    "stripe_dashboard": {"type": "express"},
+    "fees": {"payer": "account"},
+    "losses": {"payments": "stripe"},
+}
+
+
 def express_account(client: stripe.StripeClient, **extra: Any) -> stripe.Account:
     params = {"country": "US", "email": "seller@example.com", "controller": EXPRESS,
               "capabilities": CAPS, **extra}  # fmt: skip
     return client.v1.accounts.create(params)
 
 
-def onboarded_account(client: stripe.StripeClient, emulator: Any) -> stripe.Account:
-    account = express_account(client)
+def onboarded_account(client: stripe.StripeClient, emulator: Any, **extra: Any) -> stripe.Account:
+    account = express_account(client, **extra)
     emulator.complete_onboarding(account.id)
     return client.v1.accounts.retrieve(account.id)
 

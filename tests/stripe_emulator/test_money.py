@@ -9,7 +9,7 @@ import stripe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.stripe_emulator.helpers import onboarded_account, paid_invoice
+from tests.stripe_emulator.helpers import SELLER_PAYS, onboarded_account, paid_invoice
 
 DAY = 86400
 
@@ -23,29 +23,50 @@ def _balance(client, account_id=None, currency="usd"):
 
 
 def test_paying_an_invoice_books_charge_fees_and_application_fee(stripe_client, stripe_emulator):
+    """``fees.payer=application``: the seller's transaction carries only the application fee;
+    Stripe's processing fee (2.9 % + 30) is debited from the platform's balance."""
     account = onboarded_account(stripe_client, stripe_emulator)
+    assert account.controller.fees.payer == "application"
     opts = {"stripe_account": account.id}
     invoice = paid_invoice(stripe_client, account.id, amount=10_000, fee=1_250)
     assert invoice.status == "paid"
     [txn] = stripe_client.v1.balance_transactions.list(None, opts).data
     assert txn.type == "charge" and txn.amount == 10_000
-    fees = {f.type: f.amount for f in txn.fee_details}
-    assert fees == {"stripe_fee": 320, "application_fee": 1_250}  # 2.9 % + 30¢
-    assert txn.fee == 1_570 and txn.net == 8_430
+    assert [(f.type, f.amount) for f in txn.fee_details] == [("application_fee", 1_250)]
+    assert txn.fee == 1_250 and txn.net == 8_750
     assert txn.status == "pending"
     assert txn.available_on == txn.created + 2 * DAY
-    assert _balance(stripe_client, account.id) == (0, 8_430)
+    assert _balance(stripe_client, account.id) == (0, 8_750)
     [fee] = stripe_client.v1.application_fees.list().data
     assert fee.account == account.id and fee.amount == 1_250
     platform_txn = stripe_client.v1.balance_transactions.retrieve(fee.balance_transaction)
     assert platform_txn.type == "application_fee" and platform_txn.net == 1_250
-    assert _balance(stripe_client) == (0, 1_250)
+    assert platform_txn.reporting_category == "platform_earning"
+    [stripe_fee] = stripe_client.v1.balance_transactions.list({"type": "stripe_fee"}).data
+    assert stripe_fee.amount == -320 and stripe_fee.fee == 0 and stripe_fee.net == -320
+    assert stripe_fee.reporting_category == "fee" and stripe_fee.source is None
+    assert stripe_fee.status == "available"
+    assert _balance(stripe_client) == (-320, 1_250)
     charge = stripe_client.v1.charges.retrieve(txn.source, options=opts)
     assert charge.application_fee == fee.id and charge.paid is True
 
 
+def test_a_seller_who_pays_stripe_fees_sees_both_fees(stripe_client, stripe_emulator):
+    account = onboarded_account(stripe_client, stripe_emulator, controller=SELLER_PAYS)
+    assert account.controller.fees.payer == "account"
+    opts = {"stripe_account": account.id}
+    paid_invoice(stripe_client, account.id, amount=10_000, fee=1_250)
+    [txn] = stripe_client.v1.balance_transactions.list(None, opts).data
+    fees = {f.type: f.amount for f in txn.fee_details}
+    assert fees == {"stripe_fee": 320, "application_fee": 1_250}  # 2.9 % + 30¢
+    assert txn.fee == 1_570 and txn.net == 8_430
+    assert _balance(stripe_client, account.id) == (0, 8_430)
+    assert stripe_client.v1.balance_transactions.list({"type": "stripe_fee"}).data == []
+    assert _balance(stripe_client) == (0, 1_250)
+
+
 def test_processing_fee_rounds_half_up_in_integers(stripe_client, stripe_emulator):
-    account = onboarded_account(stripe_client, stripe_emulator)
+    account = onboarded_account(stripe_client, stripe_emulator, controller=SELLER_PAYS)
     paid_invoice(stripe_client, account.id, amount=1_050, fee=0)  # 2.9 % of 1050 = 30.45
     [txn] = stripe_client.v1.balance_transactions.list(None, {"stripe_account": account.id}).data
     assert txn.fee == 60 and [f.type for f in txn.fee_details] == ["stripe_fee"]
@@ -60,7 +81,7 @@ def test_funds_become_available_then_pay_out_daily(stripe_client, stripe_emulato
     assert pending == 0
     stripe_emulator.advance(days=1)
     [payout] = stripe_client.v1.payouts.list(None, opts).data
-    assert payout.automatic is True and payout.amount == 8_430
+    assert payout.automatic is True and payout.amount == 8_750
     assert payout.destination.startswith("ba_")
     assert payout.status in ("pending", "in_transit")
     assert _balance(stripe_client, account.id) == (0, 0)
@@ -152,7 +173,9 @@ def test_buyer_payment_control_creates_a_direct_charge(stripe_client, stripe_emu
         "POST", "charges", account=account.id, amount=5_000, application_fee_amount=500
     )
     assert charge["id"].startswith("ch_")
-    assert _balance(stripe_client, account.id) == (0, 5_000 - 500 - 175)
+    # The platform pays Stripe's 175 (2.9 % + 30) for this Express account.
+    assert _balance(stripe_client, account.id) == (0, 5_000 - 500)
+    assert _balance(stripe_client) == (-175, 500)
 
 
 def _assert_invariant(client, accounts):
