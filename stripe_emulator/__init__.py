@@ -5,8 +5,8 @@ What it is:
   * an HTTP server (``python -m stripe_emulator``, or ``EmulatorServer`` in tests)
     answering ``/v1/...`` with Stripe's wire format, errors, ids, pagination, idempotency and
     ``Stripe-Account`` scoping, for accounts, account links and sessions, balances, balance
-    transactions, payouts, charges, application fees, customers, invoice items, invoices,
-    billing portal sessions and events;
+    transactions, payouts (automatic, manual, instant) and external accounts, charges,
+    application fees, customers, invoice items, invoices, billing portal sessions and events;
   * signed webhook delivery with retries, and a connect.js stand-in with hosted pages;
   * ``/_emulator/`` controls (clock, onboarding outcomes, faults, webhooks, reset) that Stripe
     does not have.

@@ -27,13 +27,17 @@ def tick(state: State) -> None:
 
 
 def next_due(state: State) -> int | None:
-    from .resources import invoices, payouts
+    from .resources import accounts, invoices, payouts
 
-    moments = [m for m in (payouts.next_due(state), invoices.invoice_next_due(state)) if m]
-    for _owner, account in state.all_owners("account"):
-        deadline = account["requirements"].get("current_deadline")
-        if deadline and account["requirements"]["currently_due"]:
-            moments.append(deadline)
+    moments = [
+        m
+        for m in (
+            payouts.next_due(state),
+            invoices.invoice_next_due(state),
+            accounts.next_deadline(state),
+        )
+        if m
+    ]
     return min(moments) if moments else None
 
 

@@ -211,6 +211,7 @@ class App:
             charges,
             customers,
             events,
+            external_accounts,
             invoices,
             payouts,
         )
