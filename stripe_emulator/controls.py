@@ -90,9 +90,9 @@ def _account(req: Request, account_id: str) -> JSON:
 
 @controls.route("POST", "/_emulator/accounts/{account_id}/onboarding")
 def onboarding(req: Request, account_id: str) -> JSON:
-    """``action``: complete | partial | pending_verification | restrict | reject |
+    """``action``: complete | partial | pending_verification | restrict | reject | disable |
     disable_payouts | verification_error | eventually_due | future_requirements; with
-    ``fields``, ``reason`` (reject), ``code`` (verification_error), ``deadline_seconds``,
+    ``fields``, ``reason`` (reject, disable), ``code`` (verification_error), ``deadline_seconds``,
     ``account_number`` (the bank account submitted with complete / pending_verification)."""
     p = req.params
     action = p.choice("action", accounts.ONBOARDING_ACTIONS, "complete")

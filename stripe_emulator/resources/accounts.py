@@ -748,6 +748,7 @@ ONBOARDING_ACTIONS = (
     "pending_verification",
     "restrict",
     "reject",
+    "disable",
     "disable_payouts",
     "verification_error",
     "eventually_due",
@@ -785,6 +786,14 @@ REJECT_REASONS = (
     "platform_terms_of_service",
     "terms_of_service",
 )
+# Stripe's other reasons for disabling an account (``disable``), e.g. a review.
+DISABLE_REASONS = (
+    "under_review",
+    "listed",
+    "other",
+    "platform_paused",
+    "action_required.requested_capabilities",
+)
 FUTURE_REQUIREMENTS_NOTICE = 30 * 86400  # how far ahead the controls announce a change
 
 
@@ -804,6 +813,7 @@ def apply_onboarding(
 
     ``complete`` · ``partial`` (save and finish later) · ``pending_verification`` ·
     ``restrict`` (``deadline`` seconds: restricted soon, else now) · ``reject`` (``reason``) ·
+    ``disable`` (``reason``: under_review, listed, other, platform_paused, ...) ·
     ``disable_payouts`` (payouts-only requirements, charges stay on) · ``verification_error``
     (``code``; a failed check in ``errors``, past due now or by ``deadline``) ·
     ``eventually_due`` (needed later, not now) · ``future_requirements`` (announced, becoming
@@ -814,6 +824,8 @@ def apply_onboarding(
         raise invalid(f"Unknown onboarding action {action}", "action")
     if action == "reject" and reason and reason not in REJECT_REASONS:
         raise invalid(f"reason must be one of {', '.join(REJECT_REASONS)}", "reason")
+    if action == "disable" and reason and reason not in DISABLE_REASONS:
+        raise invalid(f"reason must be one of {', '.join(DISABLE_REASONS)}", "reason")
     if action == "verification_error" and code and code not in REQUIREMENT_ERRORS:
         raise invalid(f"code must be one of {', '.join(REQUIREMENT_ERRORS)}", "code")
     now = state.now()
@@ -857,6 +869,8 @@ def apply_onboarding(
             account["requirements"] = requirements(
                 [], eventually_due=[], disabled_reason=f"rejected.{reason or 'fraud'}"
             )
+        elif action == "disable":
+            reqs["disabled_reason"] = reason or "under_review"
         elif action == "disable_payouts":
             due = fields or ["external_account"]
             _add_due(reqs, due)

@@ -167,3 +167,15 @@ def test_pending_verification_then_complete(stripe_client, stripe_emulator):
     ][:1]
     assert cap.data.previous_attributes["status"] == "pending"
     assert isinstance(cap.data.object, stripe.Capability)
+
+
+def test_an_account_under_review_is_disabled_until_cleared(stripe_client, stripe_emulator):
+    account = onboarded_account(stripe_client, stripe_emulator)
+    _onboarding(stripe_emulator, account.id, "disable", reason="under_review")
+    account = stripe_client.v1.accounts.retrieve(account.id)
+    assert account.requirements.disabled_reason == "under_review"
+    assert account.requirements.currently_due == []
+    assert account.charges_enabled is False and account.payouts_enabled is False
+    assert account.capabilities.card_payments == "inactive"
+    _onboarding(stripe_emulator, account.id, "complete")
+    assert stripe_client.v1.accounts.retrieve(account.id).charges_enabled is True
