@@ -5,9 +5,10 @@ What it is:
   * an HTTP server (``python -m stripe_emulator``, or ``EmulatorServer`` in tests)
     answering ``/v1/...`` with Stripe's wire format, errors, ids, pagination, idempotency and
     ``Stripe-Account`` scoping, for accounts, account links and sessions, balances, balance
-    transactions, payouts, charges, refunds, application fees and their refunds, external
-    (bank) accounts, customers, invoice items, invoices, billing portal sessions and events;
-    charges settle in a currency the account holds, converted at fixed rates;
+    transactions, payouts (automatic, manual, instant), charges, refunds, disputes,
+    application fees and their refunds, external (bank) accounts, customers, invoice items,
+    invoices, billing portal configurations and sessions, and events; charges settle in a
+    currency the account holds, converted at fixed rates;
   * signed webhook delivery with retries, and a connect.js stand-in with hosted pages;
   * ``/_emulator/`` controls (clock, onboarding outcomes, faults, webhooks, reset) that Stripe
     does not have.

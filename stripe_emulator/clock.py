@@ -28,14 +28,18 @@ def tick(state: State) -> None:
 
 
 def next_due(state: State) -> int | None:
-    from .resources import disputes, invoices, payouts
+    from .resources import accounts, disputes, invoices, payouts
 
-    moments = [m for m in (payouts.next_due(state), invoices.invoice_next_due(state)) if m]
-    moments += [m for m in (disputes.next_due(state),) if m]
-    for _owner, account in state.all_owners("account"):
-        deadline = account["requirements"].get("current_deadline")
-        if deadline and account["requirements"]["currently_due"]:
-            moments.append(deadline)
+    moments = [
+        m
+        for m in (
+            payouts.next_due(state),
+            invoices.invoice_next_due(state),
+            accounts.next_deadline(state),
+            disputes.next_due(state),
+        )
+        if m
+    ]
     return min(moments) if moments else None
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import clock
 from .errors import invalid, no_such
-from .resources import accounts, charges, currencies, invoices, payouts
+from .resources import accounts, balance, charges, currencies, external_accounts, invoices, payouts
 from .server import Request, controls
 from .state import public
 
@@ -90,7 +90,10 @@ def _account(req: Request, account_id: str) -> JSON:
 
 @controls.route("POST", "/_emulator/accounts/{account_id}/onboarding")
 def onboarding(req: Request, account_id: str) -> JSON:
-    """``action``: complete | partial | pending_verification | restrict | reject."""
+    """``action``: complete | partial | pending_verification | restrict | reject | disable |
+    disable_payouts | verification_error | eventually_due | future_requirements; with
+    ``fields``, ``reason`` (reject, disable), ``code`` (verification_error), ``deadline_seconds``,
+    ``account_number`` (the bank account submitted with complete / pending_verification)."""
     p = req.params
     action = p.choice("action", accounts.ONBOARDING_ACTIONS, "complete")
     assert action is not None
@@ -100,18 +103,35 @@ def onboarding(req: Request, account_id: str) -> JSON:
         action,
         fields=[str(f) for f in p.list("fields")] or None,
         reason=p.str("reason"),
-        deadline=p.int("deadline_seconds"),
+        deadline=p.int("deadline_seconds", minimum=1),
+        code=p.str("code"),
+        bank_account_number=p.str("account_number"),
     )
     return public(account)
 
 
 @controls.route("POST", "/_emulator/accounts/{account_id}/payouts")
 def payout_behaviour(req: Request, account_id: str) -> JSON:
-    """``fail_next``: a failure code the account's next landing payout fails with."""
+    """``fail_next``: a failure code the account's next landing payout fails with (``""``
+    clears it); ``delay_next``: seconds the next landing payout stays in transit past its
+    arrival date (a late payout)."""
     account = _account(req, account_id)
-    account["_fail_next_payout"] = req.params.str("fail_next")
+    p = req.params
+    if "fail_next" in p or not p.data:
+        code = p.str("fail_next")
+        if code and code not in payouts.FAILURE_MESSAGES:
+            raise invalid(
+                f"fail_next must be one of {', '.join(payouts.FAILURE_MESSAGES)}", "fail_next"
+            )
+        account["_fail_next_payout"] = code
+    if "delay_next" in p:
+        account["_delay_next_payout"] = p.int("delay_next", minimum=0) or None
     req.state.touch()
-    return {"account": account_id, "fail_next": account["_fail_next_payout"]}
+    return {
+        "account": account_id,
+        "fail_next": account.get("_fail_next_payout"),
+        "delay_next": account.get("_delay_next_payout"),
+    }
 
 
 @controls.route("POST", "/_emulator/payouts/{payout_id}/fail")
@@ -210,6 +230,54 @@ def decide_dispute(req: Request, dispute_id: str) -> JSON:
     outcome = req.params.choice("outcome", disputes.CLOSED, required=True)
     assert outcome is not None
     return public(disputes.close_dispute(req.state, dispute, outcome))
+
+
+# --- payouts and account state in real life -----------------------------------------------
+
+
+@controls.route("POST", "/_emulator/accounts/{account_id}/external_accounts")
+def add_bank_account(req: Request, account_id: str) -> JSON:
+    """The seller adds a bank account (as in the Express Dashboard): ``account_number``
+    (Stripe's test numbers decide how payouts to it end; default succeeds), ``country``,
+    ``currency``, ``default_for_currency`` (default true)."""
+    account = _account(req, account_id)
+    p = req.params
+    country = (p.str("country") or account["country"]).upper()
+    number = p.str("account_number") or external_accounts.SUCCESS_ACCOUNT_NUMBER
+    bank = external_accounts.bank_account_object(
+        req.state,
+        account,
+        account_number=number,
+        country=country,
+        currency=(p.str("currency") or accounts.default_currency(country)).lower(),
+        routing_number=p.str("routing_number")
+        or (external_accounts.TEST_ROUTING_NUMBER if country == "US" else None),
+    )
+    external_accounts.add_external_account(
+        req.state, account, bank, make_default=p.bool("default_for_currency", True)
+    )
+    return public(bank)
+
+
+@controls.route("POST", "/_emulator/accounts/{account_id}/balance_adjustments")
+def balance_adjustment(req: Request, account_id: str) -> JSON:
+    """An ``adjustment`` balance transaction on the account's available balance (``amount``
+    may be negative), standing in for what refunds or disputes do to it."""
+    account = _account(req, account_id)
+    p = req.params
+    amount = p.int("amount", required=True)
+    assert amount is not None
+    txn = balance.add_transaction(
+        req.state,
+        account["id"],
+        amount=amount,
+        currency=(p.str("currency") or account["default_currency"]).lower(),
+        type_="adjustment",
+        source=None,
+        description=p.str("description") or "Adjustment (emulator)",
+    )
+    req.state.touch()
+    return public(txn)
 
 
 # --- faults --------------------------------------------------------------------------------

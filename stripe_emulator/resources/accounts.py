@@ -5,12 +5,14 @@ page), account sessions, and the onboarding state machine the controls and pages
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from ..errors import invalid, no_such
+from ..errors import invalid, missing_param, no_such
 from ..params import Params, merge_metadata
 from ..server import Request, api, paginate
-from ..state import State, diff, public
+from ..state import State, public
 
 JSON = dict[str, Any]
 
@@ -344,6 +346,7 @@ def _blank_account(state: State, account_id: str, country: str, email: str | Non
         "type": "express",
         "_capabilities": {},
         "_onboarding_started": False,
+        "_payouts_due": [],
     }
 
 
@@ -377,6 +380,11 @@ def create_account(req: Request) -> JSON:
     account = _blank_account(req.state, req.state.new_id("acct", 16), country, p.str("email"))
     account["controller"] = controller
     account["type"] = account_type
+    # Stripe's default: reclaim negative balances from the bank unless the platform collects
+    # requirements itself (Custom-like accounts).
+    account["settings"]["payouts"]["debit_negative_balances"] = (
+        controller["requirement_collection"] != "application"
+    )
     if p.str("default_currency"):
         account["default_currency"] = p.str("default_currency").lower()
     business_type = p.choice(
@@ -459,15 +467,8 @@ def update_account(req: Request, account_id: str) -> JSON:
     _apply_person_data(account, p)
     settings = p.dict("settings")
     payouts = settings.dict("payouts") if settings else None
-    schedule = payouts.dict("schedule") if payouts else None
-    if schedule is not None:
-        current = account["settings"]["payouts"]["schedule"]
-        interval = schedule.choice("interval", ("daily", "manual", "weekly", "monthly"))
-        if interval:
-            current["interval"] = interval
-        delay = schedule.int("delay_days", minimum=0)
-        if delay is not None:
-            current["delay_days"] = delay
+    if payouts is not None:
+        _apply_payout_settings(account, payouts)
     caps = p.dict("capabilities")
     if caps is not None:
         for name in caps.data:
@@ -482,12 +483,74 @@ def update_account(req: Request, account_id: str) -> JSON:
         account["requirements"] = requirements(
             due, past_due=list(due), disabled_reason="requirements.past_due"
         )
+    derive_enabled(account)
     _sync_capabilities(account)
-    changed = diff(before, account)
+    changed = nested_diff(before, public(account))
     if changed:
         req.state.touch()
         req.emit("account.updated", account, account["id"], changed)
     return public(account)
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MINIMUM_DELAY_DAYS = 2  # the US minimum; ``delay_days=minimum`` asks for it
+
+
+def _apply_payout_settings(account: JSON, payouts: Params) -> None:
+    """``settings[payouts]``: the schedule (daily, weekly on a day, monthly on a date, or
+    manual) and ``debit_negative_balances``. Everything is checked before anything changes."""
+    current = account["settings"]["payouts"]
+    schedule = payouts.dict("schedule")
+    debit = payouts.bool("debit_negative_balances")
+    updated = dict(current["schedule"])
+    if schedule is not None:
+        interval = schedule.choice("interval", ("daily", "manual", "weekly", "monthly"))
+        interval = interval or updated["interval"]
+        raw_delay = schedule.str("delay_days")
+        if raw_delay == "minimum":
+            updated["delay_days"] = MINIMUM_DELAY_DAYS
+        elif raw_delay is not None:
+            delay = schedule.int("delay_days", minimum=0, maximum=31)
+            updated["delay_days"] = delay
+        weekly_anchor = schedule.choice("weekly_anchor", WEEKDAYS)
+        weekly_days = [str(d) for d in schedule.list("weekly_payout_days")]
+        for day in weekly_days:
+            if day not in WEEKDAYS[:5]:
+                raise invalid(
+                    f"Invalid settings[payouts][schedule][weekly_payout_days]: {day}",
+                    "settings[payouts][schedule][weekly_payout_days]",
+                )
+        monthly_anchor = schedule.int("monthly_anchor", minimum=1, maximum=31)
+        monthly_days = []
+        for day in schedule.list("monthly_payout_days"):
+            if not str(day).isdigit() or not 1 <= int(day) <= 31:
+                raise invalid(
+                    f"Invalid settings[payouts][schedule][monthly_payout_days]: {day}",
+                    "settings[payouts][schedule][monthly_payout_days]",
+                )
+            monthly_days.append(int(day))
+        if interval == "weekly":
+            anchor = weekly_anchor or (None if weekly_days else updated["weekly_anchor"])
+            days = weekly_days or (None if weekly_anchor else updated["weekly_payout_days"])
+            if not anchor and not days:
+                raise missing_param("settings[payouts][schedule][weekly_anchor]")
+            updated.update({"weekly_anchor": anchor, "weekly_payout_days": days})
+        else:
+            updated.update({"weekly_anchor": None, "weekly_payout_days": None})
+        if interval == "monthly":
+            anchor_m = monthly_anchor or (None if monthly_days else updated["monthly_anchor"])
+            days_m = monthly_days or (None if monthly_anchor else updated["monthly_payout_days"])
+            if not anchor_m and not days_m:
+                raise missing_param("settings[payouts][schedule][monthly_anchor]")
+            updated.update({"monthly_anchor": anchor_m, "monthly_payout_days": days_m})
+        else:
+            updated.update({"monthly_anchor": None, "monthly_payout_days": None})
+        updated["interval"] = interval
+    current["schedule"] = updated
+    if debit is not None:
+        current["debit_negative_balances"] = debit
+    if "statement_descriptor" in payouts:
+        current["statement_descriptor"] = payouts.str("statement_descriptor")
 
 
 @api.route("DELETE", "/v1/accounts/{account_id}")
@@ -561,7 +624,7 @@ def _request_capability(req: Request, account: JSON, name: str, requested: bool)
     after = capability_object(account, name)
     if before != after:
         req.state.emit(
-            "capability.updated", after, account["id"], diff(before, after), req.request_id
+            "capability.updated", after, account["id"], nested_diff(before, after), req.request_id
         )
 
 
@@ -596,57 +659,142 @@ def update_capability(req: Request, account_id: str, name: str) -> JSON:
     if requested is not None:
         before = public(account)
         _request_capability(req, account, name, requested)
-        changed = diff(before, account)
+        changed = nested_diff(before, public(account))
         if changed:
             req.state.touch()
             req.emit("account.updated", account, account["id"], changed)
     return capability_object(account, name)
 
 
+# --- account state: what changed, announced as Stripe announces it -------------------------
+
+
+def nested_diff(before: JSON, after: JSON) -> JSON:
+    """Stripe's ``previous_attributes`` for a nested object: the old values of what changed,
+    descending into hashes so ``requirements`` lists only the sub-fields that moved."""
+    changed: JSON = {}
+    for key, new in after.items():
+        if key.startswith("_"):
+            continue
+        old = before.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            changed[key] = nested_diff(old, new)
+        else:
+            changed[key] = copy.deepcopy(old)
+    return changed
+
+
+# Statuses of a bank account or card Stripe no longer pays out to.
+UNUSABLE_EXTERNAL_STATUSES = ("errored", "verification_failed")
+
+
+def has_usable_external_account(account: JSON) -> bool:
+    """A default external account Stripe can still pay out to (not errored by a failure)."""
+    return any(
+        ea.get("default_for_currency") and ea.get("status") not in UNUSABLE_EXTERNAL_STATUSES
+        for ea in account["external_accounts"]["data"]
+    )
+
+
+def derive_enabled(account: JSON) -> None:
+    """``charges_enabled`` and ``payouts_enabled`` follow from the requirements, separately.
+
+    Charges need submitted details and nothing disabling the account. Payouts need that too,
+    plus a usable bank account or debit card and no payouts-only requirement outstanding, so a
+    failed bank account keeps charges on and payouts off.
+    """
+    if account.get("_platform"):
+        return
+    reqs = account["requirements"]
+    charges = bool(account["details_submitted"]) and reqs["disabled_reason"] is None
+    account["charges_enabled"] = charges
+    account["payouts_enabled"] = (
+        charges and not account.get("_payouts_due") and has_usable_external_account(account)
+    )
+
+
+@contextmanager
+def account_change(state: State, account: JSON, request_id: str | None = None) -> Iterator[None]:
+    """Apply a change to an account, then announce it: ``account.updated`` with the old values
+    of what moved, and ``capability.updated`` for each capability whose state moved."""
+    before = public(account)
+    caps_before = {c: capability_object(account, c) for c in account["_capabilities"]}
+    yield
+    derive_enabled(account)
+    _sync_capabilities(account)
+    state.touch()
+    changed = nested_diff(before, public(account))
+    if changed:
+        state.emit("account.updated", account, account["id"], changed, request_id)
+    for name, old in caps_before.items():
+        new = capability_object(account, name)
+        if new != old:
+            state.emit("capability.updated", new, account["id"], nested_diff(old, new), request_id)
+
+
+def _add_due(reqs: JSON, fields: list[str], *, past_due: bool = False) -> None:
+    """Fields due now are due eventually too (``eventually_due`` is a superset)."""
+    for key in ("currently_due", "eventually_due", *(("past_due",) if past_due else ())):
+        reqs[key] = sorted(set(reqs[key]) | set(fields))
+
+
 # --- onboarding state machine --------------------------------------------------------------
 
-
-def _bank_account(state: State, account: JSON) -> JSON:
-    existing = account["external_accounts"]["data"]
-    if existing:
-        return existing[0]
-    bank = {
-        "id": state.new_id("ba"),
-        "object": "bank_account",
-        "account": account["id"],
-        "account_holder_name": None,
-        "account_holder_type": None,
-        "account_type": None,
-        "available_payout_methods": ["standard"],
-        "bank_name": "STRIPE TEST BANK",
-        "country": account["country"],
-        "currency": account["default_currency"],
-        "default_for_currency": True,
-        "fingerprint": state.new_id("fp", 16)[3:],
-        "future_requirements": {
-            "currently_due": [],
-            "errors": [],
-            "past_due": [],
-            "pending_verification": [],
-        },
-        "last4": "6789",
-        "metadata": {},
-        "requirements": {
-            "currently_due": [],
-            "errors": [],
-            "past_due": [],
-            "pending_verification": [],
-        },
-        "routing_number": "110000000",
-        "status": "new",
-    }
-    state.put(bank, account["id"])
-    account["external_accounts"]["data"] = [public(bank)]
-    account["external_accounts"]["total_count"] = 1
-    return bank
-
-
-ONBOARDING_ACTIONS = ("complete", "partial", "pending_verification", "restrict", "reject")
+ONBOARDING_ACTIONS = (
+    "complete",
+    "partial",
+    "pending_verification",
+    "restrict",
+    "reject",
+    "disable",
+    "disable_payouts",
+    "verification_error",
+    "eventually_due",
+    "future_requirements",
+)
+# Stripe's requirement error codes the controls can produce, each with a plain-words reason
+# (Stripe words its reasons per case; these follow its descriptions of the codes).
+REQUIREMENT_ERRORS = {
+    "verification_document_expired": (
+        "The document could not be used for verification because it has expired."
+    ),
+    "verification_document_failed_other": (
+        "The document could not be used for verification. Upload a different document."
+    ),
+    "verification_document_not_readable": (
+        "The document could not be read. Upload a clear, uncropped photo of the document."
+    ),
+    "verification_document_name_mismatch": (
+        "The name on the document does not match the name on the account."
+    ),
+    "verification_failed_address_match": "The address could not be verified.",
+    "verification_failed_id_number_match": "The ID number could not be verified.",
+    "verification_failed_other": "Verification failed for a reason not listed.",
+    "verification_failed_tax_id_match": "The tax ID does not match the business name on record.",
+    "invalid_tax_id": "The tax ID is invalid.",
+    "invalid_url_website_inaccessible": "The business website could not be reached.",
+}
+REJECT_REASONS = (
+    "fraud",
+    "incomplete_verification",
+    "listed",
+    "other",
+    "platform_fraud",
+    "platform_other",
+    "platform_terms_of_service",
+    "terms_of_service",
+)
+# Stripe's other reasons for disabling an account (``disable``), e.g. a review.
+DISABLE_REASONS = (
+    "under_review",
+    "listed",
+    "other",
+    "platform_paused",
+    "action_required.requested_capabilities",
+)
+FUTURE_REQUIREMENTS_NOTICE = 30 * 86400  # how far ahead the controls announce a change
 
 
 def apply_onboarding(
@@ -657,70 +805,149 @@ def apply_onboarding(
     fields: list[str] | None = None,
     reason: str | None = None,
     deadline: int | None = None,
+    code: str | None = None,
+    bank_account_number: str | None = None,
     request_id: str | None = None,
 ) -> JSON:
-    """Move an account's KYC state and emit ``account.updated`` / ``capability.updated``."""
-    before = public(account)
-    caps_before = {c: capability_object(account, c) for c in account["_capabilities"]}
-    now = state.now()
+    """Move an account's KYC state and emit ``account.updated`` / ``capability.updated``.
+
+    ``complete`` · ``partial`` (save and finish later) · ``pending_verification`` ·
+    ``restrict`` (``deadline`` seconds: restricted soon, else now) · ``reject`` (``reason``) ·
+    ``disable`` (``reason``: under_review, listed, other, platform_paused, ...) ·
+    ``disable_payouts`` (payouts-only requirements, charges stay on) · ``verification_error``
+    (``code``; a failed check in ``errors``, past due now or by ``deadline``) ·
+    ``eventually_due`` (needed later, not now) · ``future_requirements`` (announced, becoming
+    requirements at ``deadline``). Submitting details (``complete``, ``pending_verification``)
+    adds the bank account entered (``bank_account_number``) unless a usable one exists.
+    """
     if action not in ONBOARDING_ACTIONS:
         raise invalid(f"Unknown onboarding action {action}", "action")
-    if action in ("complete", "pending_verification"):
-        account["details_submitted"] = True
-        account["business_type"] = account["business_type"] or "individual"
-        account["tos_acceptance"].update(
-            {"date": now, "ip": "127.0.0.1", "user_agent": "stripe-emulator"}
-        )
-        _bank_account(state, account)
-    if action == "complete":
-        account["requirements"] = requirements()
-        account["charges_enabled"] = account["payouts_enabled"] = True
-    elif action == "pending_verification":
-        account["requirements"] = requirements(
-            [],
-            eventually_due=[],
-            pending_verification=list(VERIFICATION_DUE),
-            disabled_reason="requirements.pending_verification",
-        )
-        account["charges_enabled"] = account["payouts_enabled"] = False
-    elif action == "partial":
-        due = fields or list(PARTIAL_DUE)
-        account["requirements"] = requirements(
-            due, past_due=list(due), disabled_reason="requirements.past_due"
-        )
-        account["charges_enabled"] = account["payouts_enabled"] = False
-    elif action == "restrict":
-        due = fields or list(VERIFICATION_DUE)
-        if deadline:
-            # "Restricted soon": still enabled until the deadline passes.
-            account["requirements"] = requirements(due, current_deadline=now + deadline)
-        else:
+    if action == "reject" and reason and reason not in REJECT_REASONS:
+        raise invalid(f"reason must be one of {', '.join(REJECT_REASONS)}", "reason")
+    if action == "disable" and reason and reason not in DISABLE_REASONS:
+        raise invalid(f"reason must be one of {', '.join(DISABLE_REASONS)}", "reason")
+    if action == "verification_error" and code and code not in REQUIREMENT_ERRORS:
+        raise invalid(f"code must be one of {', '.join(REQUIREMENT_ERRORS)}", "code")
+    now = state.now()
+    with account_change(state, account, request_id):
+        if action in ("complete", "pending_verification"):
+            account["details_submitted"] = True
+            account["business_type"] = account["business_type"] or "individual"
+            account["tos_acceptance"].update(
+                {"date": now, "ip": "127.0.0.1", "user_agent": "stripe-emulator"}
+            )
+            from .external_accounts import ensure_payout_account
+
+            ensure_payout_account(state, account, bank_account_number)
+        reqs = account["requirements"]
+        if action == "complete":
+            account["requirements"] = requirements()
+            account["future_requirements"] = requirements()
+            account["_payouts_due"] = []
+        elif action == "pending_verification":
+            account["requirements"] = requirements(
+                [],
+                eventually_due=[],
+                pending_verification=list(VERIFICATION_DUE),
+                disabled_reason="requirements.pending_verification",
+            )
+        elif action == "partial":
+            due = fields or list(PARTIAL_DUE)
             account["requirements"] = requirements(
                 due, past_due=list(due), disabled_reason="requirements.past_due"
             )
-            account["charges_enabled"] = account["payouts_enabled"] = False
-    elif action == "reject":
-        account["requirements"] = requirements(
-            [], eventually_due=[], disabled_reason=f"rejected.{reason or 'fraud'}"
-        )
-        account["charges_enabled"] = account["payouts_enabled"] = False
-    _sync_capabilities(account)
-    state.touch()
-    changed = diff(before, account)
-    if changed:
-        state.emit("account.updated", account, account["id"], changed, request_id)
-    for name, old in caps_before.items():
-        new = capability_object(account, name)
-        if new != old:
-            state.emit("capability.updated", new, account["id"], diff(old, new), request_id)
+        elif action == "restrict":
+            due = fields or list(VERIFICATION_DUE)
+            if deadline:
+                # "Restricted soon": still enabled until the deadline passes.
+                account["requirements"] = requirements(due, current_deadline=now + deadline)
+            else:
+                account["requirements"] = requirements(
+                    due, past_due=list(due), disabled_reason="requirements.past_due"
+                )
+        elif action == "reject":
+            account["requirements"] = requirements(
+                [], eventually_due=[], disabled_reason=f"rejected.{reason or 'fraud'}"
+            )
+        elif action == "disable":
+            reqs["disabled_reason"] = reason or "under_review"
+        elif action == "disable_payouts":
+            due = fields or ["external_account"]
+            _add_due(reqs, due)
+            account["_payouts_due"] = sorted(set(account.get("_payouts_due") or []) | set(due))
+        elif action == "verification_error":
+            due = fields or list(VERIFICATION_DUE)
+            error_code = code or "verification_failed_other"
+            reqs["errors"] = [e for e in reqs["errors"] if e["requirement"] not in due] + [
+                {"code": error_code, "reason": REQUIREMENT_ERRORS[error_code], "requirement": f}
+                for f in due
+            ]
+            reqs["pending_verification"] = [f for f in reqs["pending_verification"] if f not in due]
+            if deadline:
+                _add_due(reqs, due)
+                reqs["current_deadline"] = now + deadline
+            else:
+                _add_due(reqs, due, past_due=True)
+                reqs["current_deadline"] = None
+                reqs["disabled_reason"] = "requirements.past_due"
+        elif action == "eventually_due":
+            due = fields or ["individual.id_number"]
+            reqs["eventually_due"] = sorted(set(reqs["eventually_due"]) | set(due))
+        elif action == "future_requirements":
+            due = fields or ["individual.id_number"]
+            account["future_requirements"] = requirements(
+                due, current_deadline=now + (deadline or FUTURE_REQUIREMENTS_NOTICE)
+            )
     return account
 
 
+def _deadline_passed(account: JSON) -> None:
+    """What was ``currently_due`` by ``current_deadline`` becomes ``past_due`` and disables."""
+    reqs = account["requirements"]
+    reqs["past_due"] = sorted(set(reqs["past_due"]) | set(reqs["currently_due"]))
+    reqs["current_deadline"] = None
+    reqs["disabled_reason"] = "requirements.past_due"
+
+
+def _future_requirements_arrive(account: JSON) -> None:
+    """At ``future_requirements.current_deadline`` the announced requirements become the
+    account's: what is still outstanding is due now and, unresolved, immediately past due."""
+    future = account["future_requirements"]
+    reqs = account["requirements"]
+    due = list(future["currently_due"])
+    _add_due(reqs, due, past_due=True)
+    reqs["eventually_due"] = sorted(set(reqs["eventually_due"]) | set(future["eventually_due"]))
+    reqs["errors"] = [*reqs["errors"], *future["errors"]]
+    if due:
+        reqs["disabled_reason"] = "requirements.past_due"
+    account["future_requirements"] = requirements()
+
+
 def expire_deadlines(state: State, now: int) -> None:
-    """A ``current_deadline`` that passes disables the account, as Stripe does."""
+    """Deadlines that pass change the account, as Stripe's do (``account.updated``)."""
     for _owner, account in list(state.all_owners("account")):
+        if account.get("_platform") or account.get("_deleted"):
+            continue
         deadline = account["requirements"].get("current_deadline")
         if deadline and deadline <= now and account["requirements"]["currently_due"]:
-            apply_onboarding(
-                state, account, "restrict", fields=account["requirements"]["currently_due"]
-            )
+            with account_change(state, account):
+                _deadline_passed(account)
+        future = account["future_requirements"].get("current_deadline")
+        if future and future <= now:
+            with account_change(state, account):
+                _future_requirements_arrive(account)
+
+
+def next_deadline(state: State) -> int | None:
+    """The earliest requirements deadline still to come (for the clock)."""
+    moments = []
+    for _owner, account in state.all_owners("account"):
+        if account.get("_platform") or account.get("_deleted"):
+            continue
+        deadline = account["requirements"].get("current_deadline")
+        if deadline and account["requirements"]["currently_due"]:
+            moments.append(deadline)
+        future = account["future_requirements"].get("current_deadline")
+        if future:
+            moments.append(future)
+    return min(moments) if moments else None

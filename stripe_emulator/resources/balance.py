@@ -159,14 +159,20 @@ def balance_object(state: State, account: str) -> JSON:
         if is_platform
         else [],
         "instant_available": [
-            {"amount": 0, "currency": c, "net_available": [], "source_types": {"card": 0}}
-            for c in sorted(balances)
+            _instant_available(state, account, c, b) for c, b in sorted(balances.items())
         ],
         "issuing": {"available": []},
         "livemode": False,
         "pending": pending,
         "refund_and_dispute_prefunding": {"available": [], "pending": []},
     }
+
+
+def _instant_available(state: State, account: str, currency: str, bucket: JSON) -> JSON:
+    # What Instant Payouts offer depends on the account's payout destinations (payouts.py).
+    from .payouts import instant_available
+
+    return instant_available(state, account, currency, bucket)
 
 
 @api.route("GET", "/v1/balance")
