@@ -112,16 +112,17 @@ def _gateway() -> tuple[set[Call], dict[str, Helper]]:
                     continue
                 target = node.func.value
                 if isinstance(target, ast.Name) and target.id in bound:
-                    argument, chain = bound[target.id]
-                    helpers[func.name] = Helper(
-                        arg_names.index(argument), argument, None, node.func.attr,
-                        _uses_on(node), (),
-                    )  # fmt: skip
+                    # service.list(...): the argument names the service, the method is fixed.
+                    argument, _ = bound[target.id]
+                    position = arg_names.index(argument)
+                    on = _uses_on(node)
+                    helpers[func.name] = Helper(position, argument, None, node.func.attr, on, ())
             elif isinstance(node.func, ast.Name) and node.func.id in bound:
+                # method(...): the service is fixed, the argument names the method.
                 argument, chain = bound[node.func.id]
-                helpers[func.name] = Helper(
-                    arg_names.index(argument), argument, chain, None, _uses_on(node), guard
-                )
+                position = arg_names.index(argument)
+                on = _uses_on(node)
+                helpers[func.name] = Helper(position, argument, chain, None, on, guard)
     return direct, helpers
 
 
@@ -134,9 +135,8 @@ def _candidates(helper: Helper, module: ast.Module, client: stripe.StripeClient)
         if isinstance(n, ast.Constant) and isinstance(n.value, str)
     }
     if helper.method is not None:  # the argument names a service
-        return sorted(
-            c for c in constants if c.isidentifier() and hasattr(getattr(client.v1, c, None), helper.method)
-        )  # fmt: skip
+        services = {c: getattr(client.v1, c, None) for c in constants if c.isidentifier()}
+        return sorted(c for c, service in services.items() if hasattr(service, helper.method))
     service = client.v1
     for name in helper.chain or ():
         service = getattr(service, name)
