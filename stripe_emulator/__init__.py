@@ -18,8 +18,10 @@ What it is not:
   * not a library for production code: the app reaches it only over HTTP via
     ``STRIPE_API_BASE``; nothing of the product imports it;
   * not secure: any ``sk_test_...`` key is accepted and there is no TLS. Bind it to localhost.
-  * not complete: endpoints and parameters outside the project's needs answer Stripe's
-    "Unrecognized request URL" 404 or are ignored.
+  * not complete: endpoints outside the project's needs answer Stripe's "Unrecognized request
+    URL" 404. Parameters of every ``/v1`` request are checked against the installed SDK's own
+    params types (``schema.py``): unknown, missing or mistyped ones are refused as Stripe
+    refuses them; valid ones the emulator does not model are accepted and ignored.
 """
 
 from .server import EmulatorServer

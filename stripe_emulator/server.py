@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import clock
+from . import clock, schema
 from .errors import StripeError, invalid, no_such
 from .params import Params, parse_form
 from .state import API_VERSION, State, public, random_token
@@ -88,8 +88,10 @@ Handler = Callable[..., Any]
 class Router:
     def __init__(self) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.templates: list[tuple[str, str]] = []  # (method, "/v1/accounts/{account_id}")
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
+        self.templates.append((method, pattern))
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
         self.routes.append((method, re.compile(f"^{regex}$"), handler))
 
@@ -475,6 +477,9 @@ class App:
             return err.status, err.body(), {}
         handler, args = matched
         try:
+            # Refuse what Stripe refuses (unknown, missing or mistyped params) before the
+            # handler runs; the table comes from the stripe SDK's own params types.
+            schema.check(req.method, req.path, req.params.data)
             result = handler(req, **args)
             result = apply_expand(req, copy.deepcopy(result))
             return 200, result, {}
@@ -588,6 +593,8 @@ class EmulatorServer:
             thread.start()
             self._threads.append(thread)
         self.deliverer.start()
+        # Build the params table now, off the request path (it takes a few tenths of a second).
+        threading.Thread(target=schema.schema, name="stripe-emulator-schema", daemon=True).start()
         return self
 
     def serve_forever(self) -> None:

@@ -212,14 +212,15 @@ def test_staged_evidence_is_not_submitted_and_metadata_alone_submits_nothing(
     assert staged.evidence_details.submission_count == 0
     labelled = stripe_client.v1.disputes.update(dispute_id, {"metadata": {"k": "v"}}, opts)
     assert labelled.status == "needs_response" and labelled.metadata["k"] == "v"
-    cleared = stripe_client.v1.disputes.update(
-        dispute_id, {"evidence": {"uncategorized_text": ""}, "submit": False}, opts
-    )
-    assert cleared.evidence.uncategorized_text is None
-    assert cleared.evidence_details.has_evidence is False
+    # Evidence fields cannot be unset (the SDK's types allow no empty string there).
+    with pytest.raises(stripe.InvalidRequestError) as unset:
+        stripe_client.v1.disputes.update(
+            dispute_id, {"evidence": {"uncategorized_text": ""}, "submit": False}, opts
+        )
+    assert unset.value.code == "parameter_invalid_empty"
     with pytest.raises(stripe.InvalidRequestError, match=r"unknown parameter: evidence\[mood\]"):
         stripe_client.v1.disputes.update(dispute_id, {"evidence": {"mood": "x"}}, opts)  # type: ignore[typeddict-unknown-key]
-    assert len(_events(stripe_client, account.id, "charge.dispute.updated")) == 3
+    assert len(_events(stripe_client, account.id, "charge.dispute.updated")) == 2
 
 
 def test_accepting_a_dispute_loses_it_for_good(stripe_client, stripe_emulator):

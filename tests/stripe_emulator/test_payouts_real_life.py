@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from tests.stripe_emulator.helpers import (
     CAPS,
+    SELLER_PAYS,
     express_account,
     onboarded_account,
     paid_invoice,
@@ -203,11 +204,7 @@ def _seller_paying_its_fees(client, emulator):
     account = client.v1.accounts.create(
         {
             "country": "US",
-            "controller": {
-                "stripe_dashboard": {"type": "express"},
-                "fees": {"payer": "account"},
-                "losses": {"payments": "stripe"},
-            },
+            "controller": SELLER_PAYS,
             "capabilities": CAPS,
         }
     )
