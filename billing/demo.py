@@ -133,12 +133,14 @@ def seed(customers: dict[str, Customer], say: Callable[[str], None], months: int
         period_end = period_start + timedelta(days=30)
         label = period_start.strftime("%B %Y")
         last_month = month == months - 1
+        sports = sellers["Northwind Sports"].stripe_id
         if month == months // 2:
-            # One payout to Northwind Sports' bank bounces.
-            emulator.control(
-                "POST", f"accounts/{sellers['Northwind Sports'].stripe_id}/payouts",
-                fail_next="account_closed",
-            )  # fmt: skip
+            # One payout to Northwind Sports' bank bounces: Stripe disables that bank account
+            # and holds its payouts until the seller adds another one.
+            emulator.control("POST", f"accounts/{sports}/payouts", fail_next="account_closed")
+        if month == months // 2 + 1:
+            # A month later the seller adds a new bank account in the Express Dashboard.
+            emulator.control("POST", f"accounts/{sports}/external_accounts")
         issued: list[tuple[str, Invoice]] = []
         for name, connect in sellers.items():
             for buyer, currency in buyers[name]:
