@@ -261,8 +261,9 @@ def add_bank_account(req: Request, account_id: str) -> JSON:
 
 @controls.route("POST", "/_emulator/accounts/{account_id}/balance_adjustments")
 def balance_adjustment(req: Request, account_id: str) -> JSON:
-    """An ``adjustment`` balance transaction on the account's available balance (``amount``
-    may be negative), standing in for what refunds or disputes do to it."""
+    """A correction Stripe books on the account: an ``adjustment`` balance transaction of
+    ``amount`` (may be negative) in ``currency``, available at once. Handy for putting a
+    balance exactly where a test wants it; refunds and disputes have their own paths."""
     account = _account(req, account_id)
     p = req.params
     amount = p.int("amount", required=True)
