@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from . import clock, schema
 from .errors import StripeError, invalid, no_such
-from .params import Params, parse_form
+from .params import Params, in_range, parse_form
 from .state import API_VERSION, State, public, random_token
 
 JSON = dict[str, Any]
@@ -150,6 +150,31 @@ def paginate(req: Request, items: list[JSON], url: str) -> JSON:
         "has_more": has_more,
         "url": url,
     }
+
+
+def list_matching(
+    req: Request,
+    kind: str,
+    url: str,
+    *,
+    equal: tuple[str, ...] = (),
+    ranges: tuple[str, ...] = (),
+    keep: Callable[[JSON], bool] | None = None,
+) -> JSON:
+    """A list endpoint: the caller's objects of ``kind``, newest first, narrowed by the
+    parameters in ``equal`` (exact match on the field of the same name) and ``ranges``
+    (``created=…`` or ``created[gte]=…`` on a timestamp field), then paginated."""
+    wanted = {name: req.params.str(name) for name in equal}
+    bounds = {name: req.params.range(name) for name in ranges}
+    items = [
+        obj
+        for obj in req.state.all(req.owner, kind)
+        if not obj.get("_deleted")
+        and all(value is None or obj.get(name) == value for name, value in wanted.items())
+        and all(b is None or in_range(obj.get(name), b) for name, b in bounds.items())
+        and (keep is None or keep(obj))
+    ]
+    return paginate(req, items, url)
 
 
 def embedded_list(items: list[JSON], url: str, limit: int = 10) -> JSON:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import invalid, no_such
-from ..params import in_range, merge_metadata
-from ..server import Request, api, embedded_list, paginate
+from ..params import merge_metadata
+from ..server import Request, api, embedded_list, list_matching, paginate
 from ..state import State, diff, public
 from .balance import add_transaction
 from .currencies import convert, format_amount, wire_rate
@@ -16,14 +16,9 @@ JSON = dict[str, Any]
 
 @api.route("GET", "/v1/application_fees")
 def list_application_fees(req: Request) -> JSON:
-    charge = req.params.str("charge")
-    created = req.params.range("created")
-    items = [
-        f
-        for f in req.state.all(req.owner, "application_fee")
-        if (charge is None or f["charge"] == charge) and in_range(f["created"], created)
-    ]
-    return paginate(req, items, "/v1/application_fees")
+    return list_matching(
+        req, "application_fee", "/v1/application_fees", equal=("charge",), ranges=("created",)
+    )
 
 
 @api.route("GET", "/v1/application_fees/{fee_id}")

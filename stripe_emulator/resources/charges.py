@@ -15,8 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import invalid
-from ..params import in_range
-from ..server import Request, api, paginate
+from ..server import Request, api, list_matching
 from ..state import State, public
 from .accounts import platform_account
 from .balance import APPLICATION_ID, AVAILABLE_DELAY, DAY, add_transaction, stripe_fee
@@ -296,14 +295,7 @@ def charge_object(
 
 @api.route("GET", "/v1/charges")
 def list_charges(req: Request) -> JSON:
-    customer = req.params.str("customer")
-    created = req.params.range("created")
-    items = [
-        c
-        for c in req.state.all(req.owner, "charge")
-        if (customer is None or c["customer"] == customer) and in_range(c["created"], created)
-    ]
-    return paginate(req, items, "/v1/charges")
+    return list_matching(req, "charge", "/v1/charges", equal=("customer",), ranges=("created",))
 
 
 @api.route("GET", "/v1/charges/{charge_id}")

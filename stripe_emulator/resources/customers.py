@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import no_such
-from ..params import Params, in_range, merge_metadata
-from ..server import Request, api, paginate
+from ..params import Params, merge_metadata
+from ..server import Request, api, list_matching
 from ..state import diff, public, random_token
 
 JSON = dict[str, Any]
@@ -116,13 +116,4 @@ def delete_customer(req: Request, customer_id: str) -> JSON:
 
 @api.route("GET", "/v1/customers")
 def list_customers(req: Request) -> JSON:
-    email = req.params.str("email")
-    created = req.params.range("created")
-    items = [
-        c
-        for c in req.state.all(req.owner, "customer")
-        if not c.get("_deleted")
-        and (email is None or c["email"] == email)
-        and in_range(c["created"], created)
-    ]
-    return paginate(req, items, "/v1/customers")
+    return list_matching(req, "customer", "/v1/customers", equal=("email",), ranges=("created",))

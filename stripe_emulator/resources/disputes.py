@@ -31,8 +31,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import StripeError, invalid, state_error
-from ..params import Params, in_range, merge_metadata
-from ..server import Request, api, paginate
+from ..params import Params, merge_metadata
+from ..server import Request, api, list_matching
 from ..state import State, diff, public
 from .accounts import platform_account
 from .balance import DAY, add_transaction
@@ -275,18 +275,9 @@ def refund_refusal(state: State, charge: JSON) -> StripeError | None:
 
 @api.route("GET", "/v1/disputes")
 def list_disputes(req: Request) -> JSON:
-    p = req.params
-    charge = p.str("charge")
-    payment_intent = p.str("payment_intent")
-    created = p.range("created")
-    items = [
-        d
-        for d in req.state.all(req.owner, "dispute")
-        if (charge is None or d["charge"] == charge)
-        and (payment_intent is None or d["payment_intent"] == payment_intent)
-        and in_range(d["created"], created)
-    ]
-    return paginate(req, items, "/v1/disputes")
+    return list_matching(
+        req, "dispute", "/v1/disputes", equal=("charge", "payment_intent"), ranges=("created",)
+    )
 
 
 @api.route("GET", "/v1/disputes/{dispute_id}")

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import invalid, missing_param, no_such, state_error
 from ..params import Params, in_range, merge_metadata
-from ..server import Request, api, embedded_list, paginate
+from ..server import Request, api, embedded_list, list_matching, paginate
 from ..state import State, diff, public, random_token
 from .balance import APPLICATION_ID
 from .charges import check_application_fee, create_charge
@@ -568,23 +568,13 @@ def delete_invoice(req: Request, invoice_id: str) -> JSON:
 
 @api.route("GET", "/v1/invoices")
 def list_invoices(req: Request) -> JSON:
-    p = req.params
-    customer = p.str("customer")
-    status = p.str("status")
-    method = p.str("collection_method")
-    created = p.range("created")
-    due = p.range("due_date")
-    items = [
-        i
-        for i in req.state.all(req.owner, "invoice")
-        if not i.get("_deleted")
-        and (customer is None or i["customer"] == customer)
-        and (status is None or i["status"] == status)
-        and (method is None or i["collection_method"] == method)
-        and in_range(i["created"], created)
-        and (due is None or in_range(i["due_date"], due))
-    ]
-    return paginate(req, items, "/v1/invoices")
+    return list_matching(
+        req,
+        "invoice",
+        "/v1/invoices",
+        equal=("customer", "status", "collection_method"),
+        ranges=("created", "due_date"),
+    )
 
 
 @api.route("GET", "/v1/invoices/{invoice_id}/lines")

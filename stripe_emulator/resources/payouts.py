@@ -11,8 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import StripeError, invalid, no_such, state_error
-from ..params import in_range
-from ..server import Request, api, paginate
+from ..server import Request, api, list_matching
 from ..state import State, diff, public
 from .accounts import EUROZONE, WEEKDAYS, platform_account
 from .balance import (
@@ -489,20 +488,13 @@ def create_manual_payout(req: Request) -> JSON:
 
 @api.route("GET", "/v1/payouts")
 def list_payouts(req: Request) -> JSON:
-    p = req.params
-    status = p.str("status")
-    created = p.range("created")
-    arrival = p.range("arrival_date")
-    destination = p.str("destination")
-    items = [
-        po
-        for po in req.state.all(req.owner, "payout")
-        if (status is None or po["status"] == status)
-        and (destination is None or po["destination"] == destination)
-        and in_range(po["created"], created)
-        and in_range(po["arrival_date"], arrival)
-    ]
-    return paginate(req, items, "/v1/payouts")
+    return list_matching(
+        req,
+        "payout",
+        "/v1/payouts",
+        equal=("status", "destination"),
+        ranges=("created", "arrival_date"),
+    )
 
 
 @api.route("GET", "/v1/payouts/{payout_id}")

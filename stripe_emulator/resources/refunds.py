@@ -23,8 +23,8 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import invalid, no_such
-from ..params import in_range, merge_metadata
-from ..server import Request, api, embedded_list, paginate
+from ..params import merge_metadata
+from ..server import Request, api, embedded_list, list_matching
 from ..state import State, diff, public
 from .application_fees import refund_fee
 from .balance import add_transaction, round_half_up
@@ -201,18 +201,9 @@ def create_refund(req: Request) -> JSON:
 
 @api.route("GET", "/v1/refunds")
 def list_refunds(req: Request) -> JSON:
-    p = req.params
-    charge = p.str("charge")
-    intent = p.str("payment_intent")
-    created = p.range("created")
-    items = [
-        r
-        for r in req.state.all(req.owner, "refund")
-        if (charge is None or r["charge"] == charge)
-        and (intent is None or r["payment_intent"] == intent)
-        and in_range(r["created"], created)
-    ]
-    return paginate(req, items, "/v1/refunds")
+    return list_matching(
+        req, "refund", "/v1/refunds", equal=("charge", "payment_intent"), ranges=("created",)
+    )
 
 
 @api.route("GET", "/v1/refunds/{refund_id}")
