@@ -580,6 +580,11 @@ class _HTTPServer(ThreadingHTTPServer):
     app: App
 
 
+def _warm_up_schema() -> None:
+    # Build the params table now, off the request path (it takes a few tenths of a second).
+    threading.Thread(target=schema.schema, name="stripe-emulator-schema", daemon=True).start()
+
+
 class EmulatorServer:
     """The emulator as a running service: HTTP thread, webhook deliverer and state persister."""
 
@@ -618,15 +623,15 @@ class EmulatorServer:
             thread.start()
             self._threads.append(thread)
         self.deliverer.start()
-        # Build the params table now, off the request path (it takes a few tenths of a second).
-        threading.Thread(target=schema.schema, name="stripe-emulator-schema", daemon=True).start()
+        _warm_up_schema()
         return self
 
     def serve_forever(self) -> None:
-        """Run in the calling thread (the management command); other loops in threads."""
+        """Run in the calling thread (``python -m stripe_emulator``); other loops in threads."""
         persist = threading.Thread(target=self._persist_loop, daemon=True)
         persist.start()
         self.deliverer.start()
+        _warm_up_schema()
         try:
             self.httpd.serve_forever()
         finally:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import pstats
+import shutil
 import signal
 import socket
 import statistics
@@ -83,6 +84,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used. Unlike wall time, it hardly moves when other
+    work on the machine competes for the cores."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def memory(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak) of a process, in KiB."""
     found = {}
@@ -133,19 +141,24 @@ class Emulator:
         time.sleep(1)  # let start-up work in background threads (the schema index) finish
         self.rss_start = memory(self.process.pid)
 
+    def cpu(self) -> float:
+        assert self.process is not None
+        return cpu_seconds(self.process.pid)
+
     def memory(self) -> dict[str, int]:
         assert self.process is not None
         return memory(self.process.pid)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)  # both save their state and exit cleanly
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # both save their state and exit cleanly
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.state_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
 # --- the workload ---------------------------------------------------------------------------
@@ -178,7 +191,8 @@ class Runner:
     items: int
     http: CountingClient = field(default_factory=CountingClient)
     session: requests.Session = field(default_factory=requests.Session)
-    rounds: list[tuple[float, int]] = field(default_factory=list)  # (seconds, SDK requests)
+    # Per counted round: wall seconds, SDK requests, emulator CPU seconds.
+    rounds: list[tuple[float, int, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.client = stripe.StripeClient(
@@ -193,8 +207,9 @@ class Runner:
         response.raise_for_status()
         return response.json()
 
-    def round(self) -> tuple[float, int]:
+    def round(self) -> tuple[float, int, float]:
         client, sent = self.client, self.http.count
+        cpu = self.emulator.cpu()
         began = time.perf_counter()
         account = client.v1.accounts.create(
             {
@@ -202,7 +217,7 @@ class Runner:
                 "email": "seller@example.com",
                 "controller": CONTROLLER,
                 "capabilities": CAPABILITIES,
-            }  # fmt: skip
+            }
         )
         self.control(f"accounts/{account.id}/onboarding", action="complete")
         opts: Any = {"stripe_account": account.id}
@@ -214,7 +229,7 @@ class Runner:
                     "amount": 1_000 + n,
                     "currency": "usd",
                     "description": f"Line {n}",
-                },  # fmt: skip
+                },
                 opts,
             )
         invoice = client.v1.invoices.create(
@@ -224,7 +239,7 @@ class Runner:
                 "days_until_due": 14,
                 "pending_invoice_items_behavior": "include",
                 "application_fee_amount": 500,
-            },  # fmt: skip
+            },
             opts,
         )
         client.v1.invoices.finalize_invoice(invoice.id, None, opts)
@@ -238,7 +253,7 @@ class Runner:
         client.v1.payouts.list({"limit": 10}, opts)
         client.v1.balance.retrieve(None, opts)
         elapsed = time.perf_counter() - began
-        return elapsed, self.http.count - sent
+        return elapsed, self.http.count - sent, self.emulator.cpu() - cpu
 
     def close(self) -> None:
         # Close the keep-alive connections so the emulator's handler threads end (and, when
@@ -252,16 +267,22 @@ def median(values: list[float]) -> float:
 
 
 def summary(runner: Runner) -> dict[str, float]:
-    times = [t for t, _ in runner.rounds]
+    times = [t for t, _, _ in runner.rounds]
+    requests_sent = sum(n for _, n, _ in runner.rounds)
+    cpu = sum(c for _, _, c in runner.rounds)
     mem = runner.emulator.memory()
+    start = runner.emulator.rss_start["VmRSS"]
     return {
-        "rps": median([n / t for t, n in runner.rounds]),
+        "rps": median([n / t for t, n, _ in runner.rounds]),
         "round_ms": median(times) * 1000,
-        "requests": median([float(n) for _, n in runner.rounds]),
+        # CPU is counted in 10 ms ticks: the mean over all rounds is finer than one round.
+        "cpu_ms": cpu / len(runner.rounds) * 1000,
+        "cpu_per_request_ms": cpu / requests_sent * 1000,
+        "requests": median([float(n) for _, n, _ in runner.rounds]),
+        "rss_start_mb": start / 1024,
         "rss_mb": mem["VmRSS"] / 1024,
+        "rss_growth_mb": (mem["VmRSS"] - start) / 1024,
         "hwm_mb": mem["VmHWM"] / 1024,
-        "rss_start_mb": runner.emulator.rss_start["VmRSS"] / 1024,
-        "rss_growth_mb": (mem["VmRSS"] - runner.emulator.rss_start["VmRSS"]) / 1024,
     }
 
 
@@ -314,6 +335,8 @@ def main() -> None:
     rows = [
         ("SDK requests/s (median of rounds)", "rps", "{:9.1f}"),
         ("round time, ms (median)", "round_ms", "{:9.1f}"),
+        ("emulator CPU per round, ms (mean)", "cpu_ms", "{:9.1f}"),
+        ("emulator CPU / SDK requests, ms", "cpu_per_request_ms", "{:9.2f}"),
         ("SDK requests per round", "requests", "{:9.0f}"),
         ("RSS at start, MiB", "rss_start_mb", "{:9.1f}"),
         ("RSS after the workload, MiB", "rss_mb", "{:9.1f}"),
@@ -337,7 +360,7 @@ def main() -> None:
         # pairs' ratios shrugs off load that comes and goes better than a ratio of medians.
         by_label = {r.emulator.label: r.rounds for r in runners}
         pairs = zip(by_label["current"], by_label["baseline"], strict=True)
-        paired = median([current / base for (current, _), (base, _) in pairs])
+        paired = median([current[0] / base[0] for current, base in pairs])
         print(
             f"round time, paired ratio (median of round n current / round n baseline): {paired:.2f}"
         )
