@@ -259,7 +259,8 @@ def next_due(state: State) -> int | None:
 
 
 def refund_refusal(state: State, charge: JSON) -> StripeError | None:
-    """What Stripe answers to a refund of a charged-back charge (for the refunds resource)."""
+    """What Stripe answers to a refund of a charged-back charge: the disputed money is already
+    gone, so refunding it too would take it from the seller twice."""
     dispute = state.find(charge.get("_dispute") or "")
     if dispute is None or dispute["is_charge_refundable"]:
         return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..errors import invalid, missing_param, no_such, state_error
+from ..errors import StripeError, invalid, missing_param, no_such, state_error
 from ..params import Params, in_range, merge_metadata
 from ..server import Request, api, embedded_list, list_matching, paginate
 from ..state import State, diff, public, random_token
@@ -546,7 +546,11 @@ def update_invoice(req: Request, invoice_id: str) -> JSON:
         # Checked against the lines as they are, before anything changes.
         new_fee = p.int("application_fee_amount", minimum=0)
         check_application_fee(new_fee or None, invoice["total"], "application_fee_amount")
-    _apply_invoice_params(req, invoice, p, creating=False)
+    # Applied to a copy first, so a parameter refused halfway leaves the invoice as it was.
+    updated = copy.deepcopy(invoice)
+    _apply_invoice_params(req, updated, p, creating=False)
+    invoice.clear()
+    invoice.update(updated)
     _recompute(invoice)
     _changed(req, invoice, before)
     return public(invoice)
@@ -585,7 +589,15 @@ def list_invoice_lines(req: Request, invoice_id: str) -> JSON:
 
 
 def finalize(state: State, invoice: JSON, owner: str, request_id: str | None = None) -> None:
-    """Draft → open: number, hosted URLs, ``finalized_at``; a zero total is paid at once."""
+    """Draft → open: number, hosted URLs, ``finalized_at``; a zero total is paid at once.
+
+    Refused, with nothing changed, when the application fee is not below the total (lines
+    edited down after the fee was set): Stripe never lets a charge pay out a negative net.
+    """
+    _recompute(invoice)
+    check_application_fee(
+        invoice["_application_fee_amount"] or None, invoice["total"], "application_fee_amount"
+    )
     before = public(invoice)
     now = state.now()
     customer = state.find(invoice["customer"])
@@ -624,9 +636,14 @@ def finalize_invoice(req: Request, invoice_id: str) -> JSON:
     if invoice["status"] != "draft":
         raise state_error("This invoice is already finalized.", "invoice_not_editable")
     auto = req.params.bool("auto_advance")
+    was = invoice["auto_advance"]
     if auto is not None:
         invoice["auto_advance"] = auto
-    finalize(req.state, invoice, req.owner, req.request_id)
+    try:
+        finalize(req.state, invoice, req.owner, req.request_id)
+    except StripeError:
+        invoice["auto_advance"] = was  # a refused finalization changes nothing
+        raise
     return public(invoice)
 
 
@@ -699,6 +716,12 @@ def pay(
     before = public(invoice)
     charge = None
     if not out_of_band and invoice["amount_remaining"] > 0:
+        # The fee is checked against what this payment charges, before anything moves.
+        check_application_fee(
+            invoice["_application_fee_amount"] or None,
+            invoice["amount_remaining"],
+            "application_fee_amount",
+        )
         number = invoice["number"]
         charge = create_charge(
             state,
@@ -888,7 +911,20 @@ def invoice_timers(state: State, now: int) -> None:
         if invoice["status"] == "draft" and invoice["auto_advance"]:
             at = invoice["automatically_finalizes_at"]
             if at is not None and at <= now:
-                finalize(state, invoice, owner)
+                try:
+                    finalize(state, invoice, owner)
+                except StripeError as refused:
+                    # Stripe stops auto-advancing a draft it cannot finalize and says why.
+                    invoice["auto_advance"] = False
+                    invoice["automatically_finalizes_at"] = None
+                    invoice["last_finalization_error"] = {
+                        "type": refused.type,
+                        "message": refused.message,
+                        "param": refused.param,
+                        "code": refused.code,
+                    }
+                    state.emit("invoice.finalization_failed", invoice, owner)
+                    continue
                 if invoice["collection_method"] == "send_invoice":
                     state.emit("invoice.sent", invoice, owner)
                 elif invoice["status"] == "open":

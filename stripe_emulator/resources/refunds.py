@@ -29,6 +29,7 @@ from ..state import State, diff, public
 from .application_fees import refund_fee
 from .balance import add_transaction, round_half_up
 from .currencies import convert, format_amount, wire_rate
+from .disputes import refund_refusal
 
 JSON = dict[str, Any]
 REASONS = ("duplicate", "fraudulent", "requested_by_customer")
@@ -163,6 +164,9 @@ def create_refund(req: Request) -> JSON:
             f"Attempting to reverse_transfer on {charge['id']}, but it has no transfer.",
             "reverse_transfer",
         )
+    refused = refund_refusal(req.state, charge)
+    if refused is not None:
+        raise refused
     currency = charge["currency"]
     remaining = charge["amount"] - charge["amount_refunded"]
     if remaining <= 0:

@@ -223,6 +223,21 @@ def test_staged_evidence_is_not_submitted_and_metadata_alone_submits_nothing(
     assert len(_events(stripe_client, account.id, "charge.dispute.updated")) == 2
 
 
+def test_a_charged_back_charge_cannot_also_be_refunded(stripe_client, stripe_emulator):
+    account = onboarded_account(stripe_client, stripe_emulator)
+    opts = {"stripe_account": account.id}
+    paid_invoice(stripe_client, account.id, amount=10_000, fee=1_000)
+    charge_id = _charge_id(stripe_client, account.id)
+    _dispute(stripe_emulator, charge_id)
+    before = _balance(stripe_client, account.id)
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.refunds.create({"charge": charge_id}, opts)
+    assert refused.value.code == "charge_disputed" and refused.value.param == "charge"
+    # The disputed money left once, with the chargeback; nothing else moved.
+    assert _balance(stripe_client, account.id) == before
+    assert stripe_client.v1.refunds.list({"charge": charge_id}, opts).data == []
+
+
 def test_accepting_a_dispute_loses_it_for_good(stripe_client, stripe_emulator):
     account = onboarded_account(stripe_client, stripe_emulator)
     opts = {"stripe_account": account.id}

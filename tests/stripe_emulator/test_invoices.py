@@ -327,3 +327,15 @@ def test_events_filter_by_type_and_wildcard_and_retention(stripe_client, stripe_
     stripe_emulator.advance(days=31)
     with pytest.raises(stripe.InvalidRequestError):
         stripe_client.v1.events.retrieve(created[0].id, options=seller)
+
+
+def test_a_refused_update_changes_nothing(stripe_client):
+    buyer = stripe_client.v1.customers.create({"email": "p@example.com"})
+    invoice = stripe_client.v1.invoices.create({"customer": buyer.id})
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        # An application fee needs a connected account; the description is read before it.
+        stripe_client.v1.invoices.update(
+            invoice.id, {"description": "changed", "application_fee_amount": 10}
+        )
+    assert refused.value.param == "application_fee_amount"
+    assert stripe_client.v1.invoices.retrieve(invoice.id).description is None

@@ -280,21 +280,55 @@ def test_an_application_fee_must_be_less_than_the_invoice(stripe_client, stripe_
     with pytest.raises(stripe.InvalidRequestError) as info:
         stripe_client.v1.invoices.update(invoice.id, {"application_fee_amount": 1_500}, opts)
     assert info.value.param == "application_fee_amount"
-    # A total edited below the fee: Stripe collects at most what it charges.
+    # A total edited below the fee after it was set: finalizing (and paying, which
+    # finalizes) is refused, and the draft is left exactly as it was.
     [line] = invoice.lines.data
     stripe_client.v1.invoices.update_lines(
         invoice.id, {"lines": [{"id": line.id, "amount": 600}]}, opts
     )
-    stripe_client.v1.invoices.finalize_invoice(invoice.id, None, opts)
+    for action in ("finalize_invoice", "pay"):
+        with pytest.raises(stripe.InvalidRequestError) as info:
+            getattr(stripe_client.v1.invoices, action)(invoice.id, None, opts)
+        assert info.value.param == "application_fee_amount"
+    draft = stripe_client.v1.invoices.retrieve(invoice.id, None, opts)
+    assert draft.status == "draft" and draft.number is None
+    assert stripe_client.v1.charges.list(None, opts).data == []
+    # Lowering the fee below the new total lets it through.
+    stripe_client.v1.invoices.update(invoice.id, {"application_fee_amount": 60}, opts)
     paid = stripe_client.v1.invoices.pay(invoice.id, None, opts)
     assert paid.status == "paid" and paid.amount_paid == 600
-    [charge] = stripe_client.v1.charges.list(None, opts).data
-    assert charge.amount == 600 and charge.application_fee_amount == 600
-    fee = stripe_client.v1.application_fees.retrieve(charge.application_fee)
-    assert fee.amount == 600
     [txn] = stripe_client.v1.balance_transactions.list({"type": "charge"}, opts).data
-    assert txn.net == 0  # never negative: the platform pays Stripe's fee
-    assert _totals(stripe_client, account.id) == {}
+    assert (txn.fee, txn.net) == (60, 540)
+
+
+def test_an_auto_advancing_draft_whose_fee_is_too_high_stops_and_says_why(
+    stripe_client, stripe_emulator
+):
+    account = onboarded_account(stripe_client, stripe_emulator)
+    opts = {"stripe_account": account.id}
+    customer = stripe_client.v1.customers.create({"email": "b@example.com"}, opts)
+    stripe_client.v1.invoice_items.create({"customer": customer.id, "amount": 1_000}, opts)
+    invoice = stripe_client.v1.invoices.create(
+        {
+            "customer": customer.id,
+            "collection_method": "send_invoice",
+            "days_until_due": 7,
+            "pending_invoice_items_behavior": "include",
+            "application_fee_amount": 900,
+            "auto_advance": True,
+        },
+        opts,
+    )
+    [line] = invoice.lines.data
+    stripe_client.v1.invoices.update_lines(
+        invoice.id, {"lines": [{"id": line.id, "amount": 500}]}, opts
+    )
+    stripe_emulator.advance(hours=2)
+    stuck = stripe_client.v1.invoices.retrieve(invoice.id, None, opts)
+    assert stuck.status == "draft" and stuck.auto_advance is False
+    assert stuck.last_finalization_error.param == "application_fee_amount"
+    failed = stripe_client.v1.events.list({"type": "invoice.finalization_failed"}, opts).data
+    assert [e.data.object.id for e in failed] == [invoice.id]
 
 
 def test_a_direct_charge_refuses_a_fee_not_below_its_amount(stripe_client, stripe_emulator):
