@@ -949,6 +949,8 @@ class InvoiceAdmin(ReadOnlyAdmin):
             gateway.invoice_action(action, connect.stripe_id, invoice.stripe_id, params)
             # Re-read rather than trust the response: it is the whole invoice as Stripe has it.
             fresh = gateway.retrieve("invoices", invoice.stripe_id, connect.stripe_id)
+            # New lines, new total: the application fee follows, at the schedule that priced it.
+            fresh = invoicing.reprice_draft(connect, fresh)
             mirror.upsert_invoice(connect, fresh)
             if after:
                 after()

@@ -26,6 +26,7 @@ from billing.fees import application_fee
 from billing.models import (
     Buyer,
     ConnectAccount,
+    FeeScheduleVersion,
     Invoice,
     InvoiceItem,
     InvoiceOrigin,
@@ -150,8 +151,44 @@ def _unfinished_run_invoices(connect: ConnectAccount) -> list[dict[str, Any]]:
     return unfinished
 
 
+def reprice_draft(connect: ConnectAccount, obj: dict[str, Any]) -> dict[str, Any]:
+    """Keep a draft invoice's application fee in step with its lines.
+
+    The fee was computed from the lines the invoice was created with; lines edited, added or
+    removed since (by staff, or items Stripe swept in) would leave it wrong, and Stripe refuses
+    to finalize an invoice whose fee is not below its total. The schedule version that priced
+    the invoice prices it again: an invoice keeps the fees in force when it was created.
+    """
+    if obj["status"] != "draft":
+        return obj
+    metadata = obj.get("metadata") or {}
+    version = None
+    if metadata.get("fee_schedule_version"):
+        version = FeeScheduleVersion.objects.filter(
+            pk=metadata["fee_schedule_version"], billing_account_id=connect.billing_account_id
+        ).first()
+    total = max(int(obj.get("total") or 0), 0)
+    fee = application_fee(
+        total,
+        version.platform_fee_percent if version else Decimal(0),
+        [(f.name, f.fee_percent) for f in (version.additional_fees if version else [])],
+    )
+    # Stripe's invoice object does not show the fee it was given; we keep it in metadata.
+    if fee.total == int(metadata.get("application_fee_amount") or 0):
+        return obj
+    return gateway.update_invoice(
+        connect.stripe_id,
+        obj["id"],
+        {
+            "application_fee_amount": fee.total,
+            "metadata": {"application_fee_amount": str(fee.total)},
+        },
+    )
+
+
 def _finalize_and_send(connect: ConnectAccount, obj: dict[str, Any]) -> Invoice:
     if obj["status"] == "draft":
+        obj = reprice_draft(connect, obj)
         obj = gateway.invoice_action("finalize_invoice", connect.stripe_id, obj["id"])
     if not (obj.get("metadata") or {}).get("sent"):
         gateway.invoice_action("send_invoice", connect.stripe_id, obj["id"])

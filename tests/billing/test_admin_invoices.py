@@ -112,6 +112,50 @@ def test_updating_a_line(admin_client, seller, draft, stripe_client):
     assert remote(stripe_client, seller, draft).total == 18_000
 
 
+def test_a_line_edited_down_reprices_the_fee_so_the_invoice_can_still_finalize(
+    admin_client, seller, buyer, stripe_client
+):
+    # A billing-run draft: priced at 10 % by the schedule in force when it was made.
+    version = seller.billing_account.change_fee_schedule(platform_fee_percent="10")
+    on_seller = {"stripe_account": seller.stripe_id}
+    stripe_client.v1.invoice_items.create(
+        {"customer": buyer.stripe_customer_id, "amount": 20_000, "currency": "usd"}, on_seller
+    )
+    obj = stripe_client.v1.invoices.create(
+        {
+            "customer": buyer.stripe_customer_id,
+            "collection_method": "send_invoice",
+            "days_until_due": 30,
+            "pending_invoice_items_behavior": "include",
+            "application_fee_amount": 2_000,
+            "metadata": {
+                "origin": "background",
+                "fee_schedule_version": str(version.pk),
+                "application_fee_amount": "2000",
+            },
+        },
+        on_seller,
+    )
+    invoice = mirror.upsert_invoice(seller, gateway.retrieve("invoices", obj.id, seller.stripe_id))
+    # The schedule changes afterwards: the invoice keeps the one that priced it.
+    seller.billing_account.change_fee_schedule(platform_fee_percent="50")
+    [line] = invoice.lines
+    admin_client.post(
+        f"/admin/billing/invoice/{invoice.pk}/lines/{line['id']}/update/",
+        {f"{line['id']}-description": "Plan (discounted)", f"{line['id']}-amount": "15"},
+    )
+    # 2,000 would now exceed the 1,500 total, and Stripe would refuse to finalize.
+    assert remote(stripe_client, seller, invoice).metadata["application_fee_amount"] == "150"
+    response = admin_client.post(
+        "/admin/billing/invoice/",
+        {"action": "finalize", "_selected_action": [invoice.pk], "post": "yes"},
+        follow=True,
+    )
+    invoice.refresh_from_db()
+    assert invoice.status == "open", messages_of(response)
+    assert invoice.application_fee_amount == 150
+
+
 def test_removing_a_line_deletes_it(admin_client, seller, draft, stripe_client):
     [line] = draft.lines
     response = admin_client.post(

@@ -124,6 +124,28 @@ def test_a_run_that_crashed_after_creating_a_draft_is_finished_by_the_next(
     assert len(invoices) == 1
 
 
+def test_a_draft_whose_lines_changed_is_repriced_before_it_is_finalized(
+    seller, buyer, emulated_stripe, stripe_client
+):
+    seller.billing_account.change_fee_schedule(platform_fee_percent=Decimal("10"))
+    usage(seller, buyer)
+    emulated_stripe.inject_fault("500", path="/v1/invoices/", method="POST")  # the finalize
+    assert invoicing.run_billing(seller).errors
+    on_seller = {"stripe_account": seller.stripe_id}
+    [draft] = stripe_client.v1.invoices.list(None, on_seller).data
+    # More usage lands on the draft before the next run finishes it.
+    stripe_client.v1.invoice_items.create(
+        {"customer": buyer.stripe_customer_id, "invoice": draft.id, "amount": 100_000},
+        on_seller,
+    )
+    [finished] = invoicing.run_billing(seller).finished
+    assert finished.status == "open" and finished.total == 400_000
+    assert finished.application_fee_amount == 40_000  # 10 % of every line, not just the first
+    emulated_stripe.control("POST", f"invoices/{draft.id}/pay")
+    [charge] = stripe_client.v1.charges.list(None, on_seller).data
+    assert charge.application_fee_amount == 40_000  # what Stripe actually takes
+
+
 def test_fee_changes_apply_only_to_invoices_created_after_them(seller, buyer):
     seller.billing_account.change_fee_schedule(platform_fee_percent=Decimal("10"))
     usage(seller, buyer, "before")
