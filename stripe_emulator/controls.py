@@ -284,6 +284,16 @@ def balance_adjustment(req: Request, account_id: str) -> JSON:
 # --- faults --------------------------------------------------------------------------------
 
 
+def _seconds(value: str, param: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise invalid(f"Invalid number of seconds: {value}", param) from None
+    if not 0 <= seconds <= 60:
+        raise invalid("Delays are between 0 and 60 seconds.", param)
+    return seconds
+
+
 @controls.route("POST", "/_emulator/faults")
 def add_fault(req: Request) -> JSON:
     """Fail the next ``count`` API requests, optionally only those under ``path`` (a prefix)
@@ -304,7 +314,7 @@ def add_fault(req: Request) -> JSON:
         "remaining": p.int("count", 1, minimum=1),
         "path": p.str("path"),
         "method": (p.str("method") or "").upper() or None,
-        "delay": float(p.str("delay") or 2),
+        "delay": _seconds(p.str("delay") or "2", "delay"),
         "when": p.choice("when", ("before", "after"), "before"),
     }
     req.state.data["faults"].append(fault)

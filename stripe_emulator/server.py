@@ -261,11 +261,12 @@ def _internal_error(key: str | None) -> tuple[int, JSON, dict[str, str]]:
 
 
 def _saved(status: int, payload: JSON) -> bool:
-    """Whether Stripe keeps a result under its idempotency key.
+    """Whether Stripe keeps the result of an endpoint that started under its idempotency key.
 
     Stripe saves a result once the endpoint has started executing, errors included (a
     declined card, an invalid state, a 500). It saves nothing for requests that failed
-    validation or authentication, or that conflicted with a concurrent one.
+    validation (the params table, or a handler's own parameter checks) or authentication,
+    or that conflicted with a concurrent one.
     """
     if status < 400 or status >= 500:
         return True
@@ -367,7 +368,9 @@ class App:
         if kind in REFUSALS:
             return self._error_response(req, REFUSALS[kind]())
         key = req.headers.get("idempotency-key") if req.method in ("POST", "DELETE") else None
-        in_flight = (req.headers.get("stripe-account") or "", key or "")
+        # Keyed like the saved results: the platform named in the header is the platform.
+        account = req.headers.get("stripe-account") or ""
+        in_flight = ("" if account == self.state.platform else account, key or "")
         if key:
             with self._in_flight_lock:
                 if in_flight in self._in_flight:
@@ -465,6 +468,7 @@ class App:
                 }
                 return self._finish(req, record["status"], record["body"], headers)
         kind = fault["kind"] if fault else None
+        started = True
         if kind == "500":
             # Stripe failed before doing anything; the failure itself is the saved result.
             status, payload, headers = _internal_error(key)
@@ -474,11 +478,11 @@ class App:
             )
             status, payload, headers = err.status, err.body(), {}
         else:
-            status, payload, headers = self._dispatch(req)
+            status, payload, headers, started = self._dispatch(req)
             if kind == "500_after_write":
                 # The work was done, then Stripe failed: the caller cannot tell which.
                 status, payload, headers = _internal_error(key)
-        if key and _saved(status, payload):
+        if key and started and _saved(status, payload):
             store[record_key] = {
                 "fingerprint": fingerprint,
                 "status": status,
@@ -490,7 +494,8 @@ class App:
             self.state.touch()
         return self._finish(req, status, payload, headers)
 
-    def _dispatch(self, req: Request) -> tuple[int, JSON, dict[str, str]]:
+    def _dispatch(self, req: Request) -> tuple[int, JSON, dict[str, str], bool]:
+        """Run the endpoint: (status, body, headers, whether the endpoint started executing)."""
         matched = api.match(req.method, req.path)
         if matched is None:
             err = StripeError(
@@ -499,21 +504,24 @@ class App:
                 f"Unrecognized request URL ({req.method}: {req.path}). Please see "
                 "https://stripe.com/docs or we can help at https://support.stripe.com/.",
             )
-            return err.status, err.body(), {}
+            return err.status, err.body(), {}, False
         handler, args = matched
         try:
             # Refuse what Stripe refuses (unknown, missing or mistyped params) before the
             # handler runs; the table comes from the stripe SDK's own params types.
             schema.check(req.method, req.path, req.params.data)
+        except StripeError as err:
+            return err.status, err.body(), err.headers, False
+        try:
             result = handler(req, **args)
             result = apply_expand(req, copy.deepcopy(result))
-            return 200, result, {}
+            return 200, result, {}, True
         except StripeError as err:
-            return err.status, err.body(), err.headers
+            return err.status, err.body(), err.headers, True
         except Exception:  # noqa: BLE001 - a bug must surface as Stripe's 500, not a hang
             traceback.print_exc()
             err = StripeError(500, "api_error", "An unknown error occurred in the emulator.")
-            return err.status, err.body(), {}
+            return err.status, err.body(), {}, True
 
     def _finish(self, req: Request, status: int, payload: JSON, headers: dict[str, str]):
         return Response.json(

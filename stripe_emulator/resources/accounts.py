@@ -1,5 +1,5 @@
-"""Connected accounts, capabilities, login links, account links (with the hosted onboarding
-page), account sessions, and the onboarding state machine the controls and pages drive.
+"""Connected accounts, their capabilities and requirements, and the onboarding state
+machine the controls and hosted pages drive (links and sessions live in ``account_links``).
 """
 
 from __future__ import annotations

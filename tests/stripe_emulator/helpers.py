@@ -14,8 +14,6 @@ EXPRESS = {
 CAPS = {"card_payments": {"requested": True}, "transfers": {"requested": True}}
 
 
-# An Express dashboard account whose own balance pays Stripe's fees (``fees.payer=account``
-# needs ``losses.payments=stripe``).
 # A seller on its own (full) Stripe Dashboard pays Stripe's fees itself; Stripe does not allow
 # that combination for Express accounts.
 SELLER_PAYS = {

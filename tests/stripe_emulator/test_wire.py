@@ -109,11 +109,12 @@ def test_idempotency_keys_expire_after_24_hours_of_emulated_time(stripe_client, 
     assert first.id != second.id
 
 
-def test_validation_errors_are_not_stored_under_the_idempotency_key(stripe_client):
+def test_a_request_refused_for_a_missing_object_is_not_stored_under_its_key(stripe_client):
     opts = {"idempotency_key": "retry-after-fix"}
-    with pytest.raises(stripe.InvalidRequestError):
+    with pytest.raises(stripe.InvalidRequestError) as missing:
         stripe_client.v1.invoices.create({"customer": "cus_missing"}, opts)
-    # Stripe does not save 4xx results, so the key is free for the corrected request.
+    assert missing.value.code == "resource_missing"
+    # Refused before the endpoint ran, so the key is free for another request.
     customer = stripe_client.v1.customers.create({"email": "a@example.com"}, opts)
     assert customer.id.startswith("cus_")
 
@@ -236,6 +237,14 @@ def test_slow_response_is_slow(stripe_client, stripe_emulator):
     assert time.monotonic() - started >= 0.5
 
 
+def test_a_fault_with_a_bad_delay_is_refused_with_a_message(stripe_emulator):
+    url = f"{stripe_emulator.base_url}/_emulator/faults"
+    response = requests.post(url, json={"kind": "slow", "delay": "soon"}, timeout=5)
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "delay"
+    assert stripe_emulator.control("GET", "faults")["faults"] == []
+
+
 def test_faults_can_target_a_path(stripe_client, stripe_emulator):
     stripe_emulator.inject_fault("500", count=2, path="/v1/balance")
     assert stripe_client.v1.customers.list().data == []
@@ -336,6 +345,16 @@ def test_errors_from_a_running_endpoint_are_saved_validation_errors_are_not(stri
     assert invalid.value.code.startswith("parameter_")
     item = stripe_client.v1.invoice_items.create({"customer": customer.id, "amount": 1}, key)
     assert item.amount == 1
+    # Refusals by the parameter table carry no code for enums; still nothing is saved.
+    key = {"idempotency_key": "customer-1"}
+    with pytest.raises(stripe.InvalidRequestError) as enum:
+        stripe_client.v1.customers.create(
+            {"email": "b@example.com", "tax_exempt": "bogus"},  # type: ignore[typeddict-item]
+            key,
+        )
+    assert enum.value.param == "tax_exempt"
+    fixed = stripe_client.v1.customers.create({"email": "b@example.com"}, key)
+    assert fixed.email == "b@example.com"
 
 
 def test_restricted_test_keys_are_accepted(stripe_emulator):
