@@ -239,17 +239,22 @@ def decide_dispute(req: Request, dispute_id: str) -> JSON:
 def add_bank_account(req: Request, account_id: str) -> JSON:
     """The seller adds a bank account (as in the Express Dashboard): ``account_number``
     (Stripe's test numbers decide how payouts to it end; default succeeds), ``country``,
-    ``currency``, ``default_for_currency`` (default true)."""
+    ``currency`` (one the account's country can settle in, else Stripe's 400),
+    ``default_for_currency`` (default true)."""
     account = _account(req, account_id)
     p = req.params
     country = (p.str("country") or account["country"]).upper()
     number = p.str("account_number") or external_accounts.SUCCESS_ACCOUNT_NUMBER
+    currency = (p.str("currency") or accounts.default_currency(country)).lower()
+    refused = currencies.unsettleable(account, currency, "currency")
+    if refused is not None:
+        raise refused  # as Stripe refuses it through the API
     bank = external_accounts.bank_account_object(
         req.state,
         account,
         account_number=number,
         country=country,
-        currency=(p.str("currency") or accounts.default_currency(country)).lower(),
+        currency=currency,
         routing_number=p.str("routing_number")
         or (external_accounts.TEST_ROUTING_NUMBER if country == "US" else None),
     )
@@ -262,17 +267,26 @@ def add_bank_account(req: Request, account_id: str) -> JSON:
 @controls.route("POST", "/_emulator/accounts/{account_id}/balance_adjustments")
 def balance_adjustment(req: Request, account_id: str) -> JSON:
     """A correction Stripe books on the account: an ``adjustment`` balance transaction of
-    ``amount`` (may be negative) in ``currency``, available at once. Handy for putting a
-    balance exactly where a test wants it; refunds and disputes have their own paths."""
+    ``amount`` (may be negative) in ``currency`` (one it settles in), available at once. Handy
+    for putting a balance exactly where a test wants it; refunds and disputes have their own
+    paths."""
     account = _account(req, account_id)
     p = req.params
     amount = p.int("amount", required=True)
     assert amount is not None
+    currency = (p.str("currency") or account["default_currency"]).lower()
+    held = currencies.settlement_currencies(req.state, account["id"])
+    if currency not in held:
+        # Stripe books adjustments only where the account can hold a balance.
+        raise invalid(
+            f"{account['id']} cannot hold a {currency} balance (it settles in {', '.join(held)}).",
+            "currency",
+        )
     txn = balance.add_transaction(
         req.state,
         account["id"],
         amount=amount,
-        currency=(p.str("currency") or account["default_currency"]).lower(),
+        currency=currency,
         type_="adjustment",
         source=None,
         description=p.str("description") or "Adjustment (emulator)",

@@ -170,6 +170,17 @@ def default_currency(country: str) -> str:
     return COUNTRY_CURRENCY.get(country, "usd")
 
 
+def _settleable_default(account: JSON, currency: str) -> str:
+    """``default_currency`` must be a currency Stripe supports in the account's country (the
+    API reference's words); the same refusal as for a bank account in such a currency."""
+    from .currencies import unsettleable  # currencies builds on this module
+
+    refused = unsettleable(account, currency, "default_currency")
+    if refused is not None:
+        raise refused
+    return currency.lower()
+
+
 def _controller(params: Params, legacy_type: str | None) -> tuple[JSON, str]:
     """The account's ``controller`` hash and legacy ``type`` from the create params."""
     given = params.dict("controller")
@@ -437,7 +448,7 @@ def create_account(req: Request) -> JSON:
         controller["requirement_collection"] != "application"
     )
     if p.str("default_currency"):
-        account["default_currency"] = p.str("default_currency").lower()
+        account["default_currency"] = _settleable_default(account, p.str("default_currency"))
     business_type = p.choice(
         "business_type", ("company", "government_entity", "individual", "non_profit")
     )
@@ -509,7 +520,9 @@ def update_account(req: Request, account_id: str) -> JSON:
     if "email" in p:
         account["email"] = p.str("email")
     if "default_currency" in p:
-        account["default_currency"] = (p.str("default_currency") or "usd").lower()
+        account["default_currency"] = _settleable_default(
+            account, p.str("default_currency") or default_currency(account["country"])
+        )
     if "business_profile" in p:
         account["business_profile"] = _profile(
             p.dict("business_profile"), account["business_profile"]

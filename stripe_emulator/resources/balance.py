@@ -41,6 +41,52 @@ REPORTING_CATEGORY = {
 }
 
 
+# Who pays each Stripe fee arising on a connected account, by the account's
+# ``controller.fees.payer``: ``True`` when Stripe bills the platform, ``False`` when the
+# account pays it (in the fee details of its own balance transaction). The one place this is
+# decided; rows from Stripe's "Fee behavior on connected accounts" table
+# (docs.stripe.com/connect/direct-charges-fee-payer-behavior, columns account / application /
+# application_custom / application_express):
+# * "Stripe payment processing fees": Connected Account / Platform / Connected Account /
+#   Connected Account;
+# * "Dispute fees": Connected Account / Platform / Connected Account / Connected Account. The
+#   table is per fee payer, so ``losses.payments`` does not enter into it. (Stripe's "Disputes
+#   on Connect" page words it differently for ``losses.payments=stripe`` with
+#   ``fees.payer=application``: the connected account is charged the fee there.)
+# * "Instant Payouts": Connected Account / Platform / Platform / Platform.
+# A payer value the table does not know leaves the fee with the account.
+PLATFORM_PAYS: dict[str, dict[str, bool]] = {
+    "processing": {
+        "account": False,
+        "application": True,
+        "application_express": False,
+        "application_custom": False,
+    },
+    "dispute": {
+        "account": False,
+        "application": True,
+        "application_express": False,
+        "application_custom": False,
+    },
+    "instant_payout": {
+        "account": False,
+        "application": True,
+        "application_express": True,
+        "application_custom": True,
+    },
+}
+
+
+def platform_pays(state: State, account_id: str, fee: str) -> bool:
+    """Whether Stripe bills the platform, not ``account_id``, for a ``fee`` (a kind in
+    ``PLATFORM_PAYS``) arising on that account. The platform's own fees are its own."""
+    if account_id == state.platform:
+        return False
+    account = state.find(account_id) or {}
+    payer = ((account.get("controller") or {}).get("fees") or {}).get("payer") or "account"
+    return PLATFORM_PAYS[fee].get(payer, False)
+
+
 def round_half_up(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 

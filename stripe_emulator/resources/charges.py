@@ -2,12 +2,12 @@
 platform's application fee.
 
 Who pays Stripe's processing fee depends on the connected account's ``controller.fees.payer``
-(Stripe's "Fee behavior on connected accounts"): with ``application`` the platform pays it, so
-the account's charge transaction carries only the application fee and the platform's balance
-gets a ``stripe_fee`` transaction (reporting category ``fee``, no source) for it; with
-``account`` (and the legacy ``application_express`` / ``application_custom``) the account pays
-both. The application fee is capped at the amount charged. A charge presented in a currency
-the account cannot settle in is converted (see ``currencies``).
+(``balance.PLATFORM_PAYS``): with ``application`` the platform pays it, so the account's charge
+transaction carries only the application fee and the platform is billed the fee in its own
+currency (``currencies.bill_platform``); with ``account`` (and the legacy
+``application_express`` / ``application_custom``) the account pays both. The application fee
+is capped at the amount charged. A charge presented in a currency the account cannot settle in
+is converted (see ``currencies``).
 """
 
 from __future__ import annotations
@@ -18,20 +18,19 @@ from ..errors import invalid
 from ..server import Request, api, list_matching
 from ..state import State, public
 from .accounts import platform_account
-from .balance import APPLICATION_ID, AVAILABLE_DELAY, DAY, add_transaction, stripe_fee
-from .currencies import convert, settlement_currency, wire_rate
+from .balance import (
+    APPLICATION_ID,
+    AVAILABLE_DELAY,
+    DAY,
+    add_transaction,
+    platform_pays,
+    stripe_fee,
+)
+from .currencies import bill_platform, convert, settlement_currency, wire_rate
 
 JSON = dict[str, Any]
 
 # --- charges and application fees ----------------------------------------------------------
-
-
-def platform_pays_fees(state: State, account: str) -> bool:
-    """True when the platform pays Stripe's processing fees for ``account``'s direct charges."""
-    if account == state.platform:
-        return False
-    obj = state.find(account) or {}
-    return ((obj.get("controller") or {}).get("fees") or {}).get("payer") == "application"
 
 
 def check_application_fee(fee: int | None, amount: int, param: str) -> None:
@@ -80,8 +79,8 @@ def create_charge(
     settle = settlement_currency(state, account, currency)
     settled = convert(amount, currency, settle)
     processing = stripe_fee(settled, settle)
-    platform_pays = platform_pays_fees(state, account)
-    fee_details = [] if platform_pays else [_fee_detail(processing, settle, "stripe_fee")]
+    platform_billed = platform_pays(state, account, "processing")
+    fee_details = [] if platform_billed else [_fee_detail(processing, settle, "stripe_fee")]
     fee_id = state.new_id("fee") if fee_amount else None
     if fee_amount:
         fee_details.append(
@@ -111,18 +110,9 @@ def create_charge(
     )
     state.put(charge, account)
     state.emit("charge.succeeded", charge, account, request_id=request_id)
-    if platform_pays:
-        platform_account(state)
-        paid_in = settlement_currency(state, platform, settle)
-        add_transaction(
-            state,
-            platform,
-            amount=-convert(processing, settle, paid_in),
-            currency=paid_in,
-            type_="stripe_fee",
-            source=None,
-            description=f"Stripe processing fees for {charge_id} on {account}",
-            exchange_rate=wire_rate(settle, paid_in),
+    if platform_billed:
+        bill_platform(
+            state, processing, settle, f"Stripe processing fees for {charge_id} on {account}"
         )
     if fee_id:
         platform_account(state)

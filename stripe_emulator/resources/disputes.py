@@ -6,20 +6,21 @@ and its dispute pricing (June 2025 update):
 * A chargeback withdraws the disputed amount from the balance of the account the charge lives
   on (the connected account, for a direct charge), at once and into ``available``, which may go
   below zero. It is one balance transaction: type ``adjustment``, reporting category
-  ``dispute``, source the dispute, description "Chargeback withdrawal for ch_...".
-* The dispute ("received") fee goes in that transaction's ``fee_details`` (``stripe_fee``,
-  "Dispute fee") when the connected account pays it. For direct charges the platform pays it
-  instead when it carries the account's losses and fees (``controller.losses.payments`` and
-  ``controller.fees.payer`` both ``application``): the withdrawal then carries no fee and the
-  platform's own balance is debited with a ``stripe_fee`` transaction (how Stripe itemises that
-  bill on the platform is not documented; this is the emulator's rendering of it).
-  ``application_express`` / ``application_custom`` payers and ``losses.payments=stripe`` leave
-  the fee with the connected account.
-* A won dispute reinstates the disputed amount with a second ``adjustment``
-  (``dispute_reversal``). The received fee is not returned (since June 2025 only the separate
-  "dispute countered" fee is, which the emulator does not charge). Lost disputes reinstate
-  nothing; neither does accepting one (``POST /v1/disputes/{id}/close``) or letting
-  ``evidence_details.due_by`` pass without submitting evidence.
+  ``dispute``, source the dispute, description "Chargeback withdrawal for ch_...". It is booked
+  in the currency the charge settled in, converted at the charge's rate (``exchange_rate``)
+  when the charge was presented in another one; the dispute itself keeps the charge's
+  presentment ``amount``/``currency``.
+* The dispute ("received") fee, priced in that settlement currency, goes in the withdrawal's
+  ``fee_details`` (``stripe_fee``, "Dispute fee") when the connected account pays it. Who pays
+  is ``balance.PLATFORM_PAYS["dispute"]``: the platform for ``controller.fees.payer`` =
+  ``application``; the withdrawal then carries no fee and the platform is billed the fee in its
+  own currency (``currencies.bill_platform``). ``application_express`` /
+  ``application_custom`` payers leave the fee with the connected account.
+* A won dispute reinstates exactly what was withdrawn (same currency, amount and rate) with a
+  second ``adjustment`` (``dispute_reversal``). The received fee is not returned (since June
+  2025 only the separate "dispute countered" fee is, which the emulator does not charge).
+  Lost disputes reinstate nothing; neither does accepting one (``POST /v1/disputes/{id}/close``)
+  or letting ``evidence_details.due_by`` pass without submitting evidence.
 * Only chargebacks are emulated (``needs_response`` → ``under_review`` → ``won``/``lost``), not
   inquiries (``warning_*``). A chargeback's charge is no longer refundable
   (``is_charge_refundable: false``); the charge itself only gets ``disputed: true`` (API
@@ -34,8 +35,8 @@ from ..errors import StripeError, invalid, state_error
 from ..params import Params, merge_metadata
 from ..server import Request, api, list_matching
 from ..state import State, diff, public
-from .accounts import platform_account
-from .balance import DAY, add_transaction
+from .balance import DAY, add_transaction, platform_pays
+from .currencies import bill_platform, convert, wire_rate
 
 JSON = dict[str, Any]
 
@@ -80,16 +81,6 @@ CLOSED = ("won", "lost")
 
 def dispute_fee(currency: str) -> int:
     return DISPUTE_FEES.get(currency.lower(), DEFAULT_DISPUTE_FEE)
-
-
-def platform_pays_dispute_fee(state: State, owner: str) -> bool:
-    """Whether the platform, not the connected account, is billed the dispute fee."""
-    if owner == state.platform:
-        return False
-    controller = (state.find(owner) or {}).get("controller") or {}
-    return (controller.get("fees") or {}).get("payer") == "application" and (
-        controller.get("losses") or {}
-    ).get("payments") == "application"
 
 
 def end_of_day(moment: int) -> int:
@@ -163,17 +154,19 @@ def open_dispute(
             "amount).",
             "amount",
         )
-    currency = charge["currency"]
+    presented = charge["currency"]
+    # The money goes back out the way it came in: in the currency the charge settled in.
+    settled_in = charge.get("_settlement_currency") or presented
     due_by = end_of_day(state.now() + response_days * DAY)
     reason_code = VISA_REASON_CODES.get(reason)
     dispute = _dispute_object(state, charge, amount, reason, due_by, reason_code)
-    fee = dispute_fee(currency)
-    platform_pays = platform_pays_dispute_fee(state, owner)
+    fee = dispute_fee(settled_in)
+    platform_billed = platform_pays(state, owner, "dispute")
     fee_details = [
         {
             "amount": fee,
             "application": None,
-            "currency": currency,
+            "currency": settled_in,
             "description": "Dispute fee",
             "type": "stripe_fee",
         }
@@ -181,26 +174,17 @@ def open_dispute(
     withdrawal = add_transaction(
         state,
         owner,
-        amount=-amount,
-        currency=currency,
+        amount=-convert(amount, presented, settled_in),
+        currency=settled_in,
         type_="adjustment",
         source=dispute["id"],
         description=f"Chargeback withdrawal for {charge['id']}",
-        fee_details=[] if platform_pays else fee_details,
+        fee_details=[] if platform_billed else fee_details,
+        exchange_rate=wire_rate(presented, settled_in),
+        reporting_category="dispute",
     )
-    withdrawal["reporting_category"] = "dispute"
-    if platform_pays:
-        platform_account(state)
-        billed = add_transaction(
-            state,
-            state.platform,
-            amount=-fee,
-            currency=currency,
-            type_="stripe_fee",
-            source=None,
-            description=f"Dispute fee for {dispute['id']} on {owner}",
-        )
-        billed["reporting_category"] = "fee"
+    if platform_billed:
+        bill_platform(state, fee, settled_in, f"Dispute fee for {dispute['id']} on {owner}")
     dispute["balance_transactions"].append(public(withdrawal))
     state.put(dispute, owner)
     charge["disputed"] = True
@@ -223,16 +207,20 @@ def close_dispute(state: State, dispute: JSON, outcome: str, request_id: str | N
         state.data["open_disputes"].remove(dispute["id"])
     state.emit("charge.dispute.closed", dispute, owner, request_id=request_id)
     if outcome == "won":
+        # Exactly what the chargeback withdrew comes back: same currency, amount and rate.
+        withdrawal = state.find(dispute["balance_transactions"][0]["id"])
+        assert withdrawal is not None
         reinstated = add_transaction(
             state,
             owner,
-            amount=dispute["amount"],
-            currency=dispute["currency"],
+            amount=-withdrawal["amount"],
+            currency=withdrawal["currency"],
             type_="adjustment",
             source=dispute["id"],
             description=f"Chargeback reversal for {dispute['charge']}",
+            exchange_rate=withdrawal["exchange_rate"],
+            reporting_category="dispute_reversal",
         )
-        reinstated["reporting_category"] = "dispute_reversal"
         dispute["balance_transactions"].append(public(reinstated))
         state.emit("charge.dispute.funds_reinstated", dispute, owner, request_id=request_id)
     state.touch()

@@ -3,7 +3,9 @@
 Stripe's test numbers decide what happens to payouts sent to them (a payout to
 ``000111111116`` fails with ``no_account``, a card token ``..._instantPayoutUnsupported`` is
 not eligible for Instant Payouts). A failed payout errors its destination; the account then
-owes an ``external_account`` and cannot be paid out until a usable one is added.
+owes an ``external_account`` and cannot be paid out until a usable one is added. A bank account
+or card in a currency the account's country cannot settle in is refused
+(``currencies.COUNTRY_SETTLEMENT``): a US account cannot hold a EUR bank account.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .accounts import (
     connected,
     default_currency,
 )
+from .currencies import unsettleable
 
 JSON = dict[str, Any]
 
@@ -376,6 +379,13 @@ def create_external_account(req: Request, account_id: str) -> JSON:
     account = connected(req, account_id)
     p = req.params
     external = _from_params(req.state, account, p)
+    # A hash may name its currency; a token carries the currency of what it stands for.
+    raw = p.raw("external_account")
+    named = isinstance(raw, dict) and "currency" in raw
+    param = "external_account[currency]" if named else "external_account"
+    refused = unsettleable(account, external["currency"], param)
+    if refused is not None:
+        raise refused
     external["metadata"] = p.metadata() or {}
     add_external_account(
         req.state,

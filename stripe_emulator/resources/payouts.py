@@ -20,8 +20,10 @@ from .balance import (
     REPORTING_CATEGORY,
     add_transaction,
     balances_of,
+    platform_pays,
     round_half_up,
 )
+from .currencies import bill_platform
 from .external_accounts import (
     INSTANT_COUNTRIES,
     default_for,
@@ -42,9 +44,6 @@ INSTANT_IN_TRANSIT_AFTER = 60
 # Stripe's Instant Payouts fee: 1 % of the payout amount (1.5 % in Australia).
 INSTANT_FEE_RATES = {"AU": Decimal("0.015")}
 INSTANT_FEE_RATE = Decimal("0.01")
-# Who pays Stripe's Instant Payouts fee: the platform for these ``controller.fees.payer``
-# values, the connected account itself for ``account``.
-PLATFORM_PAYS = ("application", "application_express", "application_custom")
 # Countries where Stripe debits the bank account to cover a negative balance.
 DEBIT_COUNTRIES = {"US", "CA", "AU", "GB", *EUROZONE}
 
@@ -131,10 +130,6 @@ def instant_fee(account: JSON, amount: int) -> int:
     return round_half_up(Decimal(amount) * rate)
 
 
-def platform_pays_fees(account: JSON) -> bool:
-    return account.get("controller", {}).get("fees", {}).get("payer") in PLATFORM_PAYS
-
-
 def create_payout(
     state: State,
     account: JSON,
@@ -158,18 +153,9 @@ def create_payout(
     fee_details = []
     if method == "instant":
         fee = instant_fee(account, amount)
-        if platform_pays_fees(account):
+        if platform_pays(state, owner, "instant_payout"):
             # Stripe bills the platform for its connected accounts' Instant Payouts.
-            platform_account(state)
-            add_transaction(
-                state,
-                state.platform,
-                amount=-fee,
-                currency=currency,
-                type_="stripe_fee",
-                source=None,
-                description=f"Instant Payouts fee ({owner})",
-            )
+            bill_platform(state, fee, currency, f"Instant Payouts fee ({owner})")
         elif fee:
             fee_details.append(
                 {
@@ -464,7 +450,8 @@ def create_manual_payout(req: Request) -> JSON:
         if method == "instant":
             if "instant" not in destination["available_payout_methods"] or not usable(destination):
                 raise _not_instant(destination)
-            fee = 0 if platform_pays_fees(account) else instant_fee(account, amount)
+            billed = platform_pays(req.state, account["id"], "instant_payout")
+            fee = 0 if billed else instant_fee(account, amount)
             offered = instant_available(req.state, account["id"], currency, bucket)["amount"]
             if amount + fee > offered:
                 raise _insufficient()

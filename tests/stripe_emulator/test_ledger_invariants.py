@@ -3,12 +3,17 @@
 A hypothesis state machine drives buyer payments (some in a currency the account converts),
 refunds with and without the application fee, application fee refunds, disputes and their
 outcomes, automatic payouts that land, fail or arrive late, manual and instant payouts, bank
-accounts added after a failure, and the clock. After every step, per account and currency:
+accounts added after a failure or in another currency (refused where the account's country
+cannot settle in it), and the clock. After every step:
 
-* ``balance.available`` / ``balance.pending`` equal the sums of balance transaction nets whose
-  status is ``available`` / ``pending``;
+* per account and currency, ``balance.available`` / ``balance.pending`` equal the sums of
+  balance transaction nets whose status is ``available`` / ``pending``;
 * every paid automatic payout equals the sum of the transactions ``?payout=`` lists for it
-  (besides its own payout transaction).
+  (besides its own payout transaction);
+* no account (the platform included) has a balance in a currency it does not settle in (its
+  ``default_currency`` and its bank accounts' currencies);
+* per charge, what was refunded plus what a dispute not won took back is at most the amount
+  charged.
 
 Every call goes through the real SDK; what Stripe refuses (a payout larger than the balance,
 refunding a disputed charge...) is allowed to be refused, and the invariants must hold anyway.
@@ -32,9 +37,16 @@ from hypothesis.stateful import (
 
 from tests.stripe_emulator.helpers import SELLER_PAYS, onboarded_account
 
-# Three sellers: ours (the platform pays Stripe's fees, daily payouts), one that pays its own
-# fees, and one on a manual schedule with a debit card for instant payouts.
+# Three sellers: ours (the platform pays Stripe's fees, daily payouts), one in the UK that pays
+# its own fees, and one on a manual schedule with a debit card for instant payouts.
 PLATFORM_PAYS, OWN_FEES, MANUAL = range(3)
+# Bank accounts in other currencies a seller may try to add, and where each can be held.
+FOREIGN_BANKS = {
+    "eur": {"country": "DE", "account_number": "DE89370400440532013000"},
+    "usd": {"country": "US", "account_number": "000123456789", "routing_number": "110000000"},
+    "cad": {"country": "CA", "account_number": "000123456789", "routing_number": "11000-000"},
+}
+SETTLES_IN = {"US": {"usd"}, "GB": {"gbp", "eur", "usd"}}
 
 
 def _ledger_sums(client: stripe.StripeClient, opts: dict[str, Any] | None) -> dict:
@@ -64,7 +76,7 @@ def test_balances_and_payouts_add_up_whatever_real_money_does(stripe_client, str
             emulator.reset()
             self.accounts = [
                 onboarded_account(client, emulator).id,
-                onboarded_account(client, emulator, controller=SELLER_PAYS).id,
+                onboarded_account(client, emulator, controller=SELLER_PAYS, country="GB").id,
                 onboarded_account(client, emulator).id,
             ]
             manual = self.accounts[MANUAL]
@@ -176,6 +188,21 @@ def test_balances_and_payouts_add_up_whatever_real_money_does(stripe_client, str
         def seller_adds_a_bank_account(self, who: int) -> None:
             emulator.control("POST", f"accounts/{self.accounts[who]}/external_accounts")
 
+        @rule(
+            who=st.sampled_from([PLATFORM_PAYS, OWN_FEES]),
+            currency=st.sampled_from(sorted(FOREIGN_BANKS)),
+        )
+        def seller_adds_a_foreign_bank_account(self, who: int, currency: str) -> None:
+            account = client.v1.accounts.retrieve(self.accounts[who])
+            bank = {"object": "bank_account", "currency": currency, **FOREIGN_BANKS[currency]}
+            try:
+                client.v1.accounts.external_accounts.create(account.id, {"external_account": bank})
+            except stripe.InvalidRequestError as refused:
+                assert currency not in SETTLES_IN[account.country], refused
+                assert refused.param == "external_account[currency]"
+            else:
+                assert currency in SETTLES_IN[account.country]
+
         @rule(percent=st.integers(1, 100), instant=st.booleans())
         def seller_pays_out_by_hand(self, percent: int, instant: bool) -> None:
             account = self.accounts[MANUAL]
@@ -223,6 +250,33 @@ def test_balances_and_payouts_add_up_whatever_real_money_does(stripe_client, str
                     ).auto_paging_iter()
                     swept = sum(t.net for t in listed if t.source != payout.id)
                     assert swept == payout.amount, payout.id
+
+        @invariant()
+        def no_balance_in_a_currency_the_account_cannot_settle_in(self) -> None:
+            for account_id in [*self.accounts, None]:
+                if account_id:
+                    account = client.v1.accounts.retrieve(account_id)
+                    banks = client.v1.accounts.external_accounts.list(
+                        account_id, {"limit": 100}
+                    ).auto_paging_iter()
+                else:
+                    account = client.v1.accounts.retrieve_current()
+                    banks = iter(account.external_accounts.data)
+                settles_in = {account.default_currency, *(b.currency for b in banks)}
+                held = _balance_sums(client, self.opts(account_id) if account_id else None)
+                assert {currency for currency, _ in held} <= settles_in, (account_id, held)
+
+        @invariant()
+        def no_charge_gives_back_more_than_it_took(self) -> None:
+            for account in self.accounts:
+                opts = self.opts(account)
+                lost: dict[str, int] = defaultdict(int)  # charge id → disputed, not won
+                for dispute in client.v1.disputes.list({"limit": 100}, opts).auto_paging_iter():
+                    if dispute.status != "won":
+                        lost[str(dispute.charge)] += dispute.amount
+                for charge in client.v1.charges.list({"limit": 100}, opts).auto_paging_iter():
+                    taken_back = charge.amount_refunded + lost[charge.id]
+                    assert taken_back <= charge.amount, (charge.id, taken_back, charge.amount)
 
     run_state_machine_as_test(
         RealMoney,

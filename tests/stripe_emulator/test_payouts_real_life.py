@@ -93,14 +93,23 @@ def test_manual_payout_lands_but_cannot_be_itemised(stripe_client, stripe_emulat
 
 def test_manual_payout_needs_an_external_account_in_its_currency(stripe_client, stripe_emulator):
     account = _available_funds(stripe_client, stripe_emulator)
-    stripe_emulator.control(
-        "POST", f"accounts/{account.id}/balance_adjustments", amount=5_000, currency="eur"
-    )
+    # A US account holds no euros (it cannot add a EUR bank account), so there is nothing to
+    # pay them out to.
     with pytest.raises(stripe.InvalidRequestError) as info:
         stripe_client.v1.payouts.create({"amount": 1_000, "currency": "eur"}, _opts(account.id))
     assert info.value.user_message == (
         "Sorry, you don't have any external accounts in that currency (eur)."
     )
+    # Nor can the emulator's balance adjustment put euros on it.
+    response = requests.post(
+        f"{stripe_emulator.base_url}/_emulator/accounts/{account.id}/balance_adjustments",
+        json={"amount": 5_000, "currency": "eur"},
+        timeout=10,
+    )
+    assert response.status_code == 400 and response.json()["error"]["param"] == "currency"
+    assert {
+        b.currency for b in stripe_client.v1.balance.retrieve(options=_opts(account.id)).available
+    } == {"usd"}
 
 
 def test_weekly_schedule_needs_an_anchor_and_pays_on_that_day(stripe_client, stripe_emulator):

@@ -376,7 +376,8 @@ def test_a_charge_in_another_currency_settles_converted(stripe_client, stripe_em
 
 
 def test_a_bank_account_in_a_currency_lets_the_account_settle_in_it(stripe_client, stripe_emulator):
-    account = onboarded_account(stripe_client, stripe_emulator)
+    # A UK account may settle in euros too (a US one may not: see test_settlement_and_fee_payers).
+    account = onboarded_account(stripe_client, stripe_emulator, country="GB")
     opts = {"stripe_account": account.id}
     bank = stripe_client.v1.accounts.external_accounts.create(
         account.id,
@@ -392,7 +393,7 @@ def test_a_bank_account_in_a_currency_lets_the_account_settle_in_it(stripe_clien
     assert isinstance(bank, stripe.BankAccount)
     assert (bank.currency, bank.last4, bank.default_for_currency) == ("eur", "3000", True)
     listed = stripe_client.v1.accounts.external_accounts.list(account.id).data
-    assert sorted(b.currency for b in listed) == ["eur", "usd"]
+    assert sorted(b.currency for b in listed) == ["eur", "gbp"]
     refreshed = stripe_client.v1.accounts.retrieve(account.id)
     assert len(refreshed.external_accounts.data) == 2
     charge = _charge(stripe_emulator, account.id, 10_000, fee=1_000, currency="eur")
@@ -405,12 +406,13 @@ def test_a_bank_account_in_a_currency_lets_the_account_settle_in_it(stripe_clien
     # The platform holds no euros: its application fee and Stripe's fee are booked in dollars.
     # Stripe's fee, 2.9 % × 10,000 + 30 = 320 EUR cents, is 3.478… USD → 348 cents.
     assert _totals(stripe_client) == {"usd": (-348, 1_087)}
-    # A currency the account cannot hold still converts to its default currency.
-    gbp = _charge(stripe_emulator, account.id, 1_000, currency="gbp")
-    gbp_txn = stripe_client.v1.balance_transactions.retrieve(
-        gbp["balance_transaction"], options=opts
+    # A currency the account does not hold (it has no USD bank account) still converts to its
+    # default currency.
+    usd = _charge(stripe_emulator, account.id, 1_000, currency="usd")
+    usd_txn = stripe_client.v1.balance_transactions.retrieve(
+        usd["balance_transaction"], options=opts
     )
-    assert gbp_txn.currency == "usd" and gbp_txn.amount == 1_266  # 10 / 0.79 = 12.658…
+    assert usd_txn.currency == "gbp" and usd_txn.amount == 790  # 10 × 0.79
     with pytest.raises(AssertionError, match="Invalid currency: xyz"):
         _charge(stripe_emulator, account.id, 1_000, currency="xyz")
 
