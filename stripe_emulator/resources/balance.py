@@ -15,7 +15,6 @@ from ..state import State, public
 
 JSON = dict[str, Any]
 
-JSON = dict[str, Any]
 DAY = 86400
 AVAILABLE_DELAY = 2 * DAY  # pending funds become available two days after the charge
 IN_TRANSIT_AFTER = 3600  # a payout leaves the bank queue an hour after creation
@@ -31,6 +30,7 @@ REPORTING_CATEGORY = {
     "application_fee": "platform_earning",
     "payout": "payout",
     "payout_failure": "payout_reversal",
+    "payout_cancel": "payout_reversal",
     "transfer": "transfer",
     "refund": "refund",
     "adjustment": "other_adjustment",
@@ -50,9 +50,10 @@ REPORTING_CATEGORY = {
 # * "Stripe payment processing fees": Connected Account / Platform / Connected Account /
 #   Connected Account;
 # * "Dispute fees": Connected Account / Platform / Connected Account / Connected Account. The
-#   table is per fee payer, so ``losses.payments`` does not enter into it. (Stripe's "Disputes
-#   on Connect" page words it differently for ``losses.payments=stripe`` with
-#   ``fees.payer=application``: the connected account is charged the fee there.)
+#   table is per fee payer; Stripe's dispute pages ("Disputes on Connect", and "Disputes for
+#   connected accounts") add that the dispute fee goes with liability for losses: with
+#   ``losses.payments=stripe`` the connected account is charged it even when the platform
+#   pays its other fees. ``platform_pays`` applies both.
 # * "Instant Payouts": Connected Account / Platform / Platform / Platform.
 # A payer value the table does not know leaves the fee with the account.
 PLATFORM_PAYS: dict[str, dict[str, bool]] = {
@@ -83,7 +84,10 @@ def platform_pays(state: State, account_id: str, fee: str) -> bool:
     if account_id == state.platform:
         return False
     account = state.find(account_id) or {}
-    payer = ((account.get("controller") or {}).get("fees") or {}).get("payer") or "account"
+    controller = account.get("controller") or {}
+    payer = (controller.get("fees") or {}).get("payer") or "account"
+    if fee == "dispute" and (controller.get("losses") or {}).get("payments") != "application":
+        return False
     return PLATFORM_PAYS[fee].get(payer, False)
 
 

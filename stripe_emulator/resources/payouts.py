@@ -17,7 +17,6 @@ from .accounts import EUROZONE, WEEKDAYS, platform_account
 from .balance import (
     DAY,
     IN_TRANSIT_AFTER,
-    REPORTING_CATEGORY,
     add_transaction,
     balances_of,
     platform_pays,
@@ -34,10 +33,6 @@ from .external_accounts import (
 )
 
 JSON = dict[str, Any]
-
-# Reporting categories of the payout side of the ledger.
-REPORTING_CATEGORY.setdefault("payout_cancel", "payout_reversal")
-REPORTING_CATEGORY.setdefault("stripe_fee", "fee")
 
 INSTANT_ARRIVAL = 30 * 60  # Instant Payouts typically land within 30 minutes
 INSTANT_IN_TRANSIT_AFTER = 60

@@ -245,8 +245,9 @@ def test_who_pays_each_stripe_fee_follows_the_fee_payer(stripe_client, stripe_em
         )
     assert found == {
         **EXPECTED_PAYERS,
-        # Stripe's table is per fees.payer: losses.payments does not move the dispute fee.
-        "application, Stripe liable": EXPECTED_PAYERS["application"],
+        # The dispute fee goes with liability for losses: Stripe carries them here, so the
+        # account is charged it, while the platform still pays the processing fee.
+        "application, Stripe liable": ("P", "A", "P"),
     }
 
 
