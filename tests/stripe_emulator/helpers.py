@@ -54,3 +54,21 @@ def paid_invoice(
     )
     client.v1.invoices.finalize_invoice(invoice.id, None, opts)
     return client.v1.invoices.pay(invoice.id, None, opts)
+
+
+def balance_totals(client: stripe.StripeClient, account_id: str | None = None) -> dict:
+    """(available, pending) per currency of an account's balance, currencies at zero left out."""
+    opts = {"stripe_account": account_id} if account_id else None
+    balance = client.v1.balance.retrieve(options=opts)
+    totals: dict[str, list[int]] = {}
+    for index, entries in enumerate((balance.available, balance.pending)):
+        for entry in entries:
+            totals.setdefault(entry.currency, [0, 0])[index] += entry.amount
+    return {c: (a, p) for c, (a, p) in totals.items() if (a, p) != (0, 0)}
+
+
+def balance_in(
+    client: stripe.StripeClient, account_id: str | None = None, currency: str = "usd"
+) -> tuple[int, int]:
+    """(available, pending) of one currency of an account's balance."""
+    return balance_totals(client, account_id).get(currency, (0, 0))

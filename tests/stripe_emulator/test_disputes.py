@@ -11,7 +11,7 @@ import pytest
 import requests
 import stripe
 
-from tests.stripe_emulator.helpers import CAPS, onboarded_account, paid_invoice
+from tests.stripe_emulator.helpers import CAPS, balance_in, onboarded_account, paid_invoice
 from tests.stripe_emulator.test_object_fields import missing_fields
 
 DAY = 86400
@@ -31,21 +31,13 @@ def _control_status(emulator, path, **payload):
     return response.status_code, response.json()
 
 
-def _balance(client, account_id=None, currency="usd"):
-    opts = {"stripe_account": account_id} if account_id else None
-    balance = client.v1.balance.retrieve(options=opts)
-    available = sum(b.amount for b in balance.available if b.currency == currency)
-    pending = sum(b.amount for b in balance.pending if b.currency == currency)
-    return available, pending
-
-
 def _events(client, account_id, prefix="charge.dispute."):
     opts = {"stripe_account": account_id}
     events = client.v1.events.list({"limit": 100}, opts).auto_paging_iter()
     return [e for e in reversed(list(events)) if e.type.startswith(prefix)]
 
 
-def _assert_ledger_matches_balance(client, account_id=None):
+def _assert_ledger_matchesbalance_in(client, account_id=None):
     """Per currency, the balance is the sum of balance transaction nets by status."""
     opts = {"stripe_account": account_id} if account_id else None
     sums: dict[tuple[str, str], int] = defaultdict(int)
@@ -68,7 +60,7 @@ def test_chargeback_withdraws_the_amount_and_bills_the_platform_the_fee(
     paid_invoice(stripe_client, account.id, amount=10_000, fee=1_250)
     charge_id = _charge_id(stripe_client, account.id)
     now = stripe_emulator.now()
-    _, pending_before = _balance(stripe_client, account.id)
+    _, pending_before = balance_in(stripe_client, account.id)
 
     created = _dispute(stripe_emulator, charge_id, reason="fraudulent")
 
@@ -94,7 +86,7 @@ def test_chargeback_withdraws_the_amount_and_bills_the_platform_the_fee(
     assert withdrawal.fee == 0 and withdrawal.fee_details == [] and withdrawal.net == -10_000
     assert withdrawal.description == f"Chargeback withdrawal for {charge_id}"
     assert stripe_client.v1.balance_transactions.retrieve(withdrawal.id, None, opts).net == -10_000
-    assert _balance(stripe_client, account.id) == (-10_000, pending_before)
+    assert balance_in(stripe_client, account.id) == (-10_000, pending_before)
     # The platform's own Stripe fees: the payment's processing fee, then the dispute fee.
     platform_fees = stripe_client.v1.balance_transactions.list({"type": "stripe_fee"}).data
     [billed] = [t for t in platform_fees if dispute.id in (t.description or "")]
@@ -141,7 +133,7 @@ def test_a_seller_who_pays_stripe_fees_pays_the_dispute_fee(stripe_client, strip
     ]
     assert stripe_client.v1.balance_transactions.list({"type": "stripe_fee"}).data == []
     assert dispute["network_reason_code"] == "13.1"
-    _assert_ledger_matches_balance(stripe_client, account.id)
+    _assert_ledger_matchesbalance_in(stripe_client, account.id)
 
 
 def test_submitted_evidence_then_won_reinstates_the_amount_but_not_the_fee(
@@ -151,7 +143,7 @@ def test_submitted_evidence_then_won_reinstates_the_amount_but_not_the_fee(
     opts = {"stripe_account": account.id}
     paid_invoice(stripe_client, account.id, amount=4_000, fee=400)
     dispute_id = _dispute(stripe_emulator, _charge_id(stripe_client, account.id))["id"]
-    available_after_withdrawal, _ = _balance(stripe_client, account.id)
+    available_after_withdrawal, _ = balance_in(stripe_client, account.id)
 
     submitted = stripe_client.v1.disputes.update(
         dispute_id,
@@ -183,7 +175,7 @@ def test_submitted_evidence_then_won_reinstates_the_amount_but_not_the_fee(
     )
     assert reinstated["amount"] == 4_000 and reinstated["fee"] == 0
     assert reinstated["net"] == -withdrawal["net"] and reinstated["source"] == dispute_id
-    assert _balance(stripe_client, account.id)[0] == available_after_withdrawal + 4_000
+    assert balance_in(stripe_client, account.id)[0] == available_after_withdrawal + 4_000
     types = [e.type for e in _events(stripe_client, account.id)]
     assert types[-2:] == ["charge.dispute.closed", "charge.dispute.funds_reinstated"]
     with pytest.raises(stripe.InvalidRequestError, match="already closed"):
@@ -193,7 +185,7 @@ def test_submitted_evidence_then_won_reinstates_the_amount_but_not_the_fee(
     assert relabelled.metadata["case"] == "43" and relabelled.status == "won"
     status, body = _control_status(stripe_emulator, f"disputes/{dispute_id}/close", outcome="lost")
     assert status == 400 and "already closed" in body["error"]["message"]
-    _assert_ledger_matches_balance(stripe_client, account.id)
+    _assert_ledger_matchesbalance_in(stripe_client, account.id)
 
 
 def test_staged_evidence_is_not_submitted_and_metadata_alone_submits_nothing(
@@ -229,12 +221,12 @@ def test_a_charged_back_charge_cannot_also_be_refunded(stripe_client, stripe_emu
     paid_invoice(stripe_client, account.id, amount=10_000, fee=1_000)
     charge_id = _charge_id(stripe_client, account.id)
     _dispute(stripe_emulator, charge_id)
-    before = _balance(stripe_client, account.id)
+    before = balance_in(stripe_client, account.id)
     with pytest.raises(stripe.InvalidRequestError) as refused:
         stripe_client.v1.refunds.create({"charge": charge_id}, opts)
     assert refused.value.code == "charge_disputed" and refused.value.param == "charge"
     # The disputed money left once, with the chargeback; nothing else moved.
-    assert _balance(stripe_client, account.id) == before
+    assert balance_in(stripe_client, account.id) == before
     assert stripe_client.v1.refunds.list({"charge": charge_id}, opts).data == []
 
 
@@ -247,7 +239,7 @@ def test_accepting_a_dispute_loses_it_for_good(stripe_client, stripe_emulator):
     lost = stripe_client.v1.disputes.close(dispute_id, None, opts)
 
     assert lost.status == "lost" and len(lost.balance_transactions) == 1
-    assert _balance(stripe_client, account.id)[0] == -3_000
+    assert balance_in(stripe_client, account.id)[0] == -3_000
     types = [e.type for e in _events(stripe_client, account.id)]
     assert types[-1] == "charge.dispute.closed" and "charge.dispute.funds_reinstated" not in types
     with pytest.raises(stripe.InvalidRequestError, match="already closed"):
@@ -298,25 +290,25 @@ def test_disputes_can_take_the_balance_negative_and_the_ledger_still_adds_up(
     opts = {"stripe_account": account.id}
     paid_invoice(stripe_client, account.id, amount=10_000, fee=1_250)
     stripe_emulator.advance(days=3)  # available, then swept by the daily payout
-    assert _balance(stripe_client, account.id) == (0, 0)
+    assert balance_in(stripe_client, account.id) == (0, 0)
     first = _dispute(stripe_emulator, _charge_id(stripe_client, account.id))
     paid_invoice(stripe_client, account.id, amount=2_000, fee=200)
 
-    available, pending = _balance(stripe_client, account.id)
+    available, pending = balance_in(stripe_client, account.id)
     assert available == -10_000 and pending > 0
-    _assert_ledger_matches_balance(stripe_client, account.id)
-    _assert_ledger_matches_balance(stripe_client)
+    _assert_ledger_matchesbalance_in(stripe_client, account.id)
+    _assert_ledger_matchesbalance_in(stripe_client)
 
     stripe_emulator.advance(days=3)
-    _assert_ledger_matches_balance(stripe_client, account.id)
+    _assert_ledger_matchesbalance_in(stripe_client, account.id)
     # The new payment's pending funds cannot cover the chargeback, so the next daily run
     # debits the seller's bank account for the negative balance (a negative payout).
     payouts = stripe_client.v1.payouts.list(None, opts).data
     assert [p.amount for p in payouts if p.amount < 0] == [-10_000]
     stripe_emulator.control("POST", f"disputes/{first['id']}/close", outcome="won")
-    _assert_ledger_matches_balance(stripe_client, account.id)
-    _assert_ledger_matches_balance(stripe_client)
-    assert _balance(stripe_client, account.id)[0] > 0
+    _assert_ledger_matchesbalance_in(stripe_client, account.id)
+    _assert_ledger_matchesbalance_in(stripe_client)
+    assert balance_in(stripe_client, account.id)[0] > 0
 
 
 def test_listing_filters_expanding_and_account_scoping(stripe_client, stripe_emulator):

@@ -9,17 +9,9 @@ import stripe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.stripe_emulator.helpers import SELLER_PAYS, onboarded_account, paid_invoice
+from tests.stripe_emulator.helpers import SELLER_PAYS, balance_in, onboarded_account, paid_invoice
 
 DAY = 86400
-
-
-def _balance(client, account_id=None, currency="usd"):
-    opts = {"stripe_account": account_id} if account_id else None
-    balance = client.v1.balance.retrieve(options=opts)
-    available = sum(b.amount for b in balance.available if b.currency == currency)
-    pending = sum(b.amount for b in balance.pending if b.currency == currency)
-    return available, pending
 
 
 def test_paying_an_invoice_books_charge_fees_and_application_fee(stripe_client, stripe_emulator):
@@ -36,7 +28,7 @@ def test_paying_an_invoice_books_charge_fees_and_application_fee(stripe_client, 
     assert txn.fee == 1_250 and txn.net == 8_750
     assert txn.status == "pending"
     assert txn.available_on == txn.created + 2 * DAY
-    assert _balance(stripe_client, account.id) == (0, 8_750)
+    assert balance_in(stripe_client, account.id) == (0, 8_750)
     [fee] = stripe_client.v1.application_fees.list().data
     assert fee.account == account.id and fee.amount == 1_250
     platform_txn = stripe_client.v1.balance_transactions.retrieve(fee.balance_transaction)
@@ -46,7 +38,7 @@ def test_paying_an_invoice_books_charge_fees_and_application_fee(stripe_client, 
     assert stripe_fee.amount == -320 and stripe_fee.fee == 0 and stripe_fee.net == -320
     assert stripe_fee.reporting_category == "fee" and stripe_fee.source is None
     assert stripe_fee.status == "available"
-    assert _balance(stripe_client) == (-320, 1_250)
+    assert balance_in(stripe_client) == (-320, 1_250)
     charge = stripe_client.v1.charges.retrieve(txn.source, options=opts)
     assert charge.application_fee == fee.id and charge.paid is True
 
@@ -60,9 +52,9 @@ def test_a_seller_who_pays_stripe_fees_sees_both_fees(stripe_client, stripe_emul
     fees = {f.type: f.amount for f in txn.fee_details}
     assert fees == {"stripe_fee": 320, "application_fee": 1_250}  # 2.9 % + 30¢
     assert txn.fee == 1_570 and txn.net == 8_430
-    assert _balance(stripe_client, account.id) == (0, 8_430)
+    assert balance_in(stripe_client, account.id) == (0, 8_430)
     assert stripe_client.v1.balance_transactions.list({"type": "stripe_fee"}).data == []
-    assert _balance(stripe_client) == (0, 1_250)
+    assert balance_in(stripe_client) == (0, 1_250)
 
 
 def test_processing_fee_rounds_half_up_in_integers(stripe_client, stripe_emulator):
@@ -77,14 +69,14 @@ def test_funds_become_available_then_pay_out_daily(stripe_client, stripe_emulato
     opts = {"stripe_account": account.id}
     paid_invoice(stripe_client, account.id)
     stripe_emulator.advance(days=2, seconds=1)
-    available, pending = _balance(stripe_client, account.id)
+    available, pending = balance_in(stripe_client, account.id)
     assert pending == 0
     stripe_emulator.advance(days=1)
     [payout] = stripe_client.v1.payouts.list(None, opts).data
     assert payout.automatic is True and payout.amount == 8_750
     assert payout.destination.startswith("ba_")
     assert payout.status in ("pending", "in_transit")
-    assert _balance(stripe_client, account.id) == (0, 0)
+    assert balance_in(stripe_client, account.id) == (0, 0)
     stripe_emulator.advance(days=2)
     payout = stripe_client.v1.payouts.retrieve(payout.id, options=opts)
     assert payout.status == "paid"
@@ -121,7 +113,7 @@ def test_fail_a_paid_payout_via_control(stripe_client, stripe_emulator):
     stripe_emulator.control("POST", f"payouts/{payout.id}/fail", failure_code="no_account")
     payout = stripe_client.v1.payouts.retrieve(payout.id, options=opts)
     assert payout.status == "failed" and payout.failure_code == "no_account"
-    assert _balance(stripe_client, account.id)[0] == payout.amount
+    assert balance_in(stripe_client, account.id)[0] == payout.amount
 
 
 def test_balance_transaction_filters(stripe_client, stripe_emulator):
@@ -174,8 +166,8 @@ def test_buyer_payment_control_creates_a_direct_charge(stripe_client, stripe_emu
     )
     assert charge["id"].startswith("ch_")
     # The platform pays Stripe's 175 (2.9 % + 30) for this Express account.
-    assert _balance(stripe_client, account.id) == (0, 5_000 - 500)
-    assert _balance(stripe_client) == (-175, 500)
+    assert balance_in(stripe_client, account.id) == (0, 5_000 - 500)
+    assert balance_in(stripe_client) == (-175, 500)
 
 
 def _assert_invariant(client, accounts):

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from tests.stripe_emulator.helpers import (
     CAPS,
     SELLER_PAYS,
+    balance_in,
     express_account,
     onboarded_account,
     paid_invoice,
@@ -31,13 +32,6 @@ NOT_ITEMISABLE = (
 
 def _opts(account_id: str) -> dict:
     return {"stripe_account": account_id}
-
-
-def _balance(client, account_id=None, currency="usd"):
-    balance = client.v1.balance.retrieve(options=_opts(account_id) if account_id else None)
-    available = sum(b.amount for b in balance.available if b.currency == currency)
-    pending = sum(b.amount for b in balance.pending if b.currency == currency)
-    return available, pending
 
 
 def _events(client, account_id, event_type):
@@ -77,11 +71,11 @@ def test_manual_payout_lands_but_cannot_be_itemised(stripe_client, stripe_emulat
     assert updated.data.previous_attributes.to_dict() == {
         "settings": {"payouts": {"schedule": {"interval": "daily"}}}
     }
-    assert _balance(stripe_client, account.id) == (8_750, 0)
+    assert balance_in(stripe_client, account.id) == (8_750, 0)
     payout = stripe_client.v1.payouts.create({"amount": 8_000, "currency": "usd"}, opts)
     assert payout.automatic is False and payout.method == "standard"
     assert payout.reconciliation_status == "not_applicable"
-    assert _balance(stripe_client, account.id) == (750, 0)
+    assert balance_in(stripe_client, account.id) == (750, 0)
     with pytest.raises(stripe.InvalidRequestError) as info:
         stripe_client.v1.balance_transactions.list({"payout": payout.id}, opts)
     assert info.value.user_message == NOT_ITEMISABLE and info.value.param == "payout"
@@ -193,7 +187,7 @@ def test_instant_payout_to_a_debit_card_draws_on_pending_card_funds(stripe_clien
         -50,
         "fee",
     )
-    assert _balance(stripe_client, account.id) == (-5_000, 8_750)
+    assert balance_in(stripe_client, account.id) == (-5_000, 8_750)
     with pytest.raises(stripe.InvalidRequestError) as info:
         stripe_client.v1.balance_transactions.list({"payout": payout.id}, opts)
     assert info.value.user_message == NOT_ITEMISABLE
@@ -325,7 +319,7 @@ def test_failed_payout_errors_the_bank_and_stops_payouts_until_a_new_one(
     # No payouts while payouts are disabled: the returned money stays available.
     stripe_emulator.advance(days=3)
     assert [p.id for p in stripe_client.v1.payouts.list(None, opts).data] == [payout.id]
-    assert _balance(stripe_client, account.id) == (payout.amount, 0)
+    assert balance_in(stripe_client, account.id) == (payout.amount, 0)
     with pytest.raises(stripe.InvalidRequestError) as info:
         _manual_schedule(stripe_client, account.id)
         stripe_client.v1.payouts.create({"amount": 100, "currency": "usd"}, opts)
@@ -449,13 +443,13 @@ def test_negative_balance_is_debited_from_the_bank_by_a_negative_payout(
     stripe_emulator.control(
         "POST", f"accounts/{account.id}/balance_adjustments", amount=-5_000, currency="usd"
     )
-    assert _balance(stripe_client, account.id) == (-5_000, 0)
+    assert balance_in(stripe_client, account.id) == (-5_000, 0)
     stripe_emulator.advance(days=1)
     [debit] = stripe_client.v1.payouts.list(None, opts).data
     assert debit.amount == -5_000 and debit.automatic is True
     txn = stripe_client.v1.balance_transactions.retrieve(debit.balance_transaction, options=opts)
     assert (txn.type, txn.amount) == ("payout", 5_000)
-    assert _balance(stripe_client, account.id) == (0, 0)
+    assert balance_in(stripe_client, account.id) == (0, 0)
     stripe_emulator.advance(days=2)
     debit = stripe_client.v1.payouts.retrieve(debit.id, options=opts)
     assert debit.status == "paid" and debit.reconciliation_status == "completed"
@@ -479,7 +473,7 @@ def test_negative_balance_waits_for_pending_funds_or_later_charges(stripe_client
     stripe_emulator.advance(days=1)
     assert stripe_client.v1.payouts.list(None, _opts(covered.id)).data == []
     assert stripe_client.v1.payouts.list(None, _opts(kept.id)).data == []
-    assert _balance(stripe_client, kept.id) == (-3_000, 0)
+    assert balance_in(stripe_client, kept.id) == (-3_000, 0)
     paid_invoice(stripe_client, kept.id)
     stripe_emulator.advance(days=3)
     [payout] = stripe_client.v1.payouts.list(None, _opts(covered.id)).data

@@ -12,22 +12,15 @@ import stripe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.stripe_emulator.helpers import SELLER_PAYS, onboarded_account, paid_invoice
+from tests.stripe_emulator.helpers import (
+    SELLER_PAYS,
+    balance_totals,
+    onboarded_account,
+    paid_invoice,
+)
 from tests.stripe_emulator.test_object_fields import missing_fields
 
 DAY = 86400
-
-
-def _totals(client, account_id=None) -> dict[str, tuple[int, int]]:
-    """(available, pending) per currency."""
-    opts = {"stripe_account": account_id} if account_id else None
-    balance = client.v1.balance.retrieve(options=opts)
-    result: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for entry in balance.available:
-        result[entry.currency][0] += entry.amount
-    for entry in balance.pending:
-        result[entry.currency][1] += entry.amount
-    return {c: (a, p) for c, (a, p) in result.items() if (a, p) != (0, 0)}
 
 
 def _charge(stripe_emulator, account_id, amount, fee=None, currency="usd") -> dict:
@@ -64,9 +57,9 @@ def test_a_full_refund_debits_the_seller_and_stripe_keeps_its_fee(stripe_client,
     assert charge.amount_refunded == 10_000 and charge.refunded is True
     assert [r.id for r in charge.refunds.data] == [refund.id]
     # The 8,750 of the charge is still pending; the refund came out of available at once.
-    assert _totals(stripe_client, account.id) == {"usd": (-10_000, 8_750)}
+    assert balance_totals(stripe_client, account.id) == {"usd": (-10_000, 8_750)}
     # Stripe keeps its processing fee (the platform paid it) and the application fee stays.
-    assert _totals(stripe_client) == {"usd": (-320, 1_250)}
+    assert balance_totals(stripe_client) == {"usd": (-320, 1_250)}
     types = _event_types(stripe_client, account.id)
     assert "refund.created" in types and "charge.refunded" in types
     assert "application_fee.refunded" not in _event_types(stripe_client)
@@ -107,8 +100,8 @@ def test_partial_refunds_return_the_application_fee_in_proportion(stripe_client,
     charge = stripe_client.v1.charges.retrieve(charge.id, options=opts)
     assert charge.refunded is True and [r.id for r in charge.refunds.data] == [second.id, first.id]
     # Seller: +8,750 pending, −10,000 refunded, +1,250 fee back. Platform: fee gone, fee paid.
-    assert _totals(stripe_client, account.id) == {"usd": (-8_750, 8_750)}
-    assert _totals(stripe_client) == {"usd": (-320 - 1_250, 1_250)}
+    assert balance_totals(stripe_client, account.id) == {"usd": (-8_750, 8_750)}
+    assert balance_totals(stripe_client) == {"usd": (-320 - 1_250, 1_250)}
     assert _event_types(stripe_client).count("application_fee.refunded") == 2
     with pytest.raises(stripe.InvalidRequestError) as info:
         stripe_client.v1.refunds.create({"charge": charge.id, "amount": 1}, opts)
@@ -133,7 +126,7 @@ def test_refunding_more_than_remains_is_refused_and_changes_nothing(stripe_clien
         stripe_client.v1.refunds.create({"charge": charge["id"], "amount": 0}, opts)
     assert info.value.param == "amount"
     assert len(stripe_client.v1.refunds.list(None, opts).data) == 1
-    assert _totals(stripe_client, account.id) == {"usd": (-1_500, 2_000)}
+    assert balance_totals(stripe_client, account.id) == {"usd": (-1_500, 2_000)}
 
 
 def test_refund_application_fee_needs_a_fee_and_the_charge_its_account(
@@ -249,8 +242,8 @@ def test_application_fee_refunds_through_their_own_api(stripe_client, stripe_emu
     seller = stripe_client.v1.balance_transactions.list({"type": "application_fee_refund"}, opts)
     assert sorted(t.amount for t in seller.data) == [400, 600]
     # Seller: 10,000 pending (the fee came back); platform: fee earned and given back.
-    assert _totals(stripe_client, account.id) == {"usd": (1_000, 9_000)}
-    assert _totals(stripe_client) == {"usd": (-320 - 1_000, 1_000)}
+    assert balance_totals(stripe_client, account.id) == {"usd": (1_000, 9_000)}
+    assert balance_totals(stripe_client) == {"usd": (-320 - 1_000, 1_000)}
     platform_types = _event_types(stripe_client)
     assert platform_types.count("application_fee.refunded") == 2
     assert "application_fee.refund.updated" in platform_types
@@ -361,7 +354,7 @@ def test_a_charge_in_another_currency_settles_converted(stripe_client, stripe_em
     # The platform pays Stripe's fee on the settled amount: 2.9 % of 10,870 + 30 = 345.
     [stripe_fee] = stripe_client.v1.balance_transactions.list({"type": "stripe_fee"}).data
     assert (stripe_fee.currency, stripe_fee.amount) == ("usd", -345)
-    assert _totals(stripe_client, account.id) == {"usd": (0, 10_870 - 1_087)}
+    assert balance_totals(stripe_client, account.id) == {"usd": (0, 10_870 - 1_087)}
     # A refund converts at the charge's rate and is presented in the charge's currency.
     refund = stripe_client.v1.refunds.create(
         {"charge": charge["id"], "amount": 5_000, "refund_application_fee": True}, opts
@@ -402,10 +395,10 @@ def test_a_bank_account_in_a_currency_lets_the_account_settle_in_it(stripe_clien
     )
     assert (txn.currency, txn.amount, txn.exchange_rate) == ("eur", 10_000, None)
     assert [(f.currency, f.amount) for f in txn.fee_details] == [("eur", 1_000)]
-    assert _totals(stripe_client, account.id) == {"eur": (0, 9_000)}
+    assert balance_totals(stripe_client, account.id) == {"eur": (0, 9_000)}
     # The platform holds no euros: its application fee and Stripe's fee are booked in dollars.
     # Stripe's fee, 2.9 % × 10,000 + 30 = 320 EUR cents, is 3.478… USD → 348 cents.
-    assert _totals(stripe_client) == {"usd": (-348, 1_087)}
+    assert balance_totals(stripe_client) == {"usd": (-348, 1_087)}
     # A currency the account does not hold (it has no USD bank account) still converts to its
     # default currency.
     usd = _charge(stripe_emulator, account.id, 1_000, currency="usd")
@@ -447,17 +440,17 @@ def test_a_refund_can_take_the_balance_negative_and_later_charges_recover_it(
     stripe_emulator.advance(days=3)
     [paid_out] = stripe_client.v1.payouts.list(None, opts).data
     assert paid_out.amount == 9_000
-    assert _totals(stripe_client, account.id) == {}
+    assert balance_totals(stripe_client, account.id) == {}
     stripe_client.v1.refunds.create({"charge": first["id"]}, opts)
-    assert _totals(stripe_client, account.id) == {"usd": (-10_000, 0)}
+    assert balance_totals(stripe_client, account.id) == {"usd": (-10_000, 0)}
     # A buyer pays before the next daily run: pending funds that will cover the debt, so
     # Stripe waits for them instead of debiting the seller's bank account.
     _charge(stripe_emulator, account.id, 25_000)
-    assert _totals(stripe_client, account.id) == {"usd": (-10_000, 25_000)}
+    assert balance_totals(stripe_client, account.id) == {"usd": (-10_000, 25_000)}
     stripe_emulator.advance(days=3)
     payouts = stripe_client.v1.payouts.list(None, opts).data
     assert [p.amount for p in payouts] == [15_000, 9_000]
-    assert _totals(stripe_client, account.id) == {}
+    assert balance_totals(stripe_client, account.id) == {}
 
 
 # --- the ledger invariant --------------------------------------------------------------------
@@ -471,7 +464,7 @@ def _assert_ledger(client, accounts):
         for txn in client.v1.balance_transactions.list({"limit": 100}, opts).auto_paging_iter():
             assert txn.net == txn.amount - txn.fee
             sums[txn.currency] += txn.net
-        totals = {c: a + p for c, (a, p) in _totals(client, account_id).items() if a + p}
+        totals = {c: a + p for c, (a, p) in balance_totals(client, account_id).items() if a + p}
         assert {c: s for c, s in sums.items() if s} == totals, account_id
 
 

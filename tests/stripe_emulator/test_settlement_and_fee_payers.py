@@ -13,14 +13,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import pytest
 import requests
 import stripe
 
-from tests.stripe_emulator.helpers import CAPS, SELLER_PAYS, onboarded_account
+from tests.stripe_emulator.helpers import CAPS, SELLER_PAYS, balance_totals, onboarded_account
 
 EUR_TO_USD = 1.08695652  # 1 / 0.92, the emulator's fixed table
 GBP_TO_USD = 1.26582278  # 1 / 0.79
@@ -28,17 +27,6 @@ GBP_TO_USD = 1.26582278  # 1 / 0.79
 
 def _opts(account_id: str) -> dict[str, Any]:
     return {"stripe_account": account_id}
-
-
-def _totals(client: stripe.StripeClient, account_id: str | None = None) -> dict:
-    """(available, pending) per currency, leaving out currencies at zero."""
-    balance = client.v1.balance.retrieve(options=_opts(account_id) if account_id else None)
-    result: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for entry in balance.available:
-        result[entry.currency][0] += entry.amount
-    for entry in balance.pending:
-        result[entry.currency][1] += entry.amount
-    return {c: (a, p) for c, (a, p) in result.items() if (a, p) != (0, 0)}
 
 
 def _charge(emulator, account_id: str, amount: int, currency: str = "usd", fee=None) -> dict:
@@ -80,7 +68,7 @@ def test_a_dispute_on_a_converted_charge_is_booked_in_the_settlement_currency(
     )
     assert (withdrawal.fee, withdrawal.net) == (0, -10_870)  # the platform pays the fee
     # No euros anywhere on a US account: the chargeback comes out of the dollars it settled in.
-    assert _totals(stripe_client, account.id) == {"usd": (-10_870, 10_870 - 1_087)}
+    assert balance_totals(stripe_client, account.id) == {"usd": (-10_870, 10_870 - 1_087)}
     [billed] = _platform_fees(stripe_client, dispute.id)
     assert (billed.currency, billed.amount, billed.exchange_rate) == ("usd", -1_500, None)
 
@@ -92,7 +80,7 @@ def test_a_dispute_on_a_converted_charge_is_booked_in_the_settlement_currency(
         10_870,
         EUR_TO_USD,
     )
-    assert _totals(stripe_client, account.id) == {"usd": (0, 10_870 - 1_087)}
+    assert balance_totals(stripe_client, account.id) == {"usd": (0, 10_870 - 1_087)}
     assert "eur" not in {
         b.currency for b in stripe_client.v1.balance.retrieve(options=opts).available
     }
@@ -115,13 +103,13 @@ def test_a_partial_dispute_reinstates_exactly_what_it_withdrew(stripe_client, st
     assert withdrawal["exchange_rate"] == EUR_TO_USD
     # The seller pays the dispute fee, in its settlement currency.
     assert [(f["currency"], f["amount"]) for f in withdrawal["fee_details"]] == [("usd", 1_500)]
-    before = _totals(stripe_client, account.id)
+    before = balance_totals(stripe_client, account.id)
 
     won = stripe_emulator.control("POST", f"disputes/{created['id']}/close", outcome="won")
 
     _, reinstated = won["balance_transactions"]
     assert (reinstated["currency"], reinstated["amount"]) == ("usd", -withdrawal["amount"])
-    after = _totals(stripe_client, account.id)
+    after = balance_totals(stripe_client, account.id)
     assert after["usd"][0] == before["usd"][0] + 2_174 and set(after) == {"usd"}
     dispute = stripe_client.v1.disputes.retrieve(created["id"], None, opts)
     assert (dispute.amount, dispute.currency, dispute.status) == (2_000, "eur", "won")
@@ -171,7 +159,7 @@ def test_stripe_fees_billed_to_the_platform_are_converted_into_its_currency(
         GBP_TO_USD,
     )
     # The platform holds dollars only.
-    assert set(_totals(stripe_client)) == {"usd"}
+    assert set(balance_totals(stripe_client)) == {"usd"}
 
 
 # --- who pays which fee ----------------------------------------------------------------------
