@@ -372,7 +372,7 @@ def portal_configuration(account_id: str) -> str:
         ),
     )
     for config in map(_as_dict, page.data):
-        if (config.get("metadata") or {}).get("storefront_billing") == "buyer_portal":
+        if PORTAL_MARK.items() <= (config.get("metadata") or {}).items():
             return str(config["id"])
     config = _call(
         "set up the billing portal",
