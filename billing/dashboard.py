@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from billing.fees import FeeComponent, split_fee
+from billing.ledger import type_name
 from billing.models import (
     BalanceTransaction,
     BillingAccount,
@@ -88,7 +89,7 @@ class _Echo:
 
 
 CSV_HEADER = [
-    "id", "created", "type", "reporting_category", "status", "description", "currency",
+    "id", "created", "type", "kind", "reporting_category", "status", "description", "currency",
     "amount", "fee", "net", "available_on", "payout", "source",
 ]  # fmt: skip
 
@@ -101,7 +102,8 @@ def _spreadsheet_safe(text: str) -> str:
 def ledger_csv(queryset: QuerySet[BalanceTransaction]) -> Iterator[str]:
     """CSV lines for a filtered ledger, streamed: rows are read in chunks, never all at once.
 
-    Amounts are exact decimals in major units (e.g. 1234.56), with the currency beside them.
+    Amounts are exact decimals in major units (e.g. 1234.56), with the currency beside them;
+    ``type`` is Stripe's own, for machines, and ``kind`` names it in a seller's words.
     """
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(CSV_HEADER)  # BOM: spreadsheets then read UTF-8
@@ -117,6 +119,7 @@ def ledger_csv(queryset: QuerySet[BalanceTransaction]) -> Iterator[str]:
                 values["stripe_id"],
                 values["created"].isoformat(),
                 values["type"],
+                type_name(values["type"], values["reporting_category"]),
                 values["reporting_category"],
                 values["status"],
                 _spreadsheet_safe(values["description"]),

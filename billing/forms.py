@@ -6,19 +6,9 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from billing.ledger import KIND_CHOICES, kind_condition
 from billing.models import BalanceTransaction
 from billing.onboarding import SUPPORTED_COUNTRIES
-
-TRANSACTION_TYPES = [
-    ("charge", "Charge"),
-    ("payment", "Payment"),
-    ("payout", "Payout"),
-    ("payout_failure", "Payout failure"),
-    ("application_fee", "Application fee"),
-    ("refund", "Refund"),
-    ("adjustment", "Adjustment"),
-    ("transfer", "Transfer"),
-]
 
 
 class CountryForm(forms.Form):
@@ -35,7 +25,7 @@ class CountryForm(forms.Form):
 class LedgerFilterForm(forms.Form):
     """Filters for the transactions ledger; invalid values re-render with messages."""
 
-    type = forms.ChoiceField(choices=[("", "All types"), *TRANSACTION_TYPES], required=False)
+    kind = forms.ChoiceField(choices=[("", "All kinds"), *KIND_CHOICES], required=False)
     status = forms.ChoiceField(
         choices=[("", "Any status"), ("available", "Available"), ("pending", "Pending")],
         required=False,
@@ -56,8 +46,8 @@ class LedgerFilterForm(forms.Form):
 
     def apply(self, queryset: QuerySet[BalanceTransaction]) -> QuerySet[BalanceTransaction]:
         data = self.cleaned_data if self.is_valid() else {}
-        if data.get("type"):
-            queryset = queryset.filter(type=data["type"])
+        if data.get("kind"):
+            queryset = queryset.filter(kind_condition(data["kind"]))
         if data.get("status"):
             queryset = queryset.filter(status=data["status"])
         if data.get("since"):

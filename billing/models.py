@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from billing import ledger
 from storefront.models import Customer
 
 
@@ -309,6 +310,11 @@ class BalanceTransaction(models.Model):
 
     def __str__(self) -> str:
         return self.stripe_id
+
+    @property
+    def type_name(self) -> str:
+        """The transaction in a seller's words, e.g. "Chargeback" or "Payout returned"."""
+        return ledger.type_name(self.type, self.reporting_category)
 
     @classmethod
     def values_from_stripe(cls, obj: dict[str, Any]) -> dict[str, Any]:

@@ -111,12 +111,12 @@ class TestTransactions:
     def test_filters_narrow_the_ledger(self, cast, client_as, synced):
         html = (
             client_as(cast.parent_owner)
-            .get(url(cast, "billing/transactions/"), {"type": "payout"})
+            .get(url(cast, "billing/transactions/"), {"kind": "payouts"})
             .content.decode()
         )
         rows = html.count('data-testid="txn-row"')
         assert rows == BalanceTransaction.objects.filter(type="payout").count() > 0
-        assert "Charge</td>" not in html
+        assert "Sale</td>" not in html
 
     def test_a_bad_date_range_rerenders_with_a_message(self, cast, client_as, synced):
         response = client_as(cast.parent_owner).get(
@@ -165,7 +165,7 @@ class TestTransactions:
 
     def test_csv_streams_the_filtered_set_with_exact_amounts(self, cast, client_as, synced):
         response = client_as(cast.parent_owner).get(
-            url(cast, "billing/transactions.csv"), {"type": "charge"}
+            url(cast, "billing/transactions.csv"), {"kind": "sales"}
         )
         assert response.status_code == 200
         assert response.streaming
@@ -177,6 +177,7 @@ class TestTransactions:
         first = charges.get(stripe_id=rows[0]["id"])
         assert rows[0]["net"] == f"{first.net / 100:.2f}"
         assert rows[0]["currency"] == "USD"
+        assert {(row["type"], row["kind"]) for row in rows} == {("charge", "Sale")}
 
 
 class TestPayoutsAndInvoices:
@@ -292,7 +293,7 @@ def test_csv_cells_never_start_a_spreadsheet_formula(cast, client_as, synced):
         description='=HYPERLINK("http://evil","x")'
     )
     response = client_as(cast.parent_owner).get(
-        url(cast, "billing/transactions.csv"), {"type": "charge"}
+        url(cast, "billing/transactions.csv"), {"kind": "sales"}
     )
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))

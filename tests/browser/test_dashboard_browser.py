@@ -126,17 +126,17 @@ def test_filter_the_ledger_and_download_csv(cast, new_page, synced):
     log_in(page, "owner@northwind.test")
     page.goto(f"/c/{cast.parent.pk}/billing/transactions/")
     all_rows = page.get_by_test_id("txn-row").count()
-    page.get_by_label("Type").select_option("charge")
+    page.get_by_label("Kind").select_option("sales")
     expect(page.get_by_test_id("txn-row")).to_have_count(3)
     assert all_rows > 3
-    assert "type=charge" in page.url  # htmx pushed the filter into the URL
+    assert "kind=sales" in page.url  # htmx pushed the filter into the URL
     shoot(page, "transactions-filtered")
     with page.expect_download() as download:
         page.get_by_test_id("csv").click()
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 3
-    assert {row["type"] for row in rows} == {"charge"}
+    assert {(row["type"], row["kind"]) for row in rows} == {("charge", "Sale")}
 
 
 def test_a_payout_adds_up(cast, new_page, synced):
