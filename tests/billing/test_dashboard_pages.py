@@ -133,6 +133,20 @@ class TestTransactions:
         assert html.strip().startswith('<section id="ledger"')
         assert "<html" not in html
 
+    def test_back_and_forward_get_the_whole_page_with_its_form(self, cast, client_as, synced):
+        # htmx asks for the URL again on Back/Forward (the form keeps no snapshot) and puts the
+        # answer in place of the whole page; the browser's cache must keep the two apart.
+        response = client_as(cast.parent_owner).get(
+            url(cast, "billing/transactions/"),
+            {"type": "charge"},
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+        )
+        html = response.content.decode()
+        assert "<html" in html and '<select name="type"' in html
+        assert '<option value="charge" selected>' in html
+        assert "HX-Request" in response["Vary"]
+
     def test_pages_walk_the_whole_ledger(self, cast, client_as, synced):
         client = client_as(cast.parent_owner)
         BalanceTransaction.objects.bulk_create(
