@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -52,8 +52,8 @@ class LedgerFilterForm(forms.Form):
             queryset = queryset.filter(status=data["status"])
         if data.get("since"):
             queryset = queryset.filter(created__gte=datetime.combine(data["since"], time.min, UTC))
-        if data.get("until"):
-            end = datetime.combine(data["until"], time.min, UTC) + timedelta(days=1)
+        if data.get("until") and data["until"] < date.max:  # “To” the last day: no upper bound
+            end = datetime.combine(data["until"] + timedelta(days=1), time.min, UTC)
             queryset = queryset.filter(created__lt=end)
         if data.get("payout"):
             queryset = queryset.filter(payout_stripe_id=data["payout"].strip())

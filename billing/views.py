@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from billing import dashboard, gateway, mirror, onboarding
 from billing.fees import application_fee
@@ -257,6 +258,7 @@ def _not_provisioned(request: ActingRequest, billing: ResolvedBilling, title: st
     return render(request, "billing/no_account.html", {"billing": billing, "title": title})
 
 
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 @acting_customer_required
 def transactions(request: ActingRequest) -> HttpResponse:
     billing, connect = _own_connect(request)
@@ -278,7 +280,8 @@ def transactions(request: ActingRequest) -> HttpResponse:
         "filters": form.query_string(),
     }
     template = "billing/transactions.html"
-    if request.htmx:  # type: ignore[attr-defined]
+    htmx = request.htmx  # type: ignore[attr-defined]
+    if htmx and not htmx.history_restore_request:  # Back/Forward restores the whole page
         template += "#ledger"
     return render(request, template, context, status=400 if form.errors else 200)
 

@@ -133,6 +133,20 @@ class TestTransactions:
         assert html.strip().startswith('<section id="ledger"')
         assert "<html" not in html
 
+    def test_back_and_forward_get_the_whole_page_with_its_form(self, cast, client_as, synced):
+        # htmx asks for the URL again on Back/Forward (the form keeps no snapshot) and puts the
+        # answer in place of the whole page; the browser's cache must keep the two apart.
+        response = client_as(cast.parent_owner).get(
+            url(cast, "billing/transactions/"),
+            {"type": "charge"},
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+        )
+        html = response.content.decode()
+        assert "<html" in html and '<select name="type"' in html
+        assert '<option value="charge" selected>' in html
+        assert "HX-Request" in response["Vary"]
+
     def test_pages_walk_the_whole_ledger(self, cast, client_as, synced):
         client = client_as(cast.parent_owner)
         BalanceTransaction.objects.bulk_create(
@@ -341,3 +355,31 @@ def test_a_csv_with_bad_filters_goes_back_to_the_ledger_with_the_message(cast, c
     assert response.status_code == 400
     assert "must be on or before" in response.content.decode()
     assert response.redirect_chain[0][0].startswith(url(cast, "billing/transactions/?"))
+
+
+@pytest.mark.parametrize(
+    "since,until",
+    [
+        ("", "9999-12-31"),
+        ("0001-01-01", ""),
+        ("9999-12-31", ""),
+        ("0001-01-01", "9999-12-31"),
+        ("9999-12-31", "9999-12-31"),
+        ("0001-01-01", "0001-01-01"),
+    ],
+)
+def test_the_ends_of_the_calendar_filter_the_ledger_and_its_csv(
+    cast, client_as, synced, since, until
+):
+    client = client_as(cast.parent_owner)
+    params = {"since": since, "until": until}
+    everything = BalanceTransaction.objects.filter(connect_account=synced).count()
+    expected = everything if (since, until) in {("", "9999-12-31"), ("0001-01-01", ""),
+                                                ("0001-01-01", "9999-12-31")} else 0  # fmt: skip
+    response = client.get(url(cast, "billing/transactions/"), params)
+    assert response.status_code == 200
+    assert response.content.decode().count('data-testid="txn-row"') == min(expected, 25)
+    response = client.get(url(cast, "billing/transactions.csv"), params)
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(rows) - 1 == expected
