@@ -138,13 +138,13 @@ class TestTransactions:
         # answer in place of the whole page; the browser's cache must keep the two apart.
         response = client_as(cast.parent_owner).get(
             url(cast, "billing/transactions/"),
-            {"type": "charge"},
+            {"kind": "sales"},
             HTTP_HX_REQUEST="true",
             HTTP_HX_HISTORY_RESTORE_REQUEST="true",
         )
         html = response.content.decode()
-        assert "<html" in html and '<select name="type"' in html
-        assert '<option value="charge" selected>' in html
+        assert "<html" in html and '<select name="kind"' in html
+        assert '<option value="sales" selected>' in html
         assert "HX-Request" in response["Vary"]
 
     def test_pages_walk_the_whole_ledger(self, cast, client_as, synced):

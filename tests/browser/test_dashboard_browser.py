@@ -11,7 +11,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from billing import mirror
+from billing import ledger, mirror
 from billing.models import BalanceTransaction, ConnectAccount, OnboardingStatus
 from tests.browser_fixtures import log_in
 
@@ -140,39 +140,39 @@ def test_filter_the_ledger_and_download_csv(cast, new_page, synced):
     assert {(row["type"], row["kind"]) for row in rows} == {("charge", "Sale")}
 
 
-def expect_ledger_of_type(page: Page, kind: str) -> None:
+def expect_ledger_of_kind(page: Page, kind: str, name: str) -> None:
     """The filter form and the rows under it tell the same story."""
-    expect(page).to_have_url(re.compile(f"type={kind}"))
-    expect(page.get_by_label("Type")).to_have_value(kind)
-    count = BalanceTransaction.objects.filter(type=kind).count()
-    types = page.get_by_test_id("txn-row").locator("td:nth-child(2)")
-    expect(types).to_have_text([kind.capitalize()] * count)
+    expect(page).to_have_url(re.compile(f"kind={kind}"))
+    expect(page.get_by_label("Kind")).to_have_value(kind)
+    count = BalanceTransaction.objects.filter(ledger.kind_condition(kind)).count()
+    names = page.get_by_test_id("txn-row").locator("td:nth-child(2)")
+    expect(names).to_have_text([name] * count)
 
 
 def test_back_and_forward_keep_the_filters_and_the_ledger_in_step(cast, new_page, synced):
     page = new_page()
     log_in(page, "owner@northwind.test")
     page.goto(f"/c/{cast.parent.pk}/billing/transactions/")
-    page.get_by_label("Type").select_option("charge")
-    expect_ledger_of_type(page, "charge")
-    page.get_by_label("Type").select_option("payout")
-    expect_ledger_of_type(page, "payout")
+    page.get_by_label("Kind").select_option("sales")
+    expect_ledger_of_kind(page, "sales", "Sale")
+    page.get_by_label("Kind").select_option("payouts")
+    expect_ledger_of_kind(page, "payouts", "Payout")
     page.go_back()
-    expect_ledger_of_type(page, "charge")
+    expect_ledger_of_kind(page, "sales", "Sale")
     page.go_forward()
-    expect_ledger_of_type(page, "payout")
+    expect_ledger_of_kind(page, "payouts", "Payout")
     page.go_back()
     page.go_back()
-    expect(page.get_by_label("Type")).to_have_value("")
+    expect(page.get_by_label("Kind")).to_have_value("")
     assert page.get_by_test_id("txn-row").count() > 3
     # Away to another page and back: the whole page again, not a bare piece of it.
     page.go_forward()
-    expect_ledger_of_type(page, "charge")
+    expect_ledger_of_kind(page, "sales", "Sale")
     page.get_by_role("link", name="Payouts").click()
     page.wait_for_url("**/billing/payouts/")
     page.go_back()
     expect(page.get_by_role("heading", name="Transactions")).to_be_visible()
-    expect_ledger_of_type(page, "charge")
+    expect_ledger_of_kind(page, "sales", "Sale")
 
 
 def test_a_payout_adds_up(cast, new_page, synced):
