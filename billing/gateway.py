@@ -221,16 +221,30 @@ def list_all(
     `resource` names a `client.v1` service, e.g. "balance_transactions" or "payouts".
     """
     service = getattr(client().v1, resource)
-    page = _call(
-        f"list {resource.replace('_', ' ')}",
-        lambda: service.list({"limit": 100, **(params or {})}, _on(account_id)),
-    )
+    action = f"list {resource.replace('_', ' ')}"
+    page = _call(action, lambda: service.list({"limit": 100, **(params or {})}, _on(account_id)))
+    yield from _every(action, page)
+
+
+def _every(action: str, page: Any) -> Iterator[dict[str, Any]]:
+    """Every object from `page` on, fetching the following pages as they are reached."""
     iterator = page.auto_paging_iter()
     while True:
-        item = _call(f"list {resource.replace('_', ' ')}", lambda: next(iterator, None))
+        item = _call(action, lambda: next(iterator, None))
         if item is None:
             return
         yield _as_dict(item)
+
+
+def list_invoice_lines(account_id: str, invoice_id: str) -> list[dict[str, Any]]:
+    """All of an invoice's lines, oldest first. The invoice object embeds only the first ten
+    (`lines.has_more` says when there are more); this reads them all, 100 a page."""
+    action = "read the invoice's lines"
+    page = _call(
+        action,
+        lambda: client().v1.invoices.line_items.list(invoice_id, {"limit": 100}, _on(account_id)),
+    )
+    return list(_every(action, page))
 
 
 def list_page(

@@ -116,8 +116,32 @@ def _buyer_for_stripe_customer(connect: ConnectAccount, customer_id: str | None)
     return buyer
 
 
-def upsert_invoice(connect: ConnectAccount, obj: dict[str, Any]) -> Invoice:
-    """Store an invoice as Stripe has it now, extending its status history."""
+def _with_all_lines(
+    connect: ConnectAccount, obj: dict[str, Any], throttle: Throttle | None = None
+) -> dict[str, Any]:
+    """The invoice with every one of its lines embedded.
+
+    Stripe embeds only an invoice's first ten lines (`lines.has_more` when there are more); the
+    rest are read from the invoice's line-item list, and only then, so a short invoice costs no
+    extra request.
+    """
+    lines = obj.get("lines") or {}
+    if not lines.get("has_more"):
+        return obj
+    if throttle:
+        throttle.wait()
+    data = gateway.list_invoice_lines(connect.stripe_id, obj["id"])
+    return {**obj, "lines": {**lines, "data": data, "has_more": False}}
+
+
+def upsert_invoice(
+    connect: ConnectAccount, obj: dict[str, Any], throttle: Throttle | None = None
+) -> Invoice:
+    """Store an invoice as Stripe has it now (with all its lines), extending its status history.
+
+    Every invoice item on one of its lines stops being pending.
+    """
+    obj = _with_all_lines(connect, obj, throttle)
     customer = obj.get("customer")
     customer_id = customer.get("id") if isinstance(customer, dict) else customer
     with transaction.atomic():
@@ -309,7 +333,7 @@ def _sync_resource(
             _SERVICE.get(resource, resource), connect.stripe_id, params
         )
         with transaction.atomic():
-            _store(connect, resource, objects)
+            _store(connect, resource, objects, throttle)
             if objects:
                 progress.resume_after = objects[-1]["id"]
             if not has_more or not objects:
@@ -322,7 +346,9 @@ def _sync_resource(
             return stored
 
 
-def _store(connect: ConnectAccount, resource: str, objects: list[dict[str, Any]]) -> None:
+def _store(
+    connect: ConnectAccount, resource: str, objects: list[dict[str, Any]], throttle: Throttle
+) -> None:
     if resource == "balance_transactions":
         upsert_balance_transactions(connect, objects)
     elif resource == "payouts":
@@ -333,7 +359,7 @@ def _store(connect: ConnectAccount, resource: str, objects: list[dict[str, Any]]
             upsert_invoice_item(connect, obj)
     elif resource == "invoices":
         for obj in objects:
-            upsert_invoice(connect, obj)
+            upsert_invoice(connect, obj, throttle)
 
 
 def sync_recent_balance_transactions(connect: ConnectAccount) -> int:

@@ -250,3 +250,24 @@ def test_lists_of_a_real_account_synced_from_the_emulator_match_the_contract(
     ]
     assert len(charges) == 2
     assert all(t["net"] == t["amount"] - t["fee"] for t in charges)
+
+
+def test_an_invoice_longer_than_stripes_embedded_lines_leaves_nothing_pending(
+    parent_api, onboarded_parent
+):
+    """Stripe embeds only an invoice's first ten lines; the items on the others are invoiced too."""
+    seller = onboarded_parent
+    buyer = invoicing.buyer_for(seller, reference="globex", name="Globex", email="ap@globex.test")
+    for n in range(1, 26):
+        invoicing.record_usage(
+            seller, buyer, usage_id=f"u{n}", kind=ItemKind.VARIABLE_COST,
+            description=f"Usage line {n:02d}", currency="usd", quantity=n, unit_amount=100,
+            metric="clicks",
+        )  # fmt: skip
+    assert len(assert_ok(parent_api.get("/billing/pending-invoice-items", limit=100))) == 25
+    [invoice] = invoicing.run_billing(seller).invoices
+    assert len(invoice.lines) == 25
+
+    [row] = assert_ok(parent_api.get("/billing/invoices"))
+    assert (row["id"], row["total"], row["status"]) == (invoice.stripe_id, 32_500, "open")
+    assert assert_ok(parent_api.get("/billing/pending-invoice-items", limit=100)) == []
