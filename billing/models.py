@@ -361,6 +361,27 @@ class Payout(models.Model):
     def __str__(self) -> str:
         return self.stripe_id
 
+    @property
+    def kind_name(self) -> str:
+        """ "instant", "manual" or "automatic", as a seller would say it."""
+        if self.method == "instant":
+            return "instant"
+        return "automatic" if self.automatic else "manual"
+
+    @property
+    def reconciliation(self) -> str:
+        """Whether its transactions are listed, in words. Stripe itemises automatic payouts
+        only: a manual or instant payout is an amount taken from the available balance."""
+        if not self.automatic:
+            return f"Not itemised by Stripe ({self.kind_name} payout)"
+        if self.status == "failed":
+            return "Returned to your balance"
+        if self.reconciliation_status == "completed":
+            return "Reconciled"
+        if self.status == "paid":
+            return "In progress"
+        return "When paid"
+
     @classmethod
     def values_from_stripe(cls, obj: dict[str, Any]) -> dict[str, Any]:
         return {

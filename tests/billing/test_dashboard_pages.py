@@ -194,6 +194,34 @@ class TestTransactions:
         assert {(row["type"], row["kind"]) for row in rows} == {("charge", "Sale")}
 
 
+def test_payouts_say_which_ones_stripe_itemises_and_what_a_failure_did(
+    cast, client_as, seller, emulated_stripe, stripe_client
+):
+    """A manual payout is not itemised by Stripe, and a failed one returned its money: the
+    pages say so instead of "not reconciled yet"."""
+    on_seller = {"stripe_account": seller.stripe_id}
+    emulated_stripe.control("POST", "charges", account=seller.stripe_id, amount=50_000)
+    emulated_stripe.control("POST", f"accounts/{seller.stripe_id}/payouts", fail_next="no_account")
+    emulated_stripe.advance(days=4)  # funds settle; the daily payout goes out and fails
+    emulated_stripe.control("POST", f"accounts/{seller.stripe_id}/external_accounts")
+    stripe_client.v1.accounts.update(
+        seller.stripe_id, {"settings": {"payouts": {"schedule": {"interval": "manual"}}}}
+    )
+    stripe_client.v1.payouts.create({"amount": 20_000, "currency": "usd"}, on_seller)
+    mirror.sync_account(seller, throttle=mirror.Throttle(1_000_000, sleep=lambda s: None))
+    failed = Payout.objects.get(status="failed")
+    manual = Payout.objects.get(automatic=False)
+    client = client_as(cast.parent_owner)
+    listing = client.get(url(cast, "billing/payouts/")).content.decode()
+    assert "Not itemised by Stripe (manual payout)" in listing
+    assert "Returned to your balance" in listing
+    detail = client.get(url(cast, f"billing/payouts/{manual.stripe_id}/")).content.decode()
+    assert "Stripe does not itemise manual payouts" in detail and "$200.00" in detail
+    assert "Not reconciled yet" not in detail
+    detail = client.get(url(cast, f"billing/payouts/{failed.stripe_id}/")).content.decode()
+    assert "the money went back to your balance" in detail
+
+
 class TestPayoutsAndInvoices:
     def test_a_payout_detail_adds_up(self, cast, client_as, synced):
         payout = Payout.objects.filter(status="paid").first()
