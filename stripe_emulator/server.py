@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from . import clock, schema
 from .errors import StripeError, invalid, no_such
 from .params import Params, in_range, parse_form
-from .state import API_VERSION, State, public, random_token
+from .state import API_VERSION, State, diff, public, random_token
 
 JSON = dict[str, Any]
 DROP = object()  # returned by the app to make the server close the socket without answering
@@ -80,6 +80,15 @@ class Request:
             self.request_id,
             self.idempotency_key,
         )
+
+    def emit_changes(self, event_type: str, obj: JSON, before: JSON) -> JSON:
+        """Emit ``event_type`` (e.g. ``customer.updated``) with ``previous_attributes`` when
+        ``obj`` differs from its ``before`` copy; nothing when it does not. The changes."""
+        changed = diff(before, obj)
+        if changed:
+            self.state.touch()
+            self.emit(event_type, obj, previous=changed)
+        return changed
 
 
 Handler = Callable[..., Any]

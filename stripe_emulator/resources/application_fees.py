@@ -147,8 +147,5 @@ def update_fee_refund(req: Request, fee_id: str, refund_id: str) -> JSON:
     refund = _fee_refund(req, fee_id, refund_id)
     before = public(refund)
     refund["metadata"] = merge_metadata(refund["metadata"], req.params.metadata())
-    changed = diff(before, refund)
-    if changed:
-        req.state.touch()
-        req.emit("application_fee.refund.updated", refund, previous=changed)
+    req.emit_changes("application_fee.refund.updated", refund, before)
     return public(refund)

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import invalid
 from ..params import Params, merge_metadata
 from ..server import Request, api, paginate
-from ..state import State, diff, public
+from ..state import State, public
 from .customers import customer_of
 
 JSON = dict[str, Any]
@@ -177,10 +177,7 @@ def update_configuration(req: Request, config_id: str) -> JSON:
     config = req.state.get(config_id, req.owner, "billing_portal.configuration")
     before = public(config)
     _apply(req, config)
-    changed = diff(before, config)
-    if changed:
-        req.state.touch()
-        req.emit("billing_portal.configuration.updated", config, req.owner, changed)
+    req.emit_changes("billing_portal.configuration.updated", config, before)
     return public(config)
 
 

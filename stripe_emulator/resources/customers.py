@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import no_such
 from ..params import Params, merge_metadata
 from ..server import Request, api, list_matching
-from ..state import diff, public, random_token
+from ..state import public, random_token
 
 JSON = dict[str, Any]
 
@@ -98,10 +98,7 @@ def update_customer(req: Request, customer_id: str) -> JSON:
     customer = customer_of(req, customer_id)
     before = public(customer)
     _customer_fields(customer, req.params)
-    changed = diff(before, customer)
-    if changed:
-        req.state.touch()
-        req.emit("customer.updated", customer, previous=changed)
+    req.emit_changes("customer.updated", customer, before)
     return public(customer)
 
 

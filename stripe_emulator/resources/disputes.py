@@ -34,7 +34,7 @@ from typing import Any
 from ..errors import StripeError, invalid, state_error
 from ..params import Params, merge_metadata
 from ..server import Request, api, list_matching
-from ..state import State, diff, public
+from ..state import State, public
 from .balance import DAY, add_transaction, platform_pays
 from .currencies import bill_platform, convert, wire_rate
 
@@ -321,10 +321,7 @@ def update_dispute(req: Request, dispute_id: str) -> JSON:
         details["submission_method"] = "manual"
         details["past_due"] = req.now > details["due_by"]
         dispute["status"] = "under_review"
-    changed = diff(before, dispute)
-    if changed:
-        req.state.touch()
-        req.emit("charge.dispute.updated", dispute, req.owner, changed)
+    req.emit_changes("charge.dispute.updated", dispute, before)
     return public(dispute)
 
 

@@ -293,10 +293,7 @@ def _require_draft(invoice: JSON, verb: str) -> None:
 def _changed(req: Request, invoice: JSON, before: JSON | None) -> None:
     if before is None:
         return
-    changed = diff(before, invoice)
-    if changed:
-        req.state.touch()
-        req.emit("invoice.updated", invoice, previous=changed)
+    req.emit_changes("invoice.updated", invoice, before)
 
 
 # --- invoices ------------------------------------------------------------------------------

@@ -491,10 +491,7 @@ def update_payout(req: Request, payout_id: str) -> JSON:
     payout = req.state.get(payout_id, req.owner, "payout")
     before = public(payout)
     payout["metadata"] = merge_metadata(payout["metadata"], req.params.metadata())
-    changed = diff(before, payout)
-    if changed:
-        req.state.touch()
-        req.emit("payout.updated", payout, req.owner, changed)
+    req.emit_changes("payout.updated", payout, before)
     return public(payout)
 
 
