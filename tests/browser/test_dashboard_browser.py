@@ -162,6 +162,8 @@ def test_back_and_forward_keep_the_filters_and_the_ledger_in_step(cast, new_page
     page.go_forward()
     expect_ledger_of_kind(page, "payouts", "Payout")
     page.go_back()
+    # Each step back is a request to the server; wait for it as a user would see it land.
+    expect_ledger_of_kind(page, "sales", "Sale")
     page.go_back()
     expect(page.get_by_label("Kind")).to_have_value("")
     assert page.get_by_test_id("txn-row").count() > 3
