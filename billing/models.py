@@ -487,6 +487,9 @@ class Invoice(models.Model):
     amount_paid = models.BigIntegerField()
     amount_remaining = models.BigIntegerField()
     application_fee_amount = models.BigIntegerField(null=True, blank=True)
+    # The card charge that paid it (from the invoice's payments), so a balance transaction,
+    # refund or dispute on that charge finds its invoice.
+    charge_stripe_id = models.CharField(max_length=255, blank=True, db_index=True)
     created = models.DateTimeField()
     due_date = models.DateTimeField(null=True, blank=True)
     hosted_invoice_url = models.URLField(max_length=1000, blank=True)
@@ -517,6 +520,7 @@ class Invoice(models.Model):
             "amount_due": int(obj.get("amount_due") or 0),
             "amount_paid": int(obj.get("amount_paid") or 0),
             "amount_remaining": int(obj.get("amount_remaining") or 0),
+            "charge_stripe_id": _paying_charge(obj),
             "created": _ts(obj["created"]),
             "due_date": _ts(obj.get("due_date")),
             "hosted_invoice_url": obj.get("hosted_invoice_url") or "",
@@ -540,6 +544,17 @@ class Invoice(models.Model):
         if history and (at < history[-1]["at"] or history[-1]["status"] == status):
             return
         self.status_history = [*history, {"status": status, "at": at}]
+
+
+def _paying_charge(invoice: dict[str, Any]) -> str:
+    """The id of the charge that paid an invoice, if a card payment did."""
+    payments = (invoice.get("payments") or {}).get("data") or []
+    for entry in reversed(payments):
+        payment = entry.get("payment") or {}
+        if entry.get("status") == "paid" and payment.get("type") == "charge":
+            charge = payment.get("charge")
+            return (charge.get("id") if isinstance(charge, dict) else charge) or ""
+    return ""
 
 
 class WebhookEventStatus(models.TextChoices):
