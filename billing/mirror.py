@@ -363,17 +363,19 @@ def _store(
 
 
 def sync_recent_balance_transactions(connect: ConnectAccount) -> int:
-    """Fetch balance transactions newer than the newest we have (for webhook-driven updates)."""
-    newest = (
-        BalanceTransaction.objects.filter(connect_account=connect)
-        .order_by("-created")
-        .values_list("created", flat=True)
-        .first()
-    )
+    """Fetch balance transactions newer than the newest we have (for webhook-driven updates),
+    and re-read those still pending: they become available without any event of their own
+    (``balance.available`` names no transaction), payout or not."""
+    mirrored = BalanceTransaction.objects.filter(connect_account=connect)
+    newest = mirrored.order_by("-created").values_list("created", flat=True).first()
+    oldest_pending = (
+        mirrored.filter(status="pending").order_by("created").values_list("created", flat=True)
+    ).first()
+    since = min(filter(None, (newest, oldest_pending)), default=None)
     params: dict[str, Any] = {}
-    if newest is not None:
+    if since is not None:
         # Same-second transactions may straddle the boundary: re-read that second (upserts).
-        params["created"] = {"gte": int(newest.timestamp())}
+        params["created"] = {"gte": int(since.timestamp())}
     stored = 0
     while True:
         objects, has_more = gateway.list_page("balance_transactions", connect.stripe_id, params)
