@@ -13,6 +13,8 @@ they arrive late, twice and out of order whenever the machine lets them through;
 * every automatic payout that was paid equals the sum of the transactions it carried;
 * every fee breakdown adds up to its fee;
 * the REST API and the CSV export list the same transactions with the same totals as the mirror.
+
+It runs a few examples in the suite; ``ONE_TRUTH_EXAMPLES=200`` runs more when hunting.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from billing import dashboard, fees, onboarding
-from billing.models import BalanceTransaction, ConnectAccount, Payout
+from billing import dashboard, fees, invoicing, onboarding
+from billing.models import BalanceTransaction, ConnectAccount, Invoice, ItemKind, Payout
 from storefront import access
 from storefront.models import ApiKey, Role
 from tests.factories import make_customer, make_member
@@ -89,6 +91,7 @@ class MoneyOfOneSeller(RuleBasedStateMachine):
         )
         self.charges: list[dict[str, Any]] = []  # {"id", "amount", "refunded", "disputed", "fee"}
         self.open_disputes: list[str] = []
+        self.open_invoices: list[str] = []
         self.bank_failed = False
 
     def _on_account(self) -> dict[str, str]:
@@ -123,6 +126,34 @@ class MoneyOfOneSeller(RuleBasedStateMachine):
     @rule(amount=st.integers(1_000, 250_000), currency=st.sampled_from(["usd", "usd", "eur"]))
     def a_buyer_pays(self, amount: int, currency: str) -> None:
         self._sell(amount, currency)
+
+    @rule(amount=st.integers(1_000, 250_000))
+    def the_platform_invoices_a_buyer(self, amount: int) -> None:
+        buyer = invoicing.buyer_for(self.connect, reference="buyer", name="Acme Agency")
+        invoicing.record_usage(
+            self.connect, buyer, usage_id=uuid.uuid4().hex, kind=ItemKind.PLAN_COST,
+            description="Plan", currency="usd", amount=amount,
+        )  # fmt: skip
+        self.open_invoices += [i.stripe_id for i in invoicing.run_billing(self.connect).invoices]
+
+    @precondition(lambda self: self.open_invoices)
+    @rule(data=st.data())
+    def a_buyer_pays_an_invoice(self, data: st.DataObject) -> None:
+        """Perhaps after the fees changed: the invoice keeps the fee it was issued with."""
+        invoice_id = data.draw(st.sampled_from(self.open_invoices))
+        self.open_invoices.remove(invoice_id)
+        invoice = self.emulator.control("POST", f"invoices/{invoice_id}/pay")
+        [payment] = invoice["payments"]["data"]
+        charge = self.stripe.v1.charges.retrieve(
+            payment["payment"]["charge"], None, self._on_account()
+        )
+        issued_with = Invoice.objects.get(stripe_id=invoice_id).application_fee_amount
+        fee = self.stripe.v1.application_fees.retrieve(charge.application_fee)
+        assert fee.amount == issued_with
+        self.charges.append(
+            {"id": charge.id, "amount": charge.amount, "refunded": 0, "disputed": False,
+             "fee": charge.application_fee, "fee_refunded": 0, "fee_amount": fee.amount}
+        )  # fmt: skip
 
     # Refunds, fee refunds, disputes
 
