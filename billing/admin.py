@@ -658,7 +658,9 @@ def _run_per_object(
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
-    list_display = ["stripe_id", "type", "account", "status", "attempts", "received_at"]
+    list_display = [
+        "stripe_id", "type", "account", "status", "attempts", "next_attempt_at", "received_at",
+    ]  # fmt: skip
     list_filter = ["status", "type"]
     search_fields = ["stripe_id", "account"]
     date_hierarchy = "received_at"

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing import gateway
+from billing import gateway, onboarding
 from billing.models import (
     BalanceTransaction,
     Buyer,
@@ -301,9 +301,9 @@ def sync_account(
         counts[resource] = _sync_resource(connect, resource, since, throttle, on_page, page_size)
     for payout in unreconciled_payouts(connect):
         reconcile_payout(connect, payout, throttle)
+    # The account's state too (status, requirements): a backfill after lost events repairs it.
     throttle.wait()
-    connect.apply_stripe_balance(gateway.retrieve_balance(connect.stripe_id))
-    connect.save(update_fields=["balance_available", "balance_pending", "balance_as_of"])
+    onboarding.refresh(connect)
     return counts
 
 
@@ -389,3 +389,54 @@ def sync_recent_balance_transactions(connect: ConnectAccount) -> int:
 def refresh_balance(connect: ConnectAccount) -> None:
     connect.apply_stripe_balance(gateway.retrieve_balance(connect.stripe_id))
     connect.save(update_fields=["balance_available", "balance_pending", "balance_as_of"])
+
+
+# Convergence: what webhooks would have told us, read again
+
+
+def reconcile_account(connect: ConnectAccount) -> None:
+    """Bring one account's mirror up to date with Stripe even if events were lost.
+
+    Re-reads what can change without us hearing of it: payouts still on their way and any
+    new ones, invoices not settled yet and any new ones, new and still-pending balance
+    transactions, and last the account itself (status, requirements) with its balance, so
+    the balance agrees with the transactions just read.
+    """
+    _sync_newer(connect, "payouts", Payout, lambda obj: upsert_payout(connect, obj))
+    moving = Payout.objects.filter(connect_account=connect, status__in=("pending", "in_transit"))
+    for payout in moving:
+        upsert_payout(connect, gateway.retrieve("payouts", payout.stripe_id, connect.stripe_id))
+    for payout in unreconciled_payouts(connect):
+        reconcile_payout(connect, payout)
+    _sync_newer(connect, "invoices", Invoice, lambda obj: upsert_invoice(connect, obj))
+    unsettled = Invoice.objects.filter(connect_account=connect, status__in=("draft", "open"))
+    for invoice in unsettled:
+        upsert_invoice(connect, gateway.retrieve("invoices", invoice.stripe_id, connect.stripe_id))
+    sync_recent_balance_transactions(connect)
+    onboarding.refresh(connect)
+
+
+def _sync_newer(
+    connect: ConnectAccount,
+    resource: str,
+    model: type[Payout] | type[Invoice],
+    store: Callable[[dict[str, Any]], Any],
+) -> None:
+    """Store every object of `resource` created since the newest one we have (that second
+    included: same-second objects may straddle the boundary; upserts make it harmless)."""
+    newest = (
+        model.objects.filter(connect_account=connect)
+        .order_by("-created")
+        .values_list("created", flat=True)
+        .first()
+    )
+    params: dict[str, Any] = {"limit": 100}
+    if newest is not None:
+        params["created"] = {"gte": int(newest.timestamp())}
+    while True:
+        objects, has_more = gateway.list_page(resource, connect.stripe_id, params)
+        for obj in objects:
+            store(obj)
+        if not has_more or not objects:
+            return
+        params["starting_after"] = objects[-1]["id"]

@@ -580,6 +580,9 @@ class WebhookEvent(models.Model):
     )
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # When a failed event is tried again (billing.webhooks.RETRY_DELAYS); empty once it
+    # succeeded, or once the retries ran out and only staff can reprocess it.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -130,8 +130,19 @@ HANDLERS: dict[str, Callable[[WebhookEvent, ConnectAccount], None]] = {
 }
 
 
+# Like Stripe's own webhook delivery: the first retry within a minute, then backing off, for
+# about four days in all (a Stripe outage, a bug fixed by a deploy). After the last one the
+# event waits in admin for "Reprocess"; the periodic reconciliation repairs the mirror anyway.
+RETRY_DELAYS = [
+    timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
+    timedelta(hours=6), timedelta(hours=12), timedelta(days=1), timedelta(days=1),
+    timedelta(days=1),
+]  # fmt: skip
+
+
 def process(event: WebhookEvent) -> WebhookEvent:
-    """Process one stored event; failures are recorded on the event, never raised."""
+    """Process one stored event; failures are recorded on the event (with when to try it
+    again), never raised."""
     event.attempts += 1
     handler = HANDLERS.get(event.type)
     connect = _connect_for(event) if handler else None
@@ -153,5 +164,31 @@ def process(event: WebhookEvent) -> WebhookEvent:
         )
         event.error = f"{message}\n\n{traceback.format_exc(limit=8)}"
     event.processed_at = timezone.now()
-    event.save(update_fields=["status", "error", "attempts", "processed_at"])
+    event.next_attempt_at = None
+    if event.status == WebhookEventStatus.FAILED and event.attempts <= len(RETRY_DELAYS):
+        event.next_attempt_at = event.processed_at + RETRY_DELAYS[event.attempts - 1]
+    event.save(update_fields=["status", "error", "attempts", "processed_at", "next_attempt_at"])
     return event
+
+
+def retry_due_events(now: datetime | None = None, limit: int = 500) -> int:
+    """Process again the failed events whose next attempt is due; returns how many.
+
+    Each event is claimed with a conditional update first, so two workers running this at
+    once never process the same event twice.
+    """
+    now = now or timezone.now()
+    due = list(
+        WebhookEvent.objects.filter(status=WebhookEventStatus.FAILED, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", "next_attempt_at")[:limit]
+    )
+    retried = 0
+    for pk, next_attempt_at in due:
+        claimed = WebhookEvent.objects.filter(
+            pk=pk, status=WebhookEventStatus.FAILED, next_attempt_at=next_attempt_at
+        ).update(status=WebhookEventStatus.PENDING, next_attempt_at=None)
+        if claimed:
+            process(WebhookEvent.objects.get(pk=pk))
+            retried += 1
+    return retried

@@ -44,13 +44,18 @@ def database_tasks(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
-def test_schedule_billing_queues_one_run_and_only_once(db, database_tasks):
+def test_schedule_tasks_queues_each_recurring_task_once(db, database_tasks):
     from django_tasks_db.models import DBTaskResult
 
     first, second = io.StringIO(), io.StringIO()
-    call_command("schedule_billing", stdout=first)
-    call_command("schedule_billing", stdout=second)
-    assert "queued for" in first.getvalue()
-    assert "already queued" in second.getvalue()
-    [queued] = DBTaskResult.objects.all()
-    assert queued.run_after.hour == 2
+    call_command("schedule_tasks", stdout=first)
+    call_command("schedule_tasks", stdout=second)
+    assert first.getvalue().count("queued for") == 3
+    assert second.getvalue().count("already queued") == 3
+    queued = {row.task_path.rsplit(".", 1)[-1]: row for row in DBTaskResult.objects.all()}
+    assert set(queued) == {
+        "run_billing_for_all_accounts",
+        "retry_failed_webhook_events",
+        "reconcile_all_accounts",
+    }
+    assert queued["run_billing_for_all_accounts"].run_after.hour == 2
