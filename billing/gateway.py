@@ -97,7 +97,8 @@ def _call(action: str, fn: Callable[[], T]) -> T:
         ) from exc
     except stripe.APIConnectionError as exc:
         raise StripeUnavailable(
-            f"Could not {action}: Stripe did not answer. Nothing was changed; try again in a minute.",
+            f"Could not {action}: Stripe did not answer, so we could not confirm whether it "
+            "happened. Try again in a minute: trying again is safe.",
             detail=str(exc),
             code="unreachable",
         ) from exc
@@ -154,6 +155,27 @@ def create_express_account(
         "create the Stripe account",
         lambda: _as_dict(client().v1.accounts.create(params, {"idempotency_key": idempotency_key})),
     )
+
+
+def find_connected_account(
+    *, metadata: dict[str, str], created_since: int
+) -> dict[str, Any] | None:
+    """The platform's connected account created at or after `created_since` whose metadata
+    holds `metadata`, if any: how a create whose answer was lost finds what it made."""
+
+    def search() -> dict[str, Any] | None:
+        params: dict[str, Any] = {"limit": 100, "created": {"gte": created_since}}
+        while True:
+            page = client().v1.accounts.list(params)
+            for account in page.data:
+                found = account.metadata.to_dict() if account.metadata else {}
+                if metadata.items() <= found.items():
+                    return _as_dict(account)
+            if not page.has_more or not page.data:
+                return None
+            params["starting_after"] = page.data[-1].id
+
+    return _call("look for the Stripe account", search)
 
 
 def update_account(account_id: str, *, email: str, business_name: str) -> dict[str, Any]:

@@ -90,6 +90,44 @@ class BillingAccount(models.Model):
         )
 
 
+class AccountCreation(models.Model):
+    """One attempt at creating a customer's Stripe account, written before the call.
+
+    The create call's idempotency key is derived from it. When Stripe's answer never came (a
+    timeout, a lost response, a 500 after the work was done), the attempt stays open; the next
+    try first looks on Stripe for an account made by it (by its metadata, among the accounts
+    created since) and adopts it, and only when there is none starts a new attempt with a new
+    key. So one billing account never gets two Stripe accounts, even after Stripe has
+    forgotten the key (24 hours).
+    """
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="stripe_account_creations"
+    )
+    country = models.CharField(max_length=2)
+    started_at = models.DateTimeField(default=timezone.now)
+    stripe_id = models.CharField(max_length=255, blank=True, help_text="Set once Stripe answered.")
+    abandoned = models.BooleanField(
+        default=False, help_text="Checked on Stripe: no account came of this attempt."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(stripe_id="", abandoned=False),
+                name="one_open_account_creation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Stripe account creation for {self.customer} at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"storefront-billing:connect-account:customer-{self.customer_id}:attempt-{self.pk}"
+
+
 class OnboardingStatus(models.TextChoices):
     NONE = "none", "Not set up"
     PENDING = "pending", "Onboarding pending"

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core import signing
 from django.db import IntegrityError, transaction
@@ -18,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import gateway
-from billing.models import BillingAccount, ConnectAccount
+from billing.models import AccountCreation, BillingAccount, ConnectAccount
 from billing.resolution import resolve_billing
 from storefront.access import Acting
 
@@ -107,19 +108,14 @@ def provision(acting: Acting, *, country: str | None = None) -> tuple[ConnectAcc
             )
         return existing, False
     code = normalize_country(country)
-    # Only deterministic parameters go into the idempotent create, so two admins racing with
-    # different emails still get the same account; what we know about the seller is
-    # prefilled right after, before any onboarding link or session exists. The key is
-    # derived from the customer, which has exactly one billing account.
-    account = gateway.create_express_account(
-        idempotency_key=f"storefront-billing:connect-account:customer-{acting.customer.pk}",
-        country=code,
-        metadata={"customer_id": str(acting.customer.pk)},
-    )
-    # Our rows are written only once Stripe has answered, together: a failed call leaves
-    # nothing behind (a child keeps inheriting its parent's billing).
+    account = _create_or_find_stripe_account(acting, code)
+    # Our billing rows are written only once Stripe has answered, together: a failed call
+    # leaves nothing behind (a child keeps inheriting its parent's billing).
     try:
         with transaction.atomic():
+            AccountCreation.objects.filter(
+                customer=acting.customer, stripe_id="", abandoned=False
+            ).update(stripe_id=account["id"])
             billing_account, account_created = BillingAccount.objects.get_or_create(
                 customer=acting.customer
             )
@@ -149,6 +145,85 @@ def provision(acting: Acting, *, country: str | None = None) -> tuple[ConnectAcc
         connect.apply_stripe_account(account)
         connect.save()
     return connect, created
+
+
+# A create still running may not be listed yet: an open attempt younger than this is not
+# given up on (its key is reused, so Stripe answers it once).
+CREATION_SETTLES_AFTER = timedelta(minutes=2)
+
+
+def _create_or_find_stripe_account(acting: Acting, country: str) -> dict[str, Any]:
+    """Create the customer's Express account, or find the one an earlier try made.
+
+    Only deterministic parameters go into the idempotent create, so two admins racing with
+    different emails still get the same account; what we know about the seller is prefilled
+    right after, before any onboarding link or session exists.
+    """
+    customer = acting.customer
+    metadata = {"customer_id": str(customer.pk)}
+    made = (
+        AccountCreation.objects.filter(customer=customer)
+        .exclude(stripe_id="")
+        .order_by("-started_at")
+        .first()
+    )
+    if made is not None:
+        # Stripe made it and we noted so, but our billing rows are gone: it is still ours.
+        return gateway.retrieve_account(made.stripe_id)
+    attempt = AccountCreation.objects.filter(
+        customer=customer, stripe_id="", abandoned=False
+    ).first()
+    if attempt is not None:
+        # An earlier try never heard back: did Stripe make the account anyway?
+        found = gateway.find_connected_account(
+            metadata=metadata,
+            created_since=int((attempt.started_at - CREATION_SETTLES_AFTER).timestamp()),
+        )
+        if found is not None:
+            return found
+        settled = timezone.now() - attempt.started_at > CREATION_SETTLES_AFTER
+        if settled or attempt.country != country:
+            # Nothing came of it (or the seller chose another country): a new key.
+            attempt.abandoned = True
+            attempt.save(update_fields=["abandoned"])
+            attempt = None
+    if attempt is None:
+        try:
+            with transaction.atomic():
+                attempt = AccountCreation.objects.create(customer=customer, country=country)
+        except IntegrityError:
+            # A concurrent request opened one first: share its key, so Stripe makes one account.
+            attempt = AccountCreation.objects.get(customer=customer, stripe_id="", abandoned=False)
+    try:
+        return gateway.create_express_account(
+            idempotency_key=attempt.idempotency_key, country=attempt.country, metadata=metadata
+        )
+    except gateway.StripeUnavailable as exc:
+        # The attempt stays open: the next try looks for what it may have made.
+        raise gateway.StripeUnavailable(
+            "Could not create the Stripe account: we could not confirm with Stripe whether it "
+            f"was created ({_why(exc)}). Try again in a minute: if Stripe made it, we will "
+            "pick it up, and you will never get a second one.",
+            detail=exc.detail,
+            code=exc.code,
+        ) from exc
+    except gateway.StripeRejected as exc:
+        if exc.code == "idempotency_key_in_use":
+            raise gateway.StripeUnavailable(
+                "Your Stripe account is being created right now (by another click or another "
+                "person). Try again in a moment.",
+                detail=exc.detail,
+                code=exc.code,
+            ) from exc
+        attempt.abandoned = True  # Stripe refused: nothing was made
+        attempt.save(update_fields=["abandoned"])
+        raise
+
+
+def _why(exc: gateway.GatewayError) -> str:
+    """ "Stripe did not answer" from "Could not …: Stripe did not answer, so …"."""
+    reason = exc.message.split(": ", 1)[-1]
+    return reason.split(",")[0].split(".")[0]
 
 
 def _carry_over_parent_fees(billing_account: BillingAccount, acting: Acting) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from billing import gateway, onboarding
-from billing.models import BillingAccount, ConnectAccount
+from billing.models import AccountCreation, BillingAccount, ConnectAccount
 from billing.resolution import resolve_billing
 from storefront import access
 
@@ -92,3 +95,68 @@ def test_stripe_link_failures_show_a_page_not_a_500(cast, emulated_stripe, clien
     response = client_as(cast.parent_owner).get(url)
     assert response.status_code == 503
     assert "Could not start Stripe onboarding" in response.content.decode()
+
+
+def _stripe_accounts(stripe_client) -> list[str]:
+    return [a.id for a in stripe_client.v1.accounts.list({"limit": 100}).data]
+
+
+def test_a_lost_answer_says_it_could_not_confirm_and_the_retry_adopts_the_account(
+    cast, emulated_stripe, stripe_client
+):
+    """Stripe made the account but every answer was lost: the message does not pretend
+    nothing happened, and the next try finds that account instead of making another."""
+    emulated_stripe.inject_fault("lost", count=3, path="/v1/accounts", method="POST")
+    with pytest.raises(gateway.StripeUnavailable) as excinfo:
+        provision_child(cast)
+    assert "could not confirm" in excinfo.value.message
+    assert "Nothing was changed" not in excinfo.value.message
+    [made] = _stripe_accounts(stripe_client)
+    assert not ConnectAccount.objects.exists()
+
+    connect, created = provision_child(cast)
+    assert (connect.stripe_id, created) == (made, True)
+    assert _stripe_accounts(stripe_client) == [made]
+
+
+def test_a_retry_after_stripe_forgot_the_key_still_finds_the_first_account(
+    cast, emulated_stripe, stripe_client
+):
+    emulated_stripe.inject_fault("lost", count=3, path="/v1/accounts", method="POST")
+    with pytest.raises(gateway.StripeUnavailable):
+        provision_child(cast)
+    emulated_stripe.advance(hours=25)  # Stripe keeps idempotency keys for 24 hours
+    AccountCreation.objects.update(started_at=timezone.now() - timedelta(hours=25))
+    connect, _ = provision_child(cast)
+    assert _stripe_accounts(stripe_client) == [connect.stripe_id]
+
+
+def test_a_saved_500_does_not_block_creating_the_account_for_a_day(
+    cast, emulated_stripe, stripe_client
+):
+    """Stripe saves a 500 under its key and replays it for 24 hours; once the attempt has
+    settled and Stripe shows no account from it, the next try uses a new key."""
+    emulated_stripe.inject_fault("500", count=1, path="/v1/accounts", method="POST")
+    with pytest.raises(gateway.StripeUnavailable, match="could not confirm"):
+        provision_child(cast)
+    # At once, the same key: Stripe replays its 500.
+    with pytest.raises(gateway.StripeUnavailable):
+        provision_child(cast)
+    assert _stripe_accounts(stripe_client) == []
+    AccountCreation.objects.update(started_at=timezone.now() - timedelta(minutes=5))
+    connect, created = provision_child(cast)
+    assert created
+    assert _stripe_accounts(stripe_client) == [connect.stripe_id]
+    assert AccountCreation.objects.filter(abandoned=True).count() == 1
+
+
+def test_a_retry_in_another_country_is_not_a_raw_idempotency_error(
+    cast, emulated_stripe, stripe_client
+):
+    emulated_stripe.inject_fault("500", count=1, path="/v1/accounts", method="POST")
+    who = access.resolve(cast.parent_owner, cast.child.pk)
+    with pytest.raises(gateway.StripeUnavailable):
+        onboarding.provision(who, country="US")
+    connect, _ = onboarding.provision(who, country="GB")
+    assert connect.country == "GB"
+    assert _stripe_accounts(stripe_client) == [connect.stripe_id]
