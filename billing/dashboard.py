@@ -25,6 +25,7 @@ from billing.models import (
     Payout,
 )
 from billing.money import to_major
+from billing.payout_trace import Trace, trace_transactions
 from billing.status import derive_onboarding_status
 from storefront.models import Customer
 
@@ -37,6 +38,7 @@ class LedgerRow:
     # The application fee split over the schedule in force when it was charged, plus
     # Stripe's processing fee and anything else Stripe reported.
     fee_parts: list[tuple[str, int]] = field(default_factory=list)
+    trace: Trace | None = None  # which payout it went into, or why not yet
 
 
 def _schedules(connect: ConnectAccount) -> list[FeeScheduleVersion]:
@@ -54,8 +56,11 @@ def _in_force(schedules: list[FeeScheduleVersion], at: datetime) -> FeeScheduleV
 def ledger_rows(
     connect: ConnectAccount, transactions: Iterable[BalanceTransaction]
 ) -> list[LedgerRow]:
-    """Rows with their fee breakdown; one query for the account's schedule history."""
+    """Rows with their fee breakdown and payout trace; one query for the account's schedule
+    history and at most three for the traces."""
     schedules = _schedules(connect)
+    transactions = list(transactions)
+    traces = trace_transactions(connect, transactions)
     rows = []
     for txn in transactions:
         parts: list[tuple[str, int]] = []
@@ -79,7 +84,7 @@ def ledger_rows(
                 parts.append(("Stripe processing", amount))
             else:
                 parts.append((detail.get("description") or str(detail.get("type", "Fee")), amount))
-        rows.append(LedgerRow(txn=txn, fee_parts=parts))
+        rows.append(LedgerRow(txn=txn, fee_parts=parts, trace=traces.get(txn.stripe_id)))
     return rows
 
 
@@ -91,6 +96,7 @@ class _Echo:
 CSV_HEADER = [
     "id", "created", "type", "kind", "reporting_category", "status", "description", "currency",
     "amount", "fee", "net", "available_on", "payout", "source",
+    "presented_amount", "presented_currency", "exchange_rate",
 ]  # fmt: skip
 
 
@@ -110,6 +116,7 @@ def ledger_csv(queryset: QuerySet[BalanceTransaction]) -> Iterator[str]:
     columns = [
         "stripe_id", "created", "type", "reporting_category", "status", "description", "currency",
         "amount", "fee", "net", "available_on", "payout_stripe_id", "source_id",
+        "presented_amount", "presented_currency", "exchange_rate",
     ]  # fmt: skip
     for row in queryset.values_list(*columns).iterator(chunk_size=2000):
         values = dict(zip(columns, row, strict=True))
@@ -130,8 +137,22 @@ def ledger_csv(queryset: QuerySet[BalanceTransaction]) -> Iterator[str]:
                 values["available_on"].date().isoformat() if values["available_on"] else "",
                 values["payout_stripe_id"],
                 values["source_id"],
+                *_presented_columns(values),
             ]
         )
+
+
+def _presented_columns(values: dict[str, Any]) -> list[Any]:
+    """What the buyer was charged and the rate, for a converted transaction; blanks otherwise."""
+    currency = values["presented_currency"]
+    if values["presented_amount"] is None or not currency:
+        return ["", "", ""]
+    rate = values["exchange_rate"]
+    return [
+        to_major(values["presented_amount"], currency),
+        currency.upper(),
+        format(rate.normalize(), "f") if rate is not None else "",
+    ]
 
 
 # Overview
@@ -143,6 +164,11 @@ class CurrencyBalance:
     available: int = 0
     pending: int = 0
     soon: list[tuple[date, int]] = field(default_factory=list)
+
+    @property
+    def owed(self) -> int:
+        """What the seller owes Stripe in this currency (available + pending below zero)."""
+        return max(0, -(self.available + self.pending))
 
 
 def balances(connect: ConnectAccount) -> list[CurrencyBalance]:
@@ -176,30 +202,29 @@ class PayoutSummary:
     currency: str
     next: Payout | None = None
     last: Payout | None = None
-
-    @property
-    def next_is_late(self) -> bool:
-        """In transit past its expected arrival: the seller should check with their bank."""
-        arrival = self.next.arrival_date if self.next else None
-        return arrival is not None and arrival.date() < timezone.now().date()
+    # On their way past their arrival date: never "next", flagged so the seller acts.
+    late: list[Payout] = field(default_factory=list)
 
 
 def payout_summary(connect: ConnectAccount) -> list[PayoutSummary]:
-    """Per currency: the soonest payout on its way and the latest one paid.
+    """Per currency: the soonest payout on its way that is not late, the late ones, and the
+    latest one paid.
 
-    One query per currency the account pays out in (a handful), whatever the payout count.
+    Two queries per currency the account pays out in (a handful), whatever the payout count.
     """
     payouts = Payout.objects.filter(connect_account=connect)
     summaries = []
     for currency in sorted(set(payouts.values_list("currency", flat=True).distinct())):
         in_currency = payouts.filter(currency=currency)
+        on_the_way = list(
+            in_currency.filter(status__in=["pending", "in_transit"]).order_by("arrival_date", "id")
+        )
         summaries.append(
             PayoutSummary(
                 currency,
-                next=in_currency.filter(status__in=["pending", "in_transit"])
-                .order_by("arrival_date", "id")
-                .first(),
+                next=next((p for p in on_the_way if not p.is_late), None),
                 last=in_currency.filter(status="paid").order_by("-arrival_date", "-id").first(),
+                late=[p for p in on_the_way if p.is_late],
             )
         )
     return summaries

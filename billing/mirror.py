@@ -36,7 +36,11 @@ logger = logging.getLogger(__name__)
 BT_FIELDS = [
     "amount", "fee", "net", "currency", "type", "reporting_category", "status", "created",
     "available_on", "source_id", "description", "fee_details", "raw",
+    "exchange_rate", "presented_amount", "presented_currency",
 ]  # fmt: skip
+# Balance transactions are listed with their source (charge, refund, dispute) expanded, as
+# Stripe allows: a converted one learns what the buyer was charged without another request.
+BT_EXPAND = ["data.source"]
 
 
 class Throttle:
@@ -248,22 +252,30 @@ def unreconciled_payouts(connect: ConnectAccount) -> list[Payout]:
         .values_list("payout_stripe_id")
         .annotate(total=Sum("net"))
     )
-    paid = Payout.objects.filter(connect_account=connect, status="paid", automatic=True)
+    paid = Payout.objects.filter(
+        connect_account=connect, status__in=RECONCILABLE_STATUSES, automatic=True
+    )
     return [payout for payout in paid if linked.get(payout.stripe_id) != payout.amount]
+
+
+# A failed automatic payout is itemised too: its transactions went into it (and came back
+# with its `payout_failure`), so each can say which payout it was in and what became of it.
+RECONCILABLE_STATUSES = ("paid", "failed")
 
 
 def reconcile_payout(
     connect: ConnectAccount, payout: Payout, throttle: Throttle | None = None
 ) -> int:
-    """Link a paid automatic payout to the balance transactions it paid out (`payout=` listing)."""
-    if not payout.automatic or payout.status != "paid":
+    """Link a paid (or failed) automatic payout to the balance transactions it paid out
+    (`payout=` listing)."""
+    if not payout.automatic or payout.status not in RECONCILABLE_STATUSES:
         return 0
     linked = 0
     starting_after = None
     while True:
         if throttle:
             throttle.wait()
-        params: dict[str, Any] = {"payout": payout.stripe_id}
+        params: dict[str, Any] = {"payout": payout.stripe_id, "expand": BT_EXPAND}
         if starting_after:
             params["starting_after"] = starting_after
         objects, has_more = gateway.list_page("balance_transactions", connect.stripe_id, params)
@@ -328,6 +340,8 @@ def _sync_resource(
             params["created"] = {"gte": int(since.timestamp())}
         if progress.resume_after:
             params["starting_after"] = progress.resume_after
+        if resource == "balance_transactions":
+            params["expand"] = BT_EXPAND
         throttle.wait()
         objects, has_more = gateway.list_page(
             _SERVICE.get(resource, resource), connect.stripe_id, params
@@ -372,7 +386,7 @@ def sync_recent_balance_transactions(connect: ConnectAccount) -> int:
         mirrored.filter(status="pending").order_by("created").values_list("created", flat=True)
     ).first()
     since = min(filter(None, (newest, oldest_pending)), default=None)
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {"expand": BT_EXPAND}
     if since is not None:
         # Same-second transactions may straddle the boundary: re-read that second (upserts).
         params["created"] = {"gte": int(since.timestamp())}

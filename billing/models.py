@@ -335,6 +335,11 @@ class BalanceTransaction(models.Model):
     source_id = models.CharField(max_length=255, blank=True)
     description = models.CharField(max_length=500, blank=True)
     fee_details = models.JSONField(default=list)
+    # A converted transaction: what the buyer was charged (the source's amount and currency,
+    # signed like `amount`) and Stripe's rate between major units, kept exact as a Decimal.
+    exchange_rate = models.DecimalField(max_digits=24, decimal_places=12, null=True, blank=True)
+    presented_amount = models.BigIntegerField(null=True, blank=True)
+    presented_currency = models.CharField(max_length=3, blank=True)
     raw = models.JSONField(default=dict)
 
     objects = MirrorQuerySet.as_manager()
@@ -354,9 +359,23 @@ class BalanceTransaction(models.Model):
         """The transaction in a seller's words, e.g. "Chargeback" or "Payout returned"."""
         return ledger.type_name(self.type, self.reporting_category)
 
+    @property
+    def is_converted(self) -> bool:
+        return self.exchange_rate is not None and bool(self.presented_currency)
+
     @classmethod
     def values_from_stripe(cls, obj: dict[str, Any]) -> dict[str, Any]:
+        """Columns from a balance transaction, listed with `expand[]=data.source` or not.
+
+        An expanded source (the charge, refund or dispute) gives the presented amount of a
+        converted transaction; `raw` keeps Stripe's unexpanded shape (the source's id), so a
+        million rows do not each carry a copy of their charge.
+        """
         source = obj.get("source")
+        rate = obj.get("exchange_rate")
+        presented_amount, presented_currency = _presented(obj)
+        if isinstance(source, dict):
+            obj = {**obj, "source": source.get("id")}
         return {
             "amount": int(obj["amount"]),
             "fee": int(obj.get("fee") or 0),
@@ -370,8 +389,29 @@ class BalanceTransaction(models.Model):
             "source_id": (source.get("id") if isinstance(source, dict) else source) or "",
             "description": (obj.get("description") or "")[:500],
             "fee_details": obj.get("fee_details") or [],
+            # The JSON number is only the rate's representation: its shortest decimal
+            # spelling (str) is the rate Stripe quoted, with no binary float arithmetic.
+            "exchange_rate": Decimal(str(rate)) if rate is not None else None,
+            "presented_amount": presented_amount,
+            "presented_currency": presented_currency,
             "raw": obj,
         }
+
+
+def _presented(obj: dict[str, Any]) -> tuple[int | None, str]:
+    """(amount, currency) the buyer saw, for a converted transaction whose source is expanded.
+
+    The source (a charge, its refund, its dispute) keeps the presented amount and currency;
+    its amount is unsigned, so it takes the balance transaction's sign.
+    """
+    source = obj.get("source")
+    if obj.get("exchange_rate") is None or not isinstance(source, dict):
+        return None, ""
+    currency = source.get("currency") or ""
+    amount = source.get("amount")
+    if not currency or currency == obj.get("currency") or not isinstance(amount, int):
+        return None, ""
+    return (-abs(amount) if int(obj["amount"]) < 0 else abs(amount)), currency
 
 
 class Payout(models.Model):
@@ -419,6 +459,26 @@ class Payout(models.Model):
         if self.status == "paid":
             return "In progress"
         return "When paid"
+
+    @property
+    def is_late(self) -> bool:
+        """Still on its way after its expected arrival day: the seller should act."""
+        return (
+            self.status in ("pending", "in_transit")
+            and self.arrival_date is not None
+            and self.arrival_date.date() < timezone.now().date()
+        )
+
+    @property
+    def failure_reason(self) -> str:
+        """Why it failed, in a seller's words (from Stripe's `failure_code`)."""
+        from billing.payout_trace import failure_reason
+
+        return (
+            failure_reason(self.failure_code, self.failure_message)
+            if self.status == "failed"
+            else ""
+        )
 
     @classmethod
     def values_from_stripe(cls, obj: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from billing import dashboard, gateway, mirror, onboarding
+from billing import dashboard, gateway, mirror, onboarding, payout_trace
 from billing.fees import application_fee
 from billing.forms import CountryForm, LedgerFilterForm
 from billing.models import (
@@ -143,6 +143,7 @@ def overview(request: ActingRequest) -> HttpResponse:
             payouts=dashboard.payout_summary(connect),
             recent=list(transactions.newest_first()[:6]),
             charts=dashboard.net_volume(connect),
+            payouts_paused=payout_trace.payouts_paused(connect),
             publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
             connect_js_url=settings.STRIPE_CONNECT_JS_URL,
         )
@@ -319,7 +320,14 @@ def payouts(request: ActingRequest) -> HttpResponse:
     except InvalidCursor:
         page = keyset_page(Payout.objects.filter(connect_account=connect), limit=25)
     return render(
-        request, "billing/payouts.html", {"billing": billing, "connect": connect, "page": page}
+        request,
+        "billing/payouts.html",
+        {
+            "billing": billing,
+            "connect": connect,
+            "page": page,
+            "payouts_paused": payout_trace.payouts_paused(connect),
+        },
     )
 
 
@@ -343,6 +351,7 @@ def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
             "billing": billing,
             "connect": connect,
             "payout": payout,
+            "failure": payout_trace.failure_story(connect, payout),
             "rows": dashboard.ledger_rows(connect, rows),
             "totals": totals,
             "adds_up": totals["net"] == payout.amount,

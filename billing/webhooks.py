@@ -80,7 +80,7 @@ def _on_payout(event: WebhookEvent, connect: ConnectAccount) -> None:
     payout = mirror.upsert_payout(
         connect, gateway.retrieve("payouts", obj["id"], connect.stripe_id)
     )
-    if payout.status == "paid":
+    if payout.status in mirror.RECONCILABLE_STATUSES:
         mirror.reconcile_payout(connect, payout)
     mirror.sync_recent_balance_transactions(connect)
     mirror.refresh_balance(connect)

@@ -219,7 +219,7 @@ def test_payouts_say_which_ones_stripe_itemises_and_what_a_failure_did(
     assert "Stripe does not itemise manual payouts" in detail and "$200.00" in detail
     assert "Not reconciled yet" not in detail
     detail = client.get(url(cast, f"billing/payouts/{failed.stripe_id}/")).content.decode()
-    assert "the money went back to your balance" in detail
+    assert "came back to your balance" in detail
 
 
 class TestPayoutsAndInvoices:

@@ -187,6 +187,36 @@ def test_a_payout_adds_up(cast, new_page, synced):
     shoot(page, "payout-detail")
 
 
+def test_a_failed_payout_explains_itself_and_leads_to_the_payout_that_carried_it(
+    cast, new_page, seller, emulated_stripe
+):
+    emulated_stripe.control("POST", "charges", account=seller.stripe_id, amount=50_000)
+    emulated_stripe.control(
+        "POST", f"accounts/{seller.stripe_id}/payouts", fail_next="account_closed"
+    )
+    emulated_stripe.advance(days=4)  # the payout goes out and fails
+    emulated_stripe.control("POST", f"accounts/{seller.stripe_id}/external_accounts")
+    emulated_stripe.advance(days=3)  # a later payout carries the returned money
+    mirror.sync_account(seller, throttle=mirror.Throttle(1_000_000, sleep=lambda s: None))
+    page = new_page()
+    log_in(page, "owner@northwind.test")
+    page.goto(f"/c/{cast.parent.pk}/billing/transactions/")
+    sale = page.get_by_test_id("txn-row").filter(has_text="Sale")
+    expect(sale.get_by_test_id("payout-trace")).to_contain_text("failed; the money returned")
+    sale.get_by_role("link", name=re.compile("payout of")).first.click()
+    failure = page.get_by_test_id("payout-failure")
+    expect(failure).to_contain_text("Your bank says this account has been closed")
+    expect(failure).to_contain_text("came back to your balance")
+    shoot(page, "payout-failed")
+    assert serious_violations(page) == []
+    page.get_by_test_id("carried-by").click()
+    expect(page.get_by_test_id("payout-totals")).to_contain_text("Adds up to the payout")
+    expect(page.get_by_test_id("payout-row").filter(has_text="Payout returned")).to_contain_text(
+        "Returned from the failed payout of"
+    )
+    shoot(page, "payout-retry")
+
+
 def test_a_member_cannot_reach_admin_actions(cast, new_page, synced):
     page = new_page()
     log_in(page, "viewer@northwind.test")
