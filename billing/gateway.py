@@ -290,6 +290,14 @@ def retrieve(resource: str, object_id: str, account_id: str) -> dict[str, Any]:
     )
 
 
+def retrieve_application_fee(fee_id: str) -> dict[str, Any]:
+    """An application fee, which lives on the platform (its `account` names the seller)."""
+    return _call(
+        f"read application fee {fee_id}",
+        lambda: _as_dict(client().v1.application_fees.retrieve(fee_id)),
+    )
+
+
 # Webhooks
 
 

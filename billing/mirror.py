@@ -21,9 +21,11 @@ from django.utils import timezone
 
 from billing import gateway, onboarding
 from billing.models import (
+    DISPUTE_CLOSED,
     BalanceTransaction,
     Buyer,
     ConnectAccount,
+    Dispute,
     Invoice,
     InvoiceItem,
     ItemKind,
@@ -150,6 +152,7 @@ def upsert_invoice(
     customer_id = customer.get("id") if isinstance(customer, dict) else customer
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().filter(stripe_id=obj["id"]).first()
+        paid_by_before = invoice.charge_stripe_id if invoice else ""
         if invoice is None:
             invoice = Invoice(stripe_id=obj["id"], connect_account=connect)
             metadata = obj.get("metadata") or {}
@@ -175,7 +178,95 @@ def upsert_invoice(
         InvoiceItem.objects.filter(stripe_id__in=line_items).update(
             invoice_stripe_id=invoice.stripe_id
         )
+    if invoice.charge_stripe_id and invoice.charge_stripe_id != paid_by_before:
+        # Newly paid: refunds or a dispute of its charge may have been mirrored first (events
+        # arrive in any order, and a backfill meets old refunds), so catch up with them once.
+        Dispute.objects.filter(
+            connect_account=connect, charge_stripe_id=invoice.charge_stripe_id
+        ).update(invoice=invoice)
+        if throttle:
+            throttle.wait()
+        refresh_charge(connect, invoice.charge_stripe_id)
+        invoice.refresh_from_db(fields=["amount_refunded"])
     return invoice
+
+
+def refresh_charge(connect: ConnectAccount, charge_id: str) -> None:
+    """Re-read a charge and give the invoice it paid (if any) its refunded amount."""
+    charge = gateway.retrieve("charges", charge_id, connect.stripe_id)
+    Invoice.objects.filter(connect_account=connect, charge_stripe_id=charge_id).update(
+        amount_refunded=int(charge.get("amount_refunded") or 0)
+    )
+
+
+def record_payment_failure(connect: ConnectAccount, invoice_obj: dict[str, Any]) -> None:
+    """Remember the newest declined card payment on an invoice (from its failed charge).
+
+    Idempotent and order-proof: a failure older than the one recorded changes nothing.
+    """
+    attempts = (invoice_obj.get("payments") or {}).get("data") or []
+    charge_ids = [
+        (entry.get("payment") or {}).get("charge")
+        for entry in attempts
+        if entry.get("status") != "paid" and (entry.get("payment") or {}).get("type") == "charge"
+    ]
+    charge_ids = [c.get("id") if isinstance(c, dict) else c for c in charge_ids if c]
+    if not charge_ids:
+        return
+    charge = gateway.retrieve("charges", charge_ids[-1], connect.stripe_id)
+    if charge.get("status") != "failed":
+        return
+    failed_at = _dt(charge.get("created")) or timezone.now()
+    outcome = charge.get("outcome") or {}
+    message = charge.get("failure_message") or outcome.get("seller_message") or "Payment failed."
+    with transaction.atomic():
+        invoice = (
+            Invoice.objects.select_for_update()
+            .filter(connect_account=connect, stripe_id=invoice_obj["id"])
+            .first()
+        )
+        if invoice is None or (
+            invoice.last_payment_error_at and invoice.last_payment_error_at > failed_at
+        ):
+            return
+        invoice.last_payment_error = message[:500]
+        invoice.last_payment_error_at = failed_at
+        invoice.save(update_fields=["last_payment_error", "last_payment_error_at"])
+
+
+def upsert_dispute(
+    connect: ConnectAccount, obj: dict[str, Any], *, closed_at: datetime | None = None
+) -> Dispute:
+    """Store a dispute as Stripe has it now, linked to the invoice its charge paid.
+
+    `closed_at` is when it closed, if the caller knows (the closing event's time); otherwise a
+    closed dispute keeps the time it already has, or its last balance transaction's.
+    """
+    values = Dispute.values_from_stripe(obj)
+    with transaction.atomic():
+        dispute = Dispute.objects.select_for_update().filter(stripe_id=obj["id"]).first()
+        if dispute is None:
+            dispute = Dispute(stripe_id=obj["id"], connect_account=connect)
+        for name, value in values.items():
+            setattr(dispute, name, value)
+        if dispute.is_closed:
+            dispute.closed_at = closed_at or dispute.closed_at or _last_movement(obj)
+        else:
+            dispute.closed_at = None
+        dispute.invoice = Invoice.objects.filter(
+            connect_account=connect, charge_stripe_id=dispute.charge_stripe_id
+        ).first()
+        dispute.save()
+    return dispute
+
+
+def _last_movement(obj: dict[str, Any]) -> datetime:
+    moments = [
+        int(txn["created"])
+        for txn in obj.get("balance_transactions") or []
+        if isinstance(txn, dict) and txn.get("created")
+    ]
+    return _dt(max(moments, default=int(obj["created"]))) or timezone.now()
 
 
 def _status_timeline(obj: dict[str, Any]) -> list[tuple[str, int]]:
@@ -290,7 +381,7 @@ def reconcile_payout(
 # Backfill
 
 
-SYNC_RESOURCES = ("balance_transactions", "payouts", "invoiceitems", "invoices")
+SYNC_RESOURCES = ("balance_transactions", "payouts", "invoiceitems", "invoices", "disputes")
 _SERVICE = {"invoiceitems": "invoice_items"}
 
 
@@ -374,6 +465,9 @@ def _store(
     elif resource == "invoices":
         for obj in objects:
             upsert_invoice(connect, obj, throttle)
+    elif resource == "disputes":
+        for obj in objects:
+            upsert_dispute(connect, obj)
 
 
 def sync_recent_balance_transactions(connect: ConnectAccount) -> int:
@@ -426,6 +520,10 @@ def reconcile_account(connect: ConnectAccount) -> None:
     unsettled = Invoice.objects.filter(connect_account=connect, status__in=("draft", "open"))
     for invoice in unsettled:
         upsert_invoice(connect, gateway.retrieve("invoices", invoice.stripe_id, connect.stripe_id))
+    _sync_newer(connect, "disputes", Dispute, lambda obj: upsert_dispute(connect, obj))
+    undecided = Dispute.objects.filter(connect_account=connect).exclude(status__in=DISPUTE_CLOSED)
+    for dispute in undecided:
+        upsert_dispute(connect, gateway.retrieve("disputes", dispute.stripe_id, connect.stripe_id))
     sync_recent_balance_transactions(connect)
     onboarding.refresh(connect)
 
@@ -433,7 +531,7 @@ def reconcile_account(connect: ConnectAccount) -> None:
 def _sync_newer(
     connect: ConnectAccount,
     resource: str,
-    model: type[Payout] | type[Invoice],
+    model: type[Payout] | type[Invoice] | type[Dispute],
     store: Callable[[dict[str, Any]], Any],
 ) -> None:
     """Store every object of `resource` created since the newest one we have (that second

@@ -588,6 +588,12 @@ class Invoice(models.Model):
     # The card charge that paid it (from the invoice's payments), so a balance transaction,
     # refund or dispute on that charge finds its invoice.
     charge_stripe_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # How much of that charge has been refunded (the charge's `amount_refunded`). A refund
+    # never changes Stripe's invoice status (still `paid`): this is how the seller sees it.
+    amount_refunded = models.BigIntegerField(default=0)
+    # The buyer's last declined card payment on this invoice, from the failed charge.
+    last_payment_error = models.CharField(max_length=500, blank=True)
+    last_payment_error_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField()
     due_date = models.DateTimeField(null=True, blank=True)
     hosted_invoice_url = models.URLField(max_length=1000, blank=True)
@@ -630,6 +636,24 @@ class Invoice(models.Model):
     def lines(self) -> list[dict[str, Any]]:
         return list(((self.raw.get("lines") or {}).get("data")) or [])
 
+    @property
+    def refund_state(self) -> str:
+        """'refunded', 'partially_refunded' or '' (Stripe's status stays `paid` either way)."""
+        if self.amount_refunded <= 0:
+            return ""
+        return "refunded" if self.amount_refunded >= self.amount_paid else "partially_refunded"
+
+    @property
+    def dispute(self) -> Dispute | None:
+        """The newest dispute on the charge that paid it (use prefetch_related("disputes"))."""
+        disputes = sorted(self.disputes.all(), key=lambda d: (d.created, d.pk), reverse=True)
+        return disputes[0] if disputes else None
+
+    @property
+    def payment_failed(self) -> bool:
+        """A declined card payment is the last thing that happened to this still-unpaid invoice."""
+        return bool(self.last_payment_error) and self.status == "open"
+
     def record_status(self, status: str, at: int) -> None:
         """Extend the status history with a change Stripe reported.
 
@@ -653,6 +677,93 @@ def _paying_charge(invoice: dict[str, Any]) -> str:
             charge = payment.get("charge")
             return (charge.get("id") if isinstance(charge, dict) else charge) or ""
     return ""
+
+
+# A chargeback (`needs_response`) or an inquiry (`warning_needs_response`) the seller must answer.
+DISPUTE_NEEDS_RESPONSE = ("needs_response", "warning_needs_response")
+DISPUTE_CLOSED = ("won", "lost", "warning_closed")
+
+
+class DisputeQuerySet(models.QuerySet["Dispute"]):
+    def needing_response(self) -> DisputeQuerySet:
+        return self.filter(status__in=DISPUTE_NEEDS_RESPONSE)
+
+    def closed_since(self, since: datetime) -> DisputeQuerySet:
+        return self.filter(status__in=DISPUTE_CLOSED, closed_at__gte=since)
+
+
+class Dispute(models.Model):
+    """A buyer's chargeback (or inquiry) on a charge of the connected account, as Stripe has it."""
+
+    connect_account = models.ForeignKey(
+        ConnectAccount, on_delete=models.CASCADE, related_name="disputes"
+    )
+    # The invoice the disputed charge paid (by `Invoice.charge_stripe_id`), when it is ours.
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.SET_NULL, related_name="disputes"
+    )
+    stripe_id = models.CharField(max_length=255, unique=True)
+    charge_stripe_id = models.CharField(max_length=255, db_index=True)
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=30)
+    reason = models.CharField(max_length=50, blank=True)
+    evidence_due_by = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField()
+    # When it closed: the `charge.dispute.closed` event's time (Stripe's dispute has no field
+    # for it); a backfill that finds it closed uses its last balance transaction's time.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    raw = models.JSONField(default=dict)
+
+    objects = DisputeQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["connect_account", "status"], name="dispute_status")]
+
+    def __str__(self) -> str:
+        return self.stripe_id
+
+    @classmethod
+    def values_from_stripe(cls, obj: dict[str, Any]) -> dict[str, Any]:
+        charge = obj.get("charge")
+        return {
+            "charge_stripe_id": (charge.get("id") if isinstance(charge, dict) else charge) or "",
+            "amount": int(obj["amount"]),
+            "currency": obj["currency"],
+            "status": obj["status"],
+            "reason": obj.get("reason") or "",
+            "evidence_due_by": _ts((obj.get("evidence_details") or {}).get("due_by")),
+            "created": _ts(obj["created"]),
+            "raw": obj,
+        }
+
+    @property
+    def needs_response(self) -> bool:
+        return self.status in DISPUTE_NEEDS_RESPONSE
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in DISPUTE_CLOSED
+
+    def _moved(self, positive: bool) -> tuple[int, str] | None:
+        """What its balance transactions took (negative) or gave back (positive), in the
+        currency they settled in (which may differ from the disputed charge's)."""
+        entries = [
+            txn
+            for txn in self.raw.get("balance_transactions") or []
+            if isinstance(txn, dict) and (txn.get("amount", 0) > 0) == positive
+        ]
+        if not entries:
+            return None
+        return abs(sum(int(txn["amount"]) for txn in entries)), entries[0]["currency"]
+
+    @property
+    def withdrawn(self) -> tuple[int, str] | None:
+        return self._moved(positive=False)
+
+    @property
+    def reinstated(self) -> tuple[int, str] | None:
+        return self._moved(positive=True)
 
 
 class WebhookEventStatus(models.TextChoices):

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from billing import dashboard, gateway, mirror, onboarding, payout_trace
+from billing import dashboard, disputes, gateway, mirror, onboarding, payout_trace
 from billing.fees import application_fee
 from billing.forms import CountryForm, LedgerFilterForm
 from billing.models import (
@@ -144,6 +144,7 @@ def overview(request: ActingRequest) -> HttpResponse:
             recent=list(transactions.newest_first()[:6]),
             charts=dashboard.net_volume(connect),
             payouts_paused=payout_trace.payouts_paused(connect),
+            disputes=disputes.alerts(connect),
             publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
             connect_js_url=settings.STRIPE_CONNECT_JS_URL,
         )
@@ -364,6 +365,7 @@ def _invoice(connect: ConnectAccount, ref: str) -> Invoice:
     """An invoice by its number ("NW-0042") or its Stripe id ("in_…")."""
     invoice = (
         Invoice.objects.select_related("buyer")
+        .prefetch_related("disputes")
         .filter(connect_account=connect)
         .filter(Q(stripe_id=ref) | Q(number=ref))
         .first()
@@ -378,7 +380,11 @@ def invoices(request: ActingRequest) -> HttpResponse:
     billing, connect = _own_connect(request)
     if connect is None:
         return _not_provisioned(request, billing, "Invoices")
-    queryset = Invoice.objects.filter(connect_account=connect).select_related("buyer")
+    queryset = (
+        Invoice.objects.filter(connect_account=connect)
+        .select_related("buyer")
+        .prefetch_related("disputes")
+    )
     try:
         page = keyset_page(queryset, limit=25, starting_after=request.GET.get("after") or None)
     except InvalidCursor:

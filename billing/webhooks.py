@@ -65,6 +65,10 @@ def store_event(event: dict[str, Any]) -> WebhookEvent | None:
 def _connect_for(event: WebhookEvent) -> ConnectAccount | None:
     obj = event.payload.get("data", {}).get("object", {})
     account_id = event.account or (obj.get("id") if obj.get("object") == "account" else "")
+    if not account_id and obj.get("object") == "fee_refund" and obj.get("fee"):
+        # Application fee events are the platform's own (no `account`); the fee names the
+        # seller it was taken from, and a fee refund only names its fee.
+        account_id = gateway.retrieve_application_fee(obj["fee"]).get("account") or ""
     if not account_id:
         return None
     return ConnectAccount.objects.filter(stripe_id=account_id).first()
@@ -91,9 +95,36 @@ def _on_money_moved(event: WebhookEvent, connect: ConnectAccount) -> None:
     mirror.refresh_balance(connect)
 
 
+def _on_refund(event: WebhookEvent, connect: ConnectAccount) -> None:
+    """A refund was made, updated or failed: the charge's refunded amount and the ledger."""
+    obj = event.payload["data"]["object"]
+    charge_id = obj.get("charge") if obj.get("object") == "refund" else obj.get("id")
+    if isinstance(charge_id, dict):
+        charge_id = charge_id.get("id")
+    if charge_id:
+        mirror.refresh_charge(connect, charge_id)
+    _on_money_moved(event, connect)
+
+
+def _on_dispute(event: WebhookEvent, connect: ConnectAccount) -> None:
+    obj = event.payload["data"]["object"]
+    closed_at = event.created if event.type == "charge.dispute.closed" else None
+    mirror.upsert_dispute(
+        connect, gateway.retrieve("disputes", obj["id"], connect.stripe_id), closed_at=closed_at
+    )
+    _on_money_moved(event, connect)
+
+
 def _on_invoice(event: WebhookEvent, connect: ConnectAccount) -> None:
     obj = event.payload["data"]["object"]
     mirror.upsert_invoice(connect, gateway.retrieve("invoices", obj["id"], connect.stripe_id))
+
+
+def _on_invoice_payment_failed(event: WebhookEvent, connect: ConnectAccount) -> None:
+    obj = event.payload["data"]["object"]
+    invoice = gateway.retrieve("invoices", obj["id"], connect.stripe_id)
+    mirror.upsert_invoice(connect, invoice)
+    mirror.record_payment_failure(connect, invoice)
 
 
 def _on_invoice_item(event: WebhookEvent, connect: ConnectAccount) -> None:
@@ -114,8 +145,21 @@ HANDLERS: dict[str, Callable[[WebhookEvent, ConnectAccount], None]] = {
     "payout.reconciliation_completed": _on_payout,
     "balance.available": _on_money_moved,
     "charge.succeeded": _on_money_moved,
-    "charge.refunded": _on_money_moved,
+    # Money that goes back out: refunds (and refunds that fail), disputes, fee refunds.
+    "charge.refunded": _on_refund,
+    "charge.refund.updated": _on_refund,
+    "refund.created": _on_refund,
+    "refund.updated": _on_refund,
+    "refund.failed": _on_refund,
+    "charge.dispute.created": _on_dispute,
+    "charge.dispute.updated": _on_dispute,
+    "charge.dispute.closed": _on_dispute,
+    "charge.dispute.funds_withdrawn": _on_dispute,
+    "charge.dispute.funds_reinstated": _on_dispute,
     "application_fee.created": _on_money_moved,
+    "application_fee.refunded": _on_money_moved,
+    "application_fee.refund.updated": _on_money_moved,
+    "invoice.payment_failed": _on_invoice_payment_failed,
     "invoice.created": _on_invoice,
     "invoice.finalized": _on_invoice,
     "invoice.sent": _on_invoice,
@@ -145,8 +189,8 @@ def process(event: WebhookEvent) -> WebhookEvent:
     again), never raised."""
     event.attempts += 1
     handler = HANDLERS.get(event.type)
-    connect = _connect_for(event) if handler else None
     try:
+        connect = _connect_for(event) if handler else None
         if handler is None:
             event.status = WebhookEventStatus.IGNORED
         elif connect is None:

@@ -186,13 +186,31 @@ def buyer_payment(req: Request) -> JSON:
 
 @controls.route("POST", "/_emulator/invoices/{invoice_id}/pay")
 def pay_invoice(req: Request, invoice_id: str) -> JSON:
-    """The buyer pays the invoice (as from the hosted invoice page)."""
+    """The buyer pays the invoice (as from the hosted invoice page); with ``decline_code``
+    (e.g. ``insufficient_funds``, see ``charges.DECLINES``) the card is declined instead."""
     invoice = req.state.find(invoice_id)
     owner = req.state.owner_of(invoice_id)
     if invoice is None or invoice["object"] != "invoice" or owner is None:
         raise no_such("invoice", invoice_id)
+    decline_code = req.params.choice("decline_code", tuple(charges.DECLINES))
+    if decline_code:
+        invoices.decline(req.state, invoice, owner, decline_code)
+        return public(invoice)
     invoices.pay(req.state, invoice, owner, out_of_band=False)
     return public(invoice)
+
+
+@controls.route("POST", "/_emulator/refunds/{refund_id}/fail")
+def fail_refund(req: Request, refund_id: str) -> JSON:
+    """The card network returns a refund (a closed or lost card): ``failure_reason``
+    ``expired_or_canceled_card`` (default), ``lost_or_stolen_card`` or ``unknown``."""
+    from .resources import refunds
+
+    refund = req.state.find(refund_id)
+    if refund is None or refund["object"] != "refund":
+        raise no_such("refund", refund_id)
+    reason = req.params.choice("failure_reason", refunds.FAILURE_REASONS)
+    return public(refunds.fail_refund(req.state, refund, reason or "expired_or_canceled_card"))
 
 
 # --- disputes ----------------------------------------------------------------------------

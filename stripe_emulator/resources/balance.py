@@ -33,6 +33,7 @@ REPORTING_CATEGORY = {
     "payout_cancel": "payout_reversal",
     "transfer": "transfer",
     "refund": "refund",
+    "refund_failure": "refund_failure",
     "adjustment": "other_adjustment",
     # Stripe's fees billed as their own transactions (e.g. processing fees the platform pays
     # for its connected accounts' direct charges) and application fees the platform returns.

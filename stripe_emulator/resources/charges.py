@@ -155,6 +155,58 @@ def create_charge(
     return charge
 
 
+# Stripe's test-card declines: decline code → (failure_code, failure_message).
+DECLINES = {
+    "generic_decline": ("card_declined", "Your card was declined."),
+    "insufficient_funds": ("card_declined", "Your card has insufficient funds."),
+    "lost_card": ("card_declined", "Your card was declined."),
+    "stolen_card": ("card_declined", "Your card was declined."),
+    "expired_card": ("expired_card", "Your card has expired."),
+    "incorrect_cvc": ("incorrect_cvc", "Your card's security code is incorrect."),
+    "processing_error": ("processing_error", "An error occurred while processing your card."),
+}
+
+
+def create_failed_charge(
+    state: State,
+    account: str,
+    *,
+    amount: int,
+    currency: str,
+    customer: str | None,
+    description: str | None,
+    decline_code: str,
+    request_id: str | None = None,
+) -> JSON:
+    """A declined card payment: a ``failed`` charge that moves no money (``charge.failed``)."""
+    charge = charge_object(state.new_id("ch"), state.now(), amount, currency, customer, description)
+    failure_code, message = DECLINES[decline_code]
+    card_declined = failure_code == "card_declined"
+    charge.update(
+        {
+            "status": "failed",
+            "paid": False,
+            "captured": False,
+            "amount_captured": 0,
+            "failure_code": failure_code,
+            "failure_message": message,
+            "outcome": {
+                **charge["outcome"],
+                "network_decline_code": "51" if decline_code == "insufficient_funds" else "05",
+                "network_status": "declined_by_network",
+                "reason": decline_code if card_declined else failure_code,
+                "seller_message": f"The bank returned the decline code `{decline_code}`."
+                if card_declined
+                else "The bank did not return any further details with this decline.",
+                "type": "issuer_declined",
+            },
+        }
+    )
+    state.put(charge, account)
+    state.emit("charge.failed", charge, account, request_id=request_id)
+    return charge
+
+
 def charge_object(
     charge_id: str,
     now: int,

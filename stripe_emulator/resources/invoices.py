@@ -12,7 +12,7 @@ from ..params import Params, in_range, merge_metadata
 from ..server import Request, api, embedded_list, list_matching, paginate
 from ..state import State, diff, public, random_token
 from .balance import APPLICATION_ID
-from .charges import check_application_fee, create_charge
+from .charges import check_application_fee, create_charge, create_failed_charge
 from .customers import customer_of
 
 JSON = dict[str, Any]
@@ -677,6 +677,10 @@ def _mark_paid(
     if charge is None and amount:
         invoice["amount_paid_off_stripe"] += amount
     invoice["status_transitions"]["paid_at"] = now
+    for attempt in invoice["payments"]["data"]:
+        if attempt["status"] == "open":  # a declined attempt: this payment replaces it
+            attempt["status"] = "canceled"
+            attempt["status_transitions"]["canceled_at"] = now
     if amount or charge:
         payment = {
             "id": state.new_id("inpay"),
@@ -698,6 +702,50 @@ def _mark_paid(
     state.emit("invoice.paid", invoice, owner, request_id=request_id)
     if charge is not None:
         state.emit("invoice.payment_succeeded", invoice, owner, request_id=request_id)
+
+
+def decline(state: State, invoice: JSON, owner: str, decline_code: str) -> JSON:
+    """The buyer tries to pay an open invoice and the card is declined.
+
+    As on Stripe: the invoice stays ``open`` with ``attempted`` and one more ``attempt_count``,
+    the attempt is listed in its ``payments`` (``status: open``: not paid), and the events are
+    ``charge.failed``, ``invoice.payment_failed`` and ``invoice.updated``.
+    """
+    if invoice["status"] != "open":
+        raise state_error(f"Invoice is {invoice['status']}; only an open one can be paid.")
+    before = public(invoice)
+    charge = create_failed_charge(
+        state,
+        owner,
+        amount=invoice["amount_remaining"],
+        currency=invoice["currency"],
+        customer=invoice["customer"],
+        description=f"Payment for Invoice {invoice['number']}",
+        decline_code=decline_code,
+    )
+    now = state.now()
+    invoice["attempted"] = True
+    invoice["attempt_count"] += 1
+    invoice["payments"]["data"].append(
+        {
+            "id": state.new_id("inpay"),
+            "object": "invoice_payment",
+            "amount_paid": None,
+            "amount_requested": invoice["amount_remaining"],
+            "created": now,
+            "currency": invoice["currency"],
+            "invoice": invoice["id"],
+            "is_default": False,
+            "livemode": False,
+            "payment": {"charge": charge["id"], "type": "charge"},
+            "status": "open",
+            "status_transitions": {"canceled_at": None, "paid_at": None},
+        }
+    )
+    state.emit("invoice.payment_failed", invoice, owner)
+    state.emit("invoice.updated", invoice, owner, diff(before, invoice))
+    state.touch()
+    return charge
 
 
 def pay(

@@ -14,7 +14,12 @@ What Stripe does, and so what happens here:
   ``refunds`` list; events ``refund.created`` and ``charge.refunded`` (plus
   ``application_fee.refunded`` on the platform), and ``refund.updated`` /
   ``charge.refund.updated`` when a refund's metadata changes.
-* Card refunds succeed at once in test mode, so ``refund.failed`` never fires here.
+* Card refunds succeed at once, but may fail later (Stripe's test card 4000 0000 0000 5126; the
+  control ``POST /_emulator/refunds/{id}/fail``): the refund turns ``failed`` with a
+  ``failure_reason``, a ``refund_failure`` balance transaction gives the account the money back
+  (``failure_balance_transaction``), the charge's ``amount_refunded`` drops by the refund and
+  ``refunded`` is false again; events ``refund.failed``, ``refund.updated`` and
+  ``charge.refund.updated``. A refunded application fee stays refunded.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from .disputes import refund_refusal
 
 JSON = dict[str, Any]
 REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+FAILURE_REASONS = ("expired_or_canceled_card", "lost_or_stolen_card", "unknown")
 
 
 def refunds_of(state: State, charge: JSON) -> list[JSON]:
@@ -131,6 +137,47 @@ def refund_charge(
             part = proportional_fee(fee, charge, amount)
             if part > 0:
                 refund_fee(state, fee, part, request_id=request_id)
+    return refund
+
+
+def fail_refund(state: State, refund: JSON, failure_reason: str = "unknown") -> JSON:
+    """The card network returns a refund that had succeeded: the money comes back."""
+    if refund["status"] != "succeeded":
+        raise invalid(
+            f"Refund {refund['id']} is {refund['status']}; only a succeeded one can fail."
+        )
+    owner = state.owner_of(refund["id"])
+    charge = state.find(refund["charge"])
+    assert owner is not None and charge is not None
+    booked = state.find(refund["balance_transaction"]) or {}
+    failure = add_transaction(
+        state,
+        owner,
+        amount=-booked.get("amount", -refund["amount"]),
+        currency=booked.get("currency", refund["currency"]),
+        type_="refund_failure",
+        source=refund["id"],
+        description=f"REFUND FAILURE FOR CHARGE ({charge['description'] or charge['id']})",
+        exchange_rate=booked.get("exchange_rate"),
+    )
+    before = public(refund)
+    refund.update(
+        {
+            "status": "failed",
+            "failure_reason": failure_reason,
+            "failure_balance_transaction": failure["id"],
+        }
+    )
+    changed = diff(before, refund)
+    charge["amount_refunded"] -= refund["amount"]
+    charge["refunded"] = False
+    charge["refunds"] = embedded_list(
+        refunds_of(state, charge), f"/v1/charges/{charge['id']}/refunds"
+    )
+    state.touch()
+    state.emit("refund.failed", refund, owner)
+    state.emit("refund.updated", refund, owner, changed)
+    state.emit("charge.refund.updated", refund, owner, changed)
     return refund
 
 

@@ -256,6 +256,9 @@ class World:
         self.portal_configuration = client.v1.billing_portal.configurations.create(
             {"features": {"invoice_history": {"enabled": True}}}, self.opts
         ).id
+        [charge] = client.v1.charges.list(None, self.opts).data
+        self.charge, self.application_fee = charge.id, str(charge.application_fee)
+        self.dispute = emulator.control("POST", f"charges/{charge.id}/dispute")["id"]
 
     def draft(self) -> stripe.Invoice:
         """A fresh draft with one line, so each action meets an invoice it can act on."""
@@ -283,6 +286,12 @@ class World:
                 ids.append(self.item)
             elif placeholder == "payout":
                 ids.append(self.payout)
+            elif placeholder == "charge":
+                ids.append(self.charge)
+            elif placeholder == "dispute":
+                ids.append(self.dispute)
+            elif placeholder == "id" and endpoint.path.startswith("/v1/application_fees/"):
+                ids.append(self.application_fee)
             else:
                 raise AssertionError(f"no object for {{{placeholder}}} in {endpoint.path}")
         return ids

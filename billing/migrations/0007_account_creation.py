@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0005_webhook_retries'),
+        ('billing', '0006_webhook_retries'),
         ('storefront', '0002_storefront_inventory_sources'),
     ]
 

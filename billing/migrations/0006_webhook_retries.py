@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0004_payout_trace_conversion'),
+        ('billing', '0005_disputes'),
     ]
 
     operations = [
