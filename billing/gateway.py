@@ -306,18 +306,25 @@ class WebhookSignatureInvalid(Exception):
 
 
 def verify_webhook(payload: bytes, signature_header: str) -> dict[str, Any]:
-    """The event in `payload` if its `Stripe-Signature` is valid for our endpoint secret."""
+    """The event in `payload` if its `Stripe-Signature` is valid for one of our endpoints'
+    secrets: the Connect endpoint's, or the platform endpoint's (if set) at the same URL."""
     if not signature_header:
         raise WebhookSignatureInvalid("Missing Stripe-Signature header")
-    try:
-        stripe.WebhookSignature.verify_header(
-            payload.decode("utf-8"),
-            signature_header,
-            settings.STRIPE_WEBHOOK_SECRET,
-            tolerance=stripe.Webhook.DEFAULT_TOLERANCE,  # 5 minutes: refuses replays
-        )
-    except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
-        raise WebhookSignatureInvalid(str(exc)) from exc
+    secrets = [settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_PLATFORM_WEBHOOK_SECRET]
+    failure: Exception | None = None
+    for secret in filter(None, secrets):
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload.decode("utf-8"),
+                signature_header,
+                secret,
+                tolerance=stripe.Webhook.DEFAULT_TOLERANCE,  # 5 minutes: refuses replays
+            )
+            break
+        except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
+            failure = exc
+    else:
+        raise WebhookSignatureInvalid(str(failure or "No webhook secret is configured"))
     try:
         event = json.loads(payload)
     except ValueError as exc:

@@ -190,6 +190,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 STRIPE_SECRET_KEY = envstr("STRIPE_SECRET_KEY", "sk_test_emulator" if DEBUG else "")
 STRIPE_PUBLISHABLE_KEY = envstr("STRIPE_PUBLISHABLE_KEY", "pk_test_emulator" if DEBUG else "")
 STRIPE_WEBHOOK_SECRET = envstr("STRIPE_WEBHOOK_SECRET", "whsec_emulator" if DEBUG else "")
+# Stripe sends platform events (application_fee.*) only to a platform endpoint, which has its
+# own signing secret; point it at the same URL and set its secret here.
+STRIPE_PLATFORM_WEBHOOK_SECRET = envstr("STRIPE_PLATFORM_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = envurl("STRIPE_API_BASE", "http://127.0.0.1:12111" if DEBUG else "")
 STRIPE_CONNECT_JS_URL = envurl(
     "STRIPE_CONNECT_JS_URL",
@@ -206,6 +209,7 @@ for _name, _value, _prefixes in (
     ("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY, ("sk_", "rk_")),
     ("STRIPE_PUBLISHABLE_KEY", STRIPE_PUBLISHABLE_KEY, ("pk_",)),
     ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET, ("whsec_",)),
+    ("STRIPE_PLATFORM_WEBHOOK_SECRET", STRIPE_PLATFORM_WEBHOOK_SECRET, ("whsec_",)),
 ):
     if _value and not _value.startswith(_prefixes):
         raise ImproperlyConfigured(f"{_name} must start with {' or '.join(_prefixes)}")

@@ -45,6 +45,28 @@ def test_a_wrong_signature_is_refused_and_nothing_stored(client, db):
     assert not WebhookEvent.objects.exists()
 
 
+def test_the_platform_endpoints_secret_is_accepted_too(client, db, settings):
+    """Stripe signs platform events (application_fee.*) with the platform endpoint's secret."""
+    settings.STRIPE_PLATFORM_WEBHOOK_SECRET = "whsec_platform_endpoint"
+    payload = json.dumps({"id": "evt_fee", "type": "application_fee.refunded", "created": 1})
+    response = client.post(
+        "/webhooks/stripe/",
+        data=payload.encode(),
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload.encode(), "whsec_platform_endpoint"),
+    )
+    assert response.status_code == 200
+    assert WebhookEvent.objects.filter(stripe_id="evt_fee").exists()
+    # Neither secret: refused.
+    response = client.post(
+        "/webhooks/stripe/",
+        data=payload.replace("evt_fee", "evt_other").encode(),
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload.replace("evt_fee", "evt_other").encode(), "whsec_x"),
+    )
+    assert response.status_code == 400
+
+
 def test_a_tampered_body_is_refused(client, db):
     payload = json.dumps({"id": "evt_1", "type": "account.updated", "created": 1}).encode()
     header = sign(payload)
