@@ -3,8 +3,8 @@
 Northwind Media and its child Northwind Sports get Express accounts, onboarded, and six months
 of a marketplace seller's life, day by day on the emulator's clock:
 
-- monthly billing runs invoice a few buyers' usage; most invoices are paid a week later, the
-  latest are open and one is overdue;
+- monthly billing runs invoice a few buyers' usage of the month before; most invoices are paid
+  a week later, the latest (three days ago) are open and one is overdue;
 - buyers also pay by card directly, a few times a day, with the application fee the product's
   fee arithmetic computes from the schedule in force; Bluth Europe pays Northwind Sports (a US
   account, which settles dollars only) in euros, converted;
@@ -182,10 +182,12 @@ class Story:
         for day in range(self.days):
             month, day_of_month = divmod(day, 30)
             todo = self.agenda.pop(day, [])
-            if month < self.months and day_of_month == 0:
-                todo.append((2, lambda month=month: self.bill(month)))
-            if month < self.months and day_of_month == 8:
-                todo.append((10, lambda month=month: self.collect(month)))
+            # Usage is invoiced in arrears, by the billing run after each 30-day period.
+            period = month - 1
+            if 0 <= period < self.months and day_of_month == 0:
+                todo.append((2, lambda period=period: self.bill(period)))
+            if 0 <= period < self.months and day_of_month == 8:
+                todo.append((10, lambda period=period: self.collect(period)))
             for hour in CARD_HOURS:
                 minute = self.rng.randrange(60) / 60
                 for name in self.sellers:
@@ -200,7 +202,7 @@ class Story:
     # --- what happens ---------------------------------------------------------------------
 
     def bill(self, month: int) -> None:
-        """The monthly billing run: each buyer's plan and impressions, invoiced."""
+        """The monthly billing run: each buyer's plan and impressions of the period, invoiced."""
         period_start = self.start + timedelta(days=30 * month)
         period = (period_start, period_start + timedelta(days=30))
         label = period_start.strftime("%B %Y")
@@ -224,7 +226,8 @@ class Story:
             self.issued += [(name, inv) for inv in invoicing.run_billing(connect).invoices]
 
     def collect(self, month: int) -> None:
-        """Buyers pay the month's invoices, except the latest month's and one overdue."""
+        """Buyers pay the period's invoices a week after, except the latest (still open, not
+        due yet) and one left overdue."""
         if month == self.months - 1:
             return
         for name, invoice in self.issued:
