@@ -445,3 +445,56 @@ def create_billing_portal_session(account_id: str, customer_id: str, return_url:
         ),
     )
     return str(session.url)
+
+
+# Money the platform moves on a seller's account: refunds by its support staff, payouts the
+# seller asks for. All on the connected account (`Stripe-Account`), where the charges live.
+
+
+def create_refund(
+    account_id: str,
+    charge_id: str,
+    *,
+    idempotency_key: str,
+    amount: int | None = None,
+    refund_application_fee: bool = False,
+    reason: str = "",
+) -> dict[str, Any]:
+    """Refund a buyer's payment, in full or `amount` minor units of it. With
+    `refund_application_fee` the platform also gives back its fee, in proportion."""
+    params: dict[str, Any] = {"charge": charge_id, "refund_application_fee": refund_application_fee}
+    if amount is not None:
+        params["amount"] = amount
+    if reason:
+        params["reason"] = reason
+    return _call(
+        "refund the payment",
+        lambda: _as_dict(
+            client().v1.refunds.create(params, _on(account_id, idempotency_key=idempotency_key))
+        ),
+    )
+
+
+def set_payout_schedule(account_id: str, interval: str, **schedule: Any) -> dict[str, Any]:
+    """Pay the seller out `daily`, `weekly` (with `weekly_anchor`), `monthly` (with
+    `monthly_anchor`) or only when asked (`manual`)."""
+    params = {"settings": {"payouts": {"schedule": {"interval": interval, **schedule}}}}
+    return _call(
+        "change the payout schedule",
+        lambda: _as_dict(client().v1.accounts.update(account_id, params)),
+    )
+
+
+def create_payout(
+    account_id: str, *, amount: int, currency: str, idempotency_key: str, method: str = "standard"
+) -> dict[str, Any]:
+    """Pay `amount` out to the seller's bank now. Stripe allows a `standard` one only on a
+    manual payout schedule; an `instant` one (to an eligible bank account or debit card) on
+    any schedule, from funds still pending too."""
+    params = {"amount": amount, "currency": currency.lower(), "method": method}
+    return _call(
+        "create the payout",
+        lambda: _as_dict(
+            client().v1.payouts.create(params, _on(account_id, idempotency_key=idempotency_key))
+        ),
+    )
