@@ -259,6 +259,14 @@ class World:
         [charge] = client.v1.charges.list(None, self.opts).data
         self.charge, self.application_fee = charge.id, str(charge.application_fee)
         self.dispute = emulator.control("POST", f"charges/{charge.id}/dispute")["id"]
+        self.refundable = emulator.control(
+            "POST", "charges", account=self.account, amount=5_000, currency="usd",
+            application_fee_amount=500,
+        )["id"]  # fmt: skip
+        # Funds a payout by hand can take (the dispute took the sale's).
+        emulator.control(
+            "POST", f"accounts/{self.account}/balance_adjustments", amount=100_000, currency="usd"
+        )
 
     def draft(self) -> stripe.Invoice:
         """A fresh draft with one line, so each action meets an invoice it can act on."""
@@ -304,6 +312,7 @@ class World:
             "invoice": self.invoice.id,
             "invoice_item": self.item,
             "payout": self.payout,
+            "charge": self.refundable,
             "configuration": self.portal_configuration,
             "id": self.invoice.lines.data[0].id,  # update_lines / remove_lines name lines by id
         }.get(field)
@@ -374,6 +383,12 @@ ADJUSTMENTS: list[tuple[str, Any]] = [
     ("invoices.update", lambda p: p.update(collection_method="send_invoice")),
     # The emulator implements direct charges only (documented): no destination invoices.
     ("invoices.create", lambda p: p.pop("transfer_data")),
+    # A payout goes to the account's default bank account when no destination is named.
+    ("payouts.create", lambda p: p.pop("destination")),
+    # A refund names the charge or the payment intent (the emulator has no payment intents).
+    ("refunds.create", lambda p: p.pop("payment_intent")),
+    # A direct charge has no transfer to reverse.
+    ("refunds.create", lambda p: p.pop("reverse_transfer")),
 ]
 
 PARAMETER_CODES = ("parameter_unknown", "parameter_missing", "parameter_invalid")
