@@ -22,7 +22,7 @@ import requests
 from django.conf import settings
 
 from billing import invoicing, mirror, onboarding
-from billing.models import AdditionalFee, ConnectAccount, Invoice, ItemKind
+from billing.models import AdditionalFee, BillingAccount, ConnectAccount, Invoice, ItemKind
 from storefront import access
 from storefront.models import Customer, Membership, Role
 
@@ -112,6 +112,9 @@ def seed(customers: dict[str, Customer], say: Callable[[str], None], months: int
     sellers: dict[str, ConnectAccount] = {}
     for name in ("Northwind Media", "Northwind Sports"):
         acting = access.resolve(owner.user, customers[name].pk)
+        # Opened when the emulated history starts, so its schedule is in force from then on:
+        # a version dated before the current one is refused, so history cannot be backdated.
+        BillingAccount.objects.open_for(customers[name], effective_from=start)
         connect, _ = onboarding.provision(acting, country="US")
         connect.billing_account.change_fee_schedule(
             changed_by=None, note="Demo fee schedule", effective_from=start, **FEES[name]
