@@ -438,6 +438,15 @@ class PlatformFeeSchedule:
 PLATFORM_DEFAULT = PlatformFeeSchedule()
 
 
+class PlatformDefaultFeeSchedule(FeeScheduleVersion):
+    """The platform default's versions, as a page of their own in admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "platform default fee schedule"
+        verbose_name_plural = "platform default fee schedule"
+
+
 # The local mirror of Stripe money data, per connected account. Each row keeps the full Stripe
 # object (`raw`) plus promoted, indexed columns we sort and filter on. Rows are written only by
 # webhook processing and sync (billing.mirror), never edited by hand.

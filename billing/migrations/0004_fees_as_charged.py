@@ -104,5 +104,18 @@ class Migration(migrations.Migration):
             name='billing_account',
             field=models.ForeignKey(blank=True, help_text='Empty for a version of the platform default schedule.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='fee_schedule_versions', to='billing.billingaccount'),
         ),
+        migrations.CreateModel(
+            name='PlatformDefaultFeeSchedule',
+            fields=[
+            ],
+            options={
+                'verbose_name': 'platform default fee schedule',
+                'verbose_name_plural': 'platform default fee schedule',
+                'proxy': True,
+                'indexes': [],
+                'constraints': [],
+            },
+            bases=('billing.feescheduleversion',),
+        ),
         migrations.RunPython(give_everyone_a_schedule, migrations.RunPython.noop),
     ]
