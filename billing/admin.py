@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from babel.numbers import list_currencies
 from django import forms
@@ -31,8 +31,10 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from billing import gateway, invoicing, mirror, onboarding, webhooks
+from billing.fee_history import FIELD_LABELS, describe_changes, display_value, fee_summary
 from billing.fees import application_fee
 from billing.models import (
+    PLATFORM_DEFAULT,
     AdditionalFee,
     BalanceTransaction,
     BillingAccount,
@@ -43,6 +45,7 @@ from billing.models import (
     InvoiceItem,
     OnboardingStatus,
     Payout,
+    PlatformDefaultFeeSchedule,
     WebhookEvent,
     WebhookEventStatus,
 )
@@ -160,12 +163,6 @@ class BillingAccountOnboardingFilter(OnboardingStatusFilter):
 
 # Billing accounts and their fee schedules
 
-FIELD_LABELS = {
-    "platform_fee_percent": "Platform fee",
-    "fees": "Additional fees",
-    "currency": "Currency",
-    "default_net_days": "Default net days",
-}
 EXAMPLE_AMOUNT = Decimal("1000.00")
 ISO_CURRENCIES = frozenset(list_currencies())
 
@@ -295,38 +292,6 @@ def fee_preview(
     return FeePreview(sentence, components)
 
 
-def _display(field: str, value: Any) -> str:
-    if value is None:
-        return "—"
-    if field == "platform_fee_percent":
-        return _percent(value)
-    if field == "fees":
-        fees = [AdditionalFee.from_json(fee) for fee in value]
-        return "; ".join(f"{fee.name} {_percent(fee.fee_percent)}" for fee in fees) or "none"
-    if field == "default_net_days":
-        return f"{value} days"
-    return str(value)
-
-
-def describe_changes(changes: dict[str, list[Any]]) -> list[tuple[str, str, str]]:
-    """A version's `changes` as (label, old, new) for people."""
-    return [
-        (FIELD_LABELS.get(field, field), _display(field, old), _display(field, new))
-        for field, (old, new) in changes.items()
-    ]
-
-
-def fee_summary(version: FeeScheduleVersion | None) -> str:
-    if version is None:
-        return "Not configured"
-    parts = [f"Platform {_percent(version.platform_fee_percent)}"]
-    parts += [f"{fee.name} {_percent(fee.fee_percent)}" for fee in version.additional_fees]
-    summary = " + ".join(parts)
-    if version.additional_fees:
-        summary += f" = {_percent(version.total_percent)}"
-    return f"{summary} · {version.currency or '—'} · net {_display('default_net_days', version.default_net_days)}"
-
-
 @admin.register(BillingAccount)
 class BillingAccountAdmin(admin.ModelAdmin):
     list_display = ["customer", "parent", "onboarding", "fees"]
@@ -394,99 +359,168 @@ class BillingAccountAdmin(admin.ModelAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_view_or_change_permission(request, account):
             raise PermissionDenied
-        can_change = self.has_change_permission(request, account)
-        current = account.fee_schedule()
-        proposed: FeePreview | None = None
-        proposed_changes: list[tuple[str, str, str]] = []
-
-        if request.method != "POST":
-            form = FeeScheduleForm(initial=_initial(current))
-            fees = FeeFormSet(prefix="fees", initial=_initial_fees(current))
-        else:
-            if not can_change:
-                raise PermissionDenied
-            data = request.POST.copy()
-            if "_addfee" in data:
-                total = int(data.get("fees-TOTAL_FORMS") or 0)
-                data["fees-TOTAL_FORMS"] = str(min(total + 1, 50))
-            form, fees = FeeScheduleForm(data), FeeFormSet(data, prefix="fees")
-            if "_addfee" not in data and form.is_valid() and fees.is_valid():
-                values = _proposal(form, fees)
-                total_percent = values["platform_fee_percent"] + sum(
-                    (fee.fee_percent for fee in values["fees"]), Decimal(0)
-                )
-                if total_percent > 100:
-                    form.add_error(
-                        None,
-                        f"The fees add up to {_percent(total_percent)}; together they cannot "
-                        "exceed 100 %.",
-                    )
-                elif "_preview" in data:
-                    proposed = _preview_of(values, form.cleaned_data.get("example_amount"))
-                    proposed_changes = _pending_changes(current, values)
-                elif form.cleaned_data["based_on"] != _version_key(current):
-                    # Re-bind on the version now current, so saving again is a conscious overwrite.
-                    data["based_on"] = _version_key(current)
-                    form = FeeScheduleForm(data)
-                    form.is_valid()
-                    form.add_error(
-                        None,
-                        "Someone changed this fee schedule while you were editing it. Review "
-                        "the current version below and save again to replace it.",
-                    )
-                else:
-                    return self._save_fee_schedule(request, account, current, form, values)
-
         context = {
-            **self.admin_site.each_context(request),
             **(extra_context or {}),
             "title": f"Fee schedule of {account.customer}",
-            "subtitle": None,
-            "opts": self.opts,
-            "app_label": self.opts.app_label,
             "original": account,
             "connect": account.connect,
-            "has_view_permission": True,
-            "has_change_permission": can_change,
-            "form": form,
-            "fees": fees,
-            "current": current,
-            "current_summary": fee_summary(current),
-            "current_preview": _preview_of(_values_of(current), None) if current else None,
-            "proposed": proposed,
-            "proposed_changes": proposed_changes,
-            "versions": _version_rows(account),
-            "media": self.media + form.media,
         }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/billing/billingaccount/fee_schedule.html", context)
-
-    def _save_fee_schedule(
-        self,
-        request: HttpRequest,
-        account: BillingAccount,
-        current: FeeScheduleVersion | None,
-        form: FeeScheduleForm,
-        values: dict[str, Any],
-    ) -> HttpResponse:
-        version = account.change_fee_schedule(
-            changed_by=request.user, note=form.cleaned_data["note"], **values
+        return fee_schedule_editor(
+            self,
+            request,
+            account,
+            context,
+            can_change=self.has_change_permission(request, account),
+            saved_url=reverse(
+                f"{self.admin_site.name}:billing_billingaccount_change", args=[account.pk]
+            ),
         )
-        if current is not None and version.pk == current.pk:
-            messages.info(request, "Nothing changed, so no new fee schedule version was written.")
-        else:
-            changes = "; ".join(
-                f"{label} {old} → {new}" for label, old, new in describe_changes(version.changes)
+
+
+class FeeScheduleOwner(Protocol):
+    """A billing account, or the platform default: what the fee schedule editor edits."""
+
+    @property
+    def fee_schedule_versions(self) -> QuerySet[FeeScheduleVersion]: ...
+
+    def fee_schedule(self, at: Any = None) -> FeeScheduleVersion | None: ...
+
+    def change_fee_schedule(self, **fields: Any) -> FeeScheduleVersion: ...
+
+
+def fee_schedule_editor(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    owner: FeeScheduleOwner,
+    context: dict[str, Any],
+    *,
+    can_change: bool,
+    saved_url: str,
+) -> HttpResponse:
+    """Preview, add a fee row, or save a new version of `owner`'s schedule (one editor for
+    account schedules and the platform default, so both follow the same rules)."""
+    current = owner.fee_schedule()
+    proposed: FeePreview | None = None
+    proposed_changes: list[tuple[str, str, str]] = []
+
+    if request.method != "POST":
+        form = FeeScheduleForm(initial=_initial(current))
+        fees = FeeFormSet(prefix="fees", initial=_initial_fees(current))
+    else:
+        if not can_change:
+            raise PermissionDenied
+        data = request.POST.copy()
+        if "_addfee" in data:
+            total = int(data.get("fees-TOTAL_FORMS") or 0)
+            data["fees-TOTAL_FORMS"] = str(min(total + 1, 50))
+        form, fees = FeeScheduleForm(data), FeeFormSet(data, prefix="fees")
+        if "_addfee" not in data and form.is_valid() and fees.is_valid():
+            values = _proposal(form, fees)
+            total_percent = values["platform_fee_percent"] + sum(
+                (fee.fee_percent for fee in values["fees"]), Decimal(0)
             )
-            note = form.cleaned_data["note"]
-            message = f"Changed the fee schedule: {changes}." + (f" Note: {note}" if note else "")
-            self.log_change(request, account, message)
-            messages.success(request, message)
-        return redirect(
-            reverse(
-                f"{self.admin_site.name}:billing_billingaccount_change",
-                args=[account.pk],
-            )
+            if total_percent > 100:
+                form.add_error(
+                    None,
+                    f"The fees add up to {_percent(total_percent)}; together they cannot "
+                    "exceed 100 %.",
+                )
+            elif "_preview" in data:
+                proposed = _preview_of(values, form.cleaned_data.get("example_amount"))
+                proposed_changes = _pending_changes(current, values)
+            elif form.cleaned_data["based_on"] != _version_key(current):
+                # Re-bind on the version now current, so saving again is a conscious overwrite.
+                data["based_on"] = _version_key(current)
+                form = FeeScheduleForm(data)
+                form.is_valid()
+                form.add_error(
+                    None,
+                    "Someone changed this fee schedule while you were editing it. Review "
+                    "the current version below and save again to replace it.",
+                )
+            else:
+                _save_fee_schedule(model_admin, request, owner, current, form, values)
+                return redirect(saved_url)
+
+    opts = model_admin.opts
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "subtitle": None,
+        "opts": opts,
+        "app_label": opts.app_label,
+        "has_view_permission": True,
+        "has_change_permission": can_change,
+        **context,
+        "form": form,
+        "fees": fees,
+        "current": current,
+        "current_summary": fee_summary(current),
+        "current_preview": _preview_of(_values_of(current), None) if current else None,
+        "proposed": proposed,
+        "proposed_changes": proposed_changes,
+        "versions": _version_rows(owner),
+        "media": model_admin.media + form.media,
+    }
+    request.current_app = model_admin.admin_site.name
+    return TemplateResponse(request, "admin/billing/billingaccount/fee_schedule.html", context)
+
+
+def _save_fee_schedule(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    owner: FeeScheduleOwner,
+    current: FeeScheduleVersion | None,
+    form: FeeScheduleForm,
+    values: dict[str, Any],
+) -> None:
+    version = owner.change_fee_schedule(
+        changed_by=request.user, note=form.cleaned_data["note"], **values
+    )
+    if current is not None and version.pk == current.pk:
+        messages.info(request, "Nothing changed, so no new fee schedule version was written.")
+        return
+    changes = "; ".join(
+        f"{label} {old} → {new}" for label, old, new in describe_changes(version.changes)
+    )
+    note = form.cleaned_data["note"]
+    message = f"Changed the fee schedule: {changes}." + (f" Note: {note}" if note else "")
+    # The admin log names an object: the account, or the new version of the default.
+    logged = owner if isinstance(owner, BillingAccount) else version
+    model_admin.log_change(request, logged, message)
+    messages.success(request, message)
+
+
+@admin.register(PlatformDefaultFeeSchedule)
+class PlatformDefaultFeeScheduleAdmin(admin.ModelAdmin):
+    """The schedule every new billing account starts on: one editor page, with its history."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        view = self.admin_site.admin_view(self.changelist_view)
+        return [path("", view, name=f"{name}_changelist")]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        # Make sure there is one to edit (the migration writes it; an emptied table may not).
+        PLATFORM_DEFAULT.fee_schedule_or_built_in()
+        return fee_schedule_editor(
+            self,
+            request,
+            PLATFORM_DEFAULT,
+            {**(extra_context or {}), "title": "Platform default fee schedule", "original": None},
+            can_change=self.has_change_permission(request),
+            saved_url=reverse(
+                f"{self.admin_site.name}:billing_platformdefaultfeeschedule_changelist"
+            ),
         )
 
 
@@ -564,12 +598,14 @@ def _pending_changes(
         if _comparable(field, old) != _comparable(field, new):
             as_json = [fee.as_json() for fee in new] if field == "fees" else new
             old_json = [fee.as_json() for fee in old] if field == "fees" and old else old
-            rows.append((FIELD_LABELS[field], _display(field, old_json), _display(field, as_json)))
+            rows.append(
+                (FIELD_LABELS[field], display_value(field, old_json), display_value(field, as_json))
+            )
     return rows
 
 
-def _version_rows(account: BillingAccount) -> list[dict[str, Any]]:
-    versions = account.fee_schedule_versions.select_related("changed_by").order_by(
+def _version_rows(owner: FeeScheduleOwner) -> list[dict[str, Any]]:
+    versions = owner.fee_schedule_versions.select_related("changed_by").order_by(
         "-effective_from", "-id"
     )
     return [

@@ -383,8 +383,7 @@ def _own_billing_account(acting: Acting) -> BillingAccount:
             f"for {acting.customer.name} first.",
             field="targetCustomerId",
         )
-    account, _ = BillingAccount.objects.get_or_create(customer=acting.customer)
-    return account
+    return BillingAccount.objects.open_for(acting.customer, opened_by=acting.user)
 
 
 @router.put(
@@ -405,7 +404,10 @@ def update_billing(
             account.change_fee_schedule(changed_by=acting.user, note="REST API", **changes)
         except DjangoValidationError as exc:
             field, messages = next(iter(exc.message_dict.items()))
-            api_field = {"platform_fee_percent": "platformFeePercent"}.get(field, field)
+            api_field = {
+                "platform_fee_percent": "platformFeePercent",
+                "default_net_days": "defaultNetDays",
+            }.get(field, field)
             raise ApiError(400, "VALIDATION_ERROR", messages[0], field=api_field) from None
     return ok({"billing": _billing_config(resolve_billing(acting.customer))})
 

@@ -364,10 +364,10 @@ def seed(customers: dict[str, Customer], say: Callable[[str], None], months: int
 
     sellers: dict[str, ConnectAccount] = {}
     for name in ("Northwind Media", "Northwind Sports"):
-        # Platform staff set each seller's fees before the history starts. (Set up first, a
-        # child's own account would carry its parent's fees over, dated today: in force over
-        # everything dated in the emulated past.)
-        billing_account, _ = BillingAccount.objects.get_or_create(customer=customers[name])
+        # Platform staff set each seller's fees when its history starts: opened then, so its
+        # schedule is in force from then on (a version dated before the current one is
+        # refused: history cannot be backdated).
+        billing_account = BillingAccount.objects.open_for(customers[name], effective_from=start)
         billing_account.change_fee_schedule(
             changed_by=None, note="Demo fee schedule", effective_from=start, **FEES[name]
         )

@@ -16,13 +16,12 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from billing import gateway, mirror
-from billing.fees import application_fee
+from billing.fees import FeeBreakdown, application_fee
 from billing.models import (
     Buyer,
     ConnectAccount,
@@ -31,11 +30,10 @@ from billing.models import (
     InvoiceItem,
     InvoiceOrigin,
     ItemKind,
+    MissingFeeSchedule,
 )
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_NET_DAYS = 30
 
 
 def buyer_for(connect: ConnectAccount, *, reference: str, name: str, email: str = "") -> Buyer:
@@ -162,17 +160,8 @@ def reprice_draft(connect: ConnectAccount, obj: dict[str, Any]) -> dict[str, Any
     if obj["status"] != "draft":
         return obj
     metadata = obj.get("metadata") or {}
-    version = None
-    if metadata.get("fee_schedule_version"):
-        version = FeeScheduleVersion.objects.filter(
-            pk=metadata["fee_schedule_version"], billing_account_id=connect.billing_account_id
-        ).first()
-    total = max(int(obj.get("total") or 0), 0)
-    fee = application_fee(
-        total,
-        version.platform_fee_percent if version else Decimal(0),
-        [(f.name, f.fee_percent) for f in (version.additional_fees if version else [])],
-    )
+    version = _version_that_priced(connect, metadata)
+    fee = _fee(max(int(obj.get("total") or 0), 0), version)
     # Stripe's invoice object does not show the fee it was given; we keep it in metadata.
     if fee.total == int(metadata.get("application_fee_amount") or 0):
         return obj
@@ -183,6 +172,28 @@ def reprice_draft(connect: ConnectAccount, obj: dict[str, Any]) -> dict[str, Any
             "application_fee_amount": fee.total,
             "metadata": {"application_fee_amount": str(fee.total)},
         },
+    )
+
+
+def _version_that_priced(connect: ConnectAccount, metadata: dict[str, Any]) -> FeeScheduleVersion:
+    """The version named in the invoice's metadata; an invoice made without one (before
+    invoices recorded it) is priced by the account's current schedule, never by none."""
+    version_id = str(metadata.get("fee_schedule_version") or "")
+    version = (
+        FeeScheduleVersion.objects.filter(
+            pk=int(version_id), billing_account_id=connect.billing_account_id
+        ).first()
+        if version_id.isdigit()
+        else None
+    )
+    return version or connect.billing_account.priced_by()
+
+
+def _fee(total: int, version: FeeScheduleVersion) -> FeeBreakdown:
+    return application_fee(
+        total,
+        version.platform_fee_percent,
+        [(f.name, f.fee_percent) for f in version.additional_fees],
     )
 
 
@@ -205,12 +216,11 @@ def run_billing(connect: ConnectAccount) -> BillingRunResult:
             result.finished.append(_finalize_and_send(connect, obj))
         except gateway.GatewayError as exc:
             result.errors.append(exc.message)
-    schedule = connect.billing_account.fee_schedule()
-    net_days = (
-        schedule.default_net_days
-        if schedule and schedule.default_net_days is not None
-        else DEFAULT_NET_DAYS
-    )
+    try:
+        schedule = connect.billing_account.priced_by()
+    except MissingFeeSchedule as exc:
+        result.errors.append(str(exc))
+        return result
     for customer_id, items in _pending_by_buyer(connect).items():
         for currency in sorted({item["currency"] for item in items}):
             same_currency = [item for item in items if item["currency"] == currency]
@@ -223,7 +233,7 @@ def run_billing(connect: ConnectAccount) -> BillingRunResult:
                 continue
             try:
                 result.invoices.append(
-                    _invoice_buyer(connect, customer_id, same_currency, schedule, net_days)
+                    _invoice_buyer(connect, customer_id, same_currency, schedule)
                 )
             except gateway.GatewayError as exc:
                 result.errors.append(exc.message)
@@ -234,12 +244,7 @@ def invoice_now(buyer: Buyer) -> list[Invoice]:
     """Staff's "invoice now": the buyer's pending items on a manual invoice (one per
     currency), finalized and sent at once instead of waiting for the next billing run."""
     connect = buyer.connect_account
-    schedule = connect.billing_account.fee_schedule()
-    net_days = (
-        schedule.default_net_days
-        if schedule and schedule.default_net_days is not None
-        else DEFAULT_NET_DAYS
-    )
+    schedule = connect.billing_account.priced_by()
     items = _pending_by_buyer(connect).get(buyer.stripe_customer_id, [])
     invoices = []
     for currency in sorted({item["currency"] for item in items}):
@@ -248,8 +253,7 @@ def invoice_now(buyer: Buyer) -> list[Invoice]:
             continue
         invoices.append(
             _invoice_buyer(
-                connect, buyer.stripe_customer_id, same_currency, schedule, net_days,
-                origin=InvoiceOrigin.MANUAL,
+                connect, buyer.stripe_customer_id, same_currency, schedule, origin=InvoiceOrigin.MANUAL,
             )
         )  # fmt: skip
     return invoices
@@ -259,16 +263,13 @@ def _invoice_buyer(
     connect: ConnectAccount,
     customer_id: str,
     items: list[dict[str, Any]],
-    schedule: Any,
-    net_days: int,
+    schedule: FeeScheduleVersion,
     origin: InvoiceOrigin = InvoiceOrigin.BACKGROUND,
 ) -> Invoice:
+    """One invoice for these items, priced by `schedule`, which it records (in its metadata,
+    and so on our row) for good: paid months later, it is charged this fee."""
     total = sum(int(item["amount"]) for item in items)
-    fee = application_fee(
-        total,
-        schedule.platform_fee_percent if schedule else Decimal(0),
-        [(f.name, f.fee_percent) for f in (schedule.additional_fees if schedule else [])],
-    )
+    fee = _fee(total, schedule)
     # The same pending items always produce the same key, so a retried run cannot create a
     # second invoice for them.
     digest = hashlib.sha256(",".join(sorted(item["id"] for item in items)).encode()).hexdigest()[
@@ -278,13 +279,13 @@ def _invoice_buyer(
         "customer": customer_id,
         "currency": items[0]["currency"],
         "collection_method": "send_invoice",
-        "days_until_due": net_days,
+        "days_until_due": schedule.default_net_days,
         "pending_invoice_items_behavior": "include",
         "auto_advance": False,
         "metadata": {
             "origin": origin.value,
             "application_fee_amount": str(fee.total),
-            "fee_schedule_version": str(schedule.pk) if schedule else "",
+            "fee_schedule_version": str(schedule.pk),
         },
     }
     if fee.total:

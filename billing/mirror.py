@@ -26,6 +26,7 @@ from billing.models import (
     Buyer,
     ConnectAccount,
     Dispute,
+    FeeScheduleVersion,
     Invoice,
     InvoiceItem,
     ItemKind,
@@ -164,6 +165,7 @@ def upsert_invoice(
         metadata = obj.get("metadata") or {}
         if metadata.get("application_fee_amount"):
             invoice.application_fee_amount = int(metadata["application_fee_amount"])
+        invoice.fee_schedule_version = _pricing_version(connect, metadata, invoice)
         for status, at in _status_timeline(obj):
             invoice.record_status(status, at)
         invoice.save()
@@ -267,6 +269,24 @@ def _last_movement(obj: dict[str, Any]) -> datetime:
         if isinstance(txn, dict) and txn.get("created")
     ]
     return _dt(max(moments, default=int(obj["created"]))) or timezone.now()
+
+
+def _pricing_version(
+    connect: ConnectAccount, metadata: dict[str, Any], invoice: Invoice
+) -> FeeScheduleVersion | None:
+    """The schedule version the invoice's metadata names, if it is one of this account's.
+
+    Metadata is editable in Stripe by anyone with the key, so a version of another billing
+    account (or none at all) is never taken from it.
+    """
+    version_id = str(metadata.get("fee_schedule_version") or "")
+    if not version_id.isdigit():
+        return None
+    if invoice.fee_schedule_version_id == int(version_id):
+        return invoice.fee_schedule_version
+    return FeeScheduleVersion.objects.filter(
+        pk=int(version_id), billing_account_id=connect.billing_account_id
+    ).first()
 
 
 def _status_timeline(obj: dict[str, Any]) -> list[tuple[str, int]]:

@@ -5,6 +5,10 @@ child without its own uses its parent's (`billing.resolution`). A billing accoun
 one Connect account, ever. Fee schedules are kept as immutable versions: the current schedule is
 the newest version, and the schedule in force at any past moment is the newest version that took
 effect before it.
+
+The platform has a default schedule of its own (versions without a billing account, edited by
+staff in admin). Every billing account is opened on a first version, so no account can ever
+take a payment with undefined fees: `BillingAccount.objects.open_for` is the one way in.
 """
 
 from __future__ import annotations
@@ -16,11 +20,32 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from billing import ledger
 from storefront.models import Customer
+
+
+class BillingAccountManager(models.Manager["BillingAccount"]):
+    def open_for(
+        self,
+        customer: Customer,
+        *,
+        opened_by: Any = None,
+        effective_from: datetime | None = None,
+    ) -> BillingAccount:
+        """The customer's billing account, opened with its first fee schedule version if new.
+
+        A child that stops inheriting keeps the schedule its parent bills it under until staff
+        change it (a separate Stripe account must not mean other fees); anyone else starts on
+        the platform default. Safe to call again: an existing account is returned unchanged.
+        """
+        with transaction.atomic():
+            account, created = self.get_or_create(customer=customer)
+            if created:
+                account.start_fee_schedule(opened_by=opened_by, effective_from=effective_from)
+        return account
 
 
 class BillingAccount(models.Model):
@@ -29,6 +54,8 @@ class BillingAccount(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BillingAccountManager()
 
     def __str__(self) -> str:
         return f"Billing of {self.customer}"
@@ -41,11 +68,19 @@ class BillingAccount(models.Model):
             return None
 
     def fee_schedule(self, at: datetime | None = None) -> FeeScheduleVersion | None:
-        """The schedule in force at `at` (now by default), or None if never configured."""
-        versions = self.fee_schedule_versions.all()
-        if at is not None:
-            versions = versions.filter(effective_from__lte=at)
-        return versions.order_by("-effective_from", "-id").first()
+        """The schedule in force at `at` (now by default); None only for an account that was
+        never opened with `BillingAccount.objects.open_for`."""
+        return _in_force(self.fee_schedule_versions.all(), at)
+
+    def priced_by(self) -> FeeScheduleVersion:
+        """The schedule a new invoice is priced with. Fails loudly rather than price with none."""
+        schedule = self.fee_schedule()
+        if schedule is None:
+            raise MissingFeeSchedule(
+                f"{self.customer} has no fee schedule; open billing accounts with "
+                "BillingAccount.objects.open_for (or run the migrations) so it starts on one."
+            )
+        return schedule
 
     def change_fee_schedule(
         self,
@@ -57,37 +92,32 @@ class BillingAccount(models.Model):
     ) -> FeeScheduleVersion:
         """Write a new schedule version with `fields` changed (a partial update; `fees`
         replaces the whole list). Returns the current version unchanged if nothing differs."""
-        unknown = set(fields) - set(FEE_SCHEDULE_FIELDS)
-        if unknown:
-            raise TypeError(f"Unknown fee schedule fields: {sorted(unknown)}")
-        current = self.fee_schedule()
-        values = {name: getattr(current, name) if current else None for name in FEE_SCHEDULE_FIELDS}
-        if "fees" in fields and fields["fees"] is not None:
-            fields["fees"] = [
-                fee.as_json()
-                if isinstance(fee, AdditionalFee)
-                else AdditionalFee.from_json(fee).as_json()
-                for fee in fields["fees"]
-            ]
-        if fields.get("platform_fee_percent") is not None:
-            fields["platform_fee_percent"] = Decimal(str(fields["platform_fee_percent"]))
-        changes = {
-            name: [_jsonable(values[name]), _jsonable(new)]
-            for name, new in fields.items()
-            if _jsonable(values[name]) != _jsonable(new)
-        }
-        if current is not None and not changes:
-            return current
-        values.update(fields)
-        validate_fee_schedule(values)
-        return FeeScheduleVersion.objects.create(
-            billing_account=self,
-            changed_by=changed_by,
-            changes=changes,
-            note=note,
-            effective_from=effective_from or timezone.now(),
-            **values,
+        return _change_schedule(
+            self, changed_by=changed_by, note=note, effective_from=effective_from, **fields
         )
+
+    def start_fee_schedule(
+        self, *, opened_by: Any = None, effective_from: datetime | None = None
+    ) -> FeeScheduleVersion:
+        """The first version of a new account: its parent's schedule for a child that gets an
+        account of its own, the platform default otherwise."""
+        parent = self.customer.parent
+        parent_account = BillingAccount.objects.filter(customer=parent).first() if parent else None
+        source = parent_account.fee_schedule() if parent_account else None
+        if source is not None and parent is not None:
+            note = f"Carried over from {parent.name} when {self.customer.name} got its own account"
+        else:
+            source, note = PLATFORM_DEFAULT.fee_schedule_or_built_in(), PLATFORM_DEFAULT_NOTE
+        return self.change_fee_schedule(
+            changed_by=opened_by,
+            note=note,
+            effective_from=effective_from,
+            **{name: getattr(source, name) for name in FEE_SCHEDULE_FIELDS},
+        )
+
+
+class MissingFeeSchedule(Exception):
+    """Pricing was asked of an account without a fee schedule (it was not opened properly)."""
 
 
 class AccountCreation(models.Model):
@@ -233,6 +263,16 @@ def validate_fee_schedule(values: dict[str, Any]) -> None:
     Checked on the merged result: a partial update raising only the platform fee can push the
     total past 100 % against fees already there.
     """
+    if values.get("platform_fee_percent") is None:
+        raise ValidationError(
+            {"platform_fee_percent": "Every fee schedule needs a platform fee (0 for none)."}
+        )
+    if values.get("default_net_days") is None:
+        raise ValidationError(
+            {
+                "default_net_days": "Every fee schedule needs payment terms in days (0 for due at once)."
+            }
+        )
     fees = [AdditionalFee.from_json(fee) for fee in values.get("fees") or []]
     names = [fee.name.strip().casefold() for fee in fees]
     if len(names) != len(set(names)):
@@ -258,15 +298,21 @@ def _jsonable(value: Any) -> Any:
 
 
 class FeeScheduleVersion(models.Model):
-    """One version of a billing account's fee schedule, in force from `effective_from`.
+    """One version of a billing account's fee schedule (or, without a billing account, of the
+    platform default), in force from `effective_from`.
 
-    Rows are never edited: a change writes a new version recording who made it and what
-    changed (`changes`: field → [old, new]). Settled transactions keep the fees they were
-    charged with by looking up the version in force when they were charged.
+    Rows are never edited or deleted: a change writes a new version recording who made it and
+    what changed (`changes`: field → [old, new]). An invoice records the version that priced
+    it, so a settled transaction keeps the fees it was charged with.
     """
 
     billing_account = models.ForeignKey(
-        BillingAccount, on_delete=models.CASCADE, related_name="fee_schedule_versions"
+        BillingAccount,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="fee_schedule_versions",
+        help_text="Empty for a version of the platform default schedule.",
     )
     platform_fee_percent = models.DecimalField(
         max_digits=7, decimal_places=4, null=True, blank=True
@@ -289,7 +335,20 @@ class FeeScheduleVersion(models.Model):
         get_latest_by = ["effective_from", "id"]
 
     def __str__(self) -> str:
-        return f"Fees of {self.billing_account.customer} from {self.effective_from:%Y-%m-%d %H:%M}"
+        whose = self.billing_account.customer if self.billing_account else "the platform default"
+        return f"Fees of {whose} from {self.effective_from:%Y-%m-%d %H:%M}"
+
+    @property
+    def changed_by_name(self) -> str:
+        """Who made this version, as a seller may be told: a person's name, or "Platform"
+        for versions the platform wrote itself (the default, migrations, scripts)."""
+        user = self.changed_by
+        if user is None:
+            return "Platform"
+        name = user.get_full_name().strip()
+        if name:
+            return name
+        return "Platform staff" if user.is_staff else user.get_username()
 
     @property
     def additional_fees(self) -> list[AdditionalFee]:
@@ -300,6 +359,130 @@ class FeeScheduleVersion(models.Model):
         return (self.platform_fee_percent or Decimal(0)) + sum(
             (fee.fee_percent for fee in self.additional_fees), Decimal(0)
         )
+
+
+def _in_force(
+    versions: models.QuerySet[FeeScheduleVersion], at: datetime | None
+) -> FeeScheduleVersion | None:
+    if at is not None:
+        versions = versions.filter(effective_from__lte=at)
+    return versions.order_by("-effective_from", "-id").first()
+
+
+def _change_schedule(
+    billing_account: BillingAccount | None,
+    *,
+    changed_by: Any,
+    note: str,
+    effective_from: datetime | None,
+    **fields: Any,
+) -> FeeScheduleVersion:
+    """The one rule for writing a schedule version, for an account or (None) the default."""
+    unknown = set(fields) - set(FEE_SCHEDULE_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown fee schedule fields: {sorted(unknown)}")
+    versions = FeeScheduleVersion.objects.filter(billing_account=billing_account)
+    current = _in_force(versions, None)
+    if (
+        current is not None
+        and effective_from is not None
+        and effective_from < current.effective_from
+    ):
+        # History only moves forward: a version slipped in before the current one would never
+        # be "current", so new invoices would keep being priced by the one it meant to replace.
+        raise ValidationError(
+            {"effective_from": "A new fee schedule version cannot take effect before the one "
+             f"in force (since {current.effective_from:%Y-%m-%d %H:%M} UTC)."}
+        )  # fmt: skip
+    values = {name: getattr(current, name) if current else None for name in FEE_SCHEDULE_FIELDS}
+    if "fees" in fields and fields["fees"] is not None:
+        fields["fees"] = [
+            fee.as_json()
+            if isinstance(fee, AdditionalFee)
+            else AdditionalFee.from_json(fee).as_json()
+            for fee in fields["fees"]
+        ]
+    if fields.get("platform_fee_percent") is not None:
+        fields["platform_fee_percent"] = Decimal(str(fields["platform_fee_percent"]))
+    changes = {
+        name: [_jsonable(values[name]), _jsonable(new)]
+        for name, new in fields.items()
+        if _jsonable(values[name]) != _jsonable(new)
+    }
+    if current is not None and not changes:
+        return current
+    values.update(fields)
+    validate_fee_schedule(values)
+    return FeeScheduleVersion.objects.create(
+        billing_account=billing_account,
+        changed_by=changed_by,
+        changes=changes,
+        note=note,
+        effective_from=effective_from or timezone.now(),
+        **values,
+    )
+
+
+PLATFORM_DEFAULT_NOTE = "Platform default"
+
+# What the platform charges until staff set a default of their own in admin (the data migration
+# writes the same values as the first version): a 10 % platform fee, no additional fees, USD,
+# invoices due in 30 days.
+BUILT_IN_DEFAULT: dict[str, Any] = {
+    "platform_fee_percent": Decimal("10"),
+    "fees": [],
+    "currency": "USD",
+    "default_net_days": 30,
+}
+
+
+class PlatformFeeSchedule:
+    """The platform's default fee schedule: the versions without a billing account.
+
+    Offers what a billing account offers for its own schedule, so admin edits both alike.
+    """
+
+    def __str__(self) -> str:
+        return "Platform default fee schedule"
+
+    @property
+    def fee_schedule_versions(self) -> models.QuerySet[FeeScheduleVersion]:
+        return FeeScheduleVersion.objects.filter(billing_account=None)
+
+    def fee_schedule(self, at: datetime | None = None) -> FeeScheduleVersion | None:
+        return _in_force(self.fee_schedule_versions, at)
+
+    def fee_schedule_or_built_in(self) -> FeeScheduleVersion:
+        """The default in force; the built-in one if staff never set one (the migration writes
+        it, but a flushed test database or a fresh table may not have it)."""
+        current = self.fee_schedule()
+        if current is not None:
+            return current
+        return self.change_fee_schedule(note="Built-in platform default", **BUILT_IN_DEFAULT)
+
+    def change_fee_schedule(
+        self,
+        *,
+        changed_by: Any = None,
+        note: str = "",
+        effective_from: datetime | None = None,
+        **fields: Any,
+    ) -> FeeScheduleVersion:
+        return _change_schedule(
+            None, changed_by=changed_by, note=note, effective_from=effective_from, **fields
+        )
+
+
+PLATFORM_DEFAULT = PlatformFeeSchedule()
+
+
+class PlatformDefaultFeeSchedule(FeeScheduleVersion):
+    """The platform default's versions, as a page of their own in admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "platform default fee schedule"
+        verbose_name_plural = "platform default fee schedule"
 
 
 # The local mirror of Stripe money data, per connected account. Each row keeps the full Stripe
@@ -585,6 +768,16 @@ class Invoice(models.Model):
     amount_paid = models.BigIntegerField()
     amount_remaining = models.BigIntegerField()
     application_fee_amount = models.BigIntegerField(null=True, blank=True)
+    # The fee schedule version that priced it (from its metadata): what its charge's fee is
+    # split over, however the schedule changes before the buyer pays. Versions are never
+    # deleted, so this never dangles.
+    fee_schedule_version = models.ForeignKey(
+        FeeScheduleVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     # The card charge that paid it (from the invoice's payments), so a balance transaction,
     # refund or dispute on that charge finds its invoice.
     charge_stripe_id = models.CharField(max_length=255, blank=True, db_index=True)

@@ -116,11 +116,9 @@ def provision(acting: Acting, *, country: str | None = None) -> tuple[ConnectAcc
             AccountCreation.objects.filter(
                 customer=acting.customer, stripe_id="", abandoned=False
             ).update(stripe_id=account["id"])
-            billing_account, account_created = BillingAccount.objects.get_or_create(
-                customer=acting.customer
+            billing_account = BillingAccount.objects.open_for(
+                acting.customer, opened_by=acting.user
             )
-            if account_created:
-                _carry_over_parent_fees(billing_account, acting)
             connect, created = ConnectAccount.objects.get_or_create(
                 billing_account=billing_account,
                 defaults={"stripe_id": account["id"], "country": code},
@@ -224,24 +222,6 @@ def _why(exc: gateway.GatewayError) -> str:
     """ "Stripe did not answer" from "Could not …: Stripe did not answer, so …"."""
     reason = exc.message.split(": ", 1)[-1]
     return reason.split(",")[0].split(".")[0]
-
-
-def _carry_over_parent_fees(billing_account: BillingAccount, acting: Acting) -> None:
-    """A child that stops inheriting keeps the fee schedule it was billed under until staff
-    change it: a separate Stripe account must not mean "no fees"."""
-    parent = acting.customer.parent
-    parent_account = BillingAccount.objects.filter(customer=parent).first() if parent else None
-    schedule = parent_account.fee_schedule() if parent_account else None
-    if schedule is None:
-        return
-    billing_account.change_fee_schedule(
-        changed_by=acting.user,
-        note=f"Carried over from {parent.name} when {acting.customer.name} got its own account",  # type: ignore[union-attr]
-        platform_fee_percent=schedule.platform_fee_percent,
-        fees=schedule.fees,
-        currency=schedule.currency,
-        default_net_days=schedule.default_net_days,
-    )
 
 
 def own_connect_account(acting: Acting) -> ConnectAccount:

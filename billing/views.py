@@ -16,10 +16,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from billing import dashboard, disputes, gateway, mirror, onboarding, payout_trace
+from billing import dashboard, disputes, fee_history, gateway, mirror, onboarding, payout_trace
 from billing.fees import application_fee
 from billing.forms import CountryForm, LedgerFilterForm
 from billing.models import (
+    PLATFORM_DEFAULT,
     BalanceTransaction,
     ConnectAccount,
     Invoice,
@@ -300,7 +301,7 @@ def transactions_csv(request: ActingRequest) -> HttpResponse:
         return redirect(f"{ledger}?{request.GET.urlencode()}")
     queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect)).newest_first()
     response = StreamingHttpResponse(
-        dashboard.ledger_csv(queryset), content_type="text/csv; charset=utf-8"
+        dashboard.ledger_csv(connect, queryset), content_type="text/csv; charset=utf-8"
     )
     name = slugify(request.acting.customer.name) or "ledger"
     response["Content-Disposition"] = f'attachment; filename="{name}-transactions.csv"'
@@ -457,7 +458,14 @@ def pending_items(request: ActingRequest) -> HttpResponse:
 @acting_customer_required
 def fees(request: ActingRequest) -> HttpResponse:
     billing = resolve_billing(request.acting.customer)
-    schedule = billing.fee_schedule()
+    # Not set up yet: show what it would start on, the platform default.
+    versions = (
+        list(billing.account.fee_schedule_versions.select_related("changed_by"))
+        if billing.account
+        else []
+    )
+    history = fee_history.history(versions)
+    schedule = history[0].version if history else PLATFORM_DEFAULT.fee_schedule()
     example = None
     if schedule is not None:
         currency = (schedule.currency or "usd").lower()
@@ -474,7 +482,13 @@ def fees(request: ActingRequest) -> HttpResponse:
     return render(
         request,
         "billing/fees.html",
-        {"billing": billing, "connect": billing.connect, "schedule": schedule, "example": example},
+        {
+            "billing": billing,
+            "connect": billing.connect,
+            "schedule": schedule,
+            "example": example,
+            "history": history,
+        },
     )
 
 

@@ -110,7 +110,7 @@ def onboarded_parent(cast, emulated_stripe) -> ConnectAccount:
 
 def local_connect(customer: Customer, stripe_id: str, **fields: Any) -> ConnectAccount:
     """A Connect account row written straight into our tables (no Stripe), for read tests."""
-    account, _ = BillingAccount.objects.get_or_create(customer=customer)
+    account = BillingAccount.objects.open_for(customer)
     return ConnectAccount.objects.create(
         billing_account=account, stripe_id=stripe_id, country="US", **fields
     )

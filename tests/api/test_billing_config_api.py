@@ -47,12 +47,18 @@ def test_it_returns_the_documented_config_with_fees_and_status(cast, parent_api)
     assert billing["createdAt"].endswith("Z") and billing["updatedAt"] >= billing["createdAt"]
 
 
-def test_unconfigured_fields_are_null(cast, parent_api):
+def test_a_new_account_shows_the_platform_default_it_starts_on(cast, parent_api):
     local_connect(cast.parent, "acct_parent")
     billing = assert_ok(parent_api.get("/billing"))["billing"]
     assert billing["onboardingStatus"] == "pending"
-    for name in ("platformFeePercent", "fees", "currency", "defaultNetDays"):
-        assert billing[name] is None
+    assert (billing["platformFeePercent"], billing["fees"]) == (10, [])
+    assert (billing["currency"], billing["defaultNetDays"]) == ("USD", 30)
+
+
+@pytest.mark.parametrize("field", ["platformFeePercent", "defaultNetDays"])
+def test_what_prices_an_invoice_cannot_be_cleared(cast, staff_api, field):
+    local_connect(cast.parent, "acct_parent")
+    assert_error(staff_api.put("/billing", {field: None}), 400, "VALIDATION_ERROR", field)
 
 
 def test_a_child_reads_its_inherited_config(cast, api_as):
@@ -83,7 +89,7 @@ def test_staff_set_the_whole_config_as_in_the_example(cast, staff_api):
     version = BillingAccount.objects.get(customer=cast.parent).fee_schedule()
     assert version.platform_fee_percent == Decimal("12.5")
     assert version.changed_by == cast.staff
-    assert version.changes["currency"] == [None, "USD"]
+    assert version.changes["platform_fee_percent"] == ["10", "12.5"]
 
 
 def test_put_is_a_partial_update_and_fees_replace_the_list(cast, staff_api):
@@ -139,7 +145,9 @@ def test_a_child_with_its_own_account_gets_its_own_fees(cast, staff_api):
     local_connect(cast.child, "acct_child")
     response = staff_api.put("/billing", {"platformFeePercent": 5}, targetCustomerId=cast.child.pk)
     assert assert_ok(response)["billing"]["platformFeePercent"] == 5
-    assert BillingAccount.objects.get(customer=cast.parent).fee_schedule() is None
+    assert (
+        BillingAccount.objects.get(customer=cast.parent).fee_schedule().platform_fee_percent == 10
+    )
 
 
 @pytest.mark.parametrize(
@@ -169,14 +177,14 @@ def test_a_child_with_its_own_account_gets_its_own_fees(cast, staff_api):
 def test_invalid_values_are_validation_errors_naming_the_field(cast, staff_api, body, field):
     local_connect(cast.parent, "acct_parent")
     assert_error(staff_api.put("/billing", body), 400, "VALIDATION_ERROR", field)
-    assert not FeeScheduleVersion.objects.exists()
+    assert not FeeScheduleVersion.objects.filter(note="REST API").exists()
 
 
 def test_a_non_staff_admin_key_cannot_change_billing(cast, parent_api):
     local_connect(cast.parent, "acct_parent")
     error = assert_error(parent_api.put("/billing", EXAMPLE_UPDATE), 403, "FORBIDDEN")
     assert "billing:admin" in error["message"]
-    assert not FeeScheduleVersion.objects.exists()
+    assert not FeeScheduleVersion.objects.filter(note="REST API").exists()
 
 
 def test_an_admin_scope_is_worthless_once_the_user_is_no_longer_staff(cast, staff_api):
@@ -186,7 +194,7 @@ def test_an_admin_scope_is_worthless_once_the_user_is_no_longer_staff(cast, staf
     # No membership left anywhere: the key cannot act at all, and certainly not write.
     response = staff_api.put("/billing", EXAMPLE_UPDATE)
     assert response.status_code in (400, 403)
-    assert not FeeScheduleVersion.objects.exists()
+    assert not FeeScheduleVersion.objects.filter(note="REST API").exists()
 
 
 def test_a_staff_key_without_the_admin_scope_cannot_change_billing(cast, api_as):

@@ -14,7 +14,7 @@ def test_the_billing_accounts_list_costs_the_same_queries_for_more_rows(client_a
 
     def add_accounts(count):
         for _ in range(count):
-            account = BillingAccount.objects.create(customer=make_customer())
+            account = BillingAccount.objects.open_for(make_customer())
             account.change_fee_schedule(platform_fee_percent=Decimal("10"))
 
     def queries():

@@ -28,7 +28,7 @@ def url(account) -> str:
 
 def form_data(account, **overrides) -> dict:
     """The change form as the page renders it for the current schedule, with `overrides`."""
-    current = account.fee_schedule()
+    current = account.fee_schedule() if account else None
     data = {
         "platform_fee_percent": "10",
         "currency": "USD",
@@ -229,3 +229,58 @@ def test_an_account_without_a_schedule_gets_its_first_version(admin_client, cast
     version = FeeScheduleVersion.objects.get(billing_account=account)
     assert version.changes["platform_fee_percent"] == [None, "10"]
     assert version.fees == []
+
+
+# The platform default schedule
+
+DEFAULT_URL = "/admin/billing/platformdefaultfeeschedule/"
+
+
+def test_staff_set_the_platform_default_and_new_accounts_start_on_it(admin_client, superuser, cast):
+    from billing.models import PLATFORM_DEFAULT
+
+    page = admin_client.get(DEFAULT_URL)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Every new billing account starts on this schedule" in body
+    assert "Platform 10 % · USD · net 30 days" in body
+    current = PLATFORM_DEFAULT.fee_schedule()
+    data = form_data(None, platform_fee_percent="8", default_net_days="14", note="Launch pricing")
+    data["based_on"] = str(current.pk)
+    response = admin_client.post(DEFAULT_URL, data)
+    assert response.status_code == 302 and response["Location"] == DEFAULT_URL
+    default = PLATFORM_DEFAULT.fee_schedule()
+    assert default.billing_account is None and default.changed_by == superuser
+    assert default.changes["platform_fee_percent"] == ["10", "8"]
+    assert default.additional_fees[0].name == "Ad serving"
+    # History: both versions listed on the page, and the change in the admin log.
+    body = admin_client.get(DEFAULT_URL).content.decode()
+    assert "Launch pricing" in body and "Platform fee: 10 % → 8 %" in body
+    assert LogEntry.objects.filter(change_message__contains="Platform fee 10 % → 8 %").exists()
+
+    opened = BillingAccount.objects.open_for(cast.standalone)
+    first = opened.fee_schedule()
+    assert (first.platform_fee_percent, first.default_net_days) == (Decimal("8"), 14)
+    assert first.note == "Platform default"
+
+
+def test_the_platform_default_is_validated_like_any_schedule(admin_client):
+    from billing.models import PLATFORM_DEFAULT
+
+    current = PLATFORM_DEFAULT.fee_schedule_or_built_in()
+    data = form_data(None, platform_fee_percent="99")
+    data["based_on"] = str(current.pk)
+    response = admin_client.post(DEFAULT_URL, data)
+    assert response.status_code == 200
+    assert "together they cannot exceed 100 %" in response.content.decode()
+    assert PLATFORM_DEFAULT.fee_schedule() == current
+
+
+def test_staff_without_billing_permissions_cannot_change_the_default(client_as, cast):
+    from billing.models import PLATFORM_DEFAULT
+
+    current = PLATFORM_DEFAULT.fee_schedule_or_built_in()
+    client = client_as(cast.staff)
+    assert client.get(DEFAULT_URL).status_code == 403
+    assert client.post(DEFAULT_URL, form_data(None, platform_fee_percent="1")).status_code == 403
+    assert PLATFORM_DEFAULT.fee_schedule() == current

@@ -15,6 +15,7 @@ from billing.models import (
     InvoiceItem,
     ItemKind,
     Payout,
+    PlatformDefaultFeeSchedule,
     WebhookEvent,
 )
 
@@ -52,7 +53,16 @@ def changelist_url(model_admin) -> str:
 
 
 def registered():
-    return sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
+    """Every model admin with a list and change pages (the platform default is one editor
+    page, tested in test_admin_fee_schedule)."""
+    return sorted(
+        (
+            (model, model_admin)
+            for model, model_admin in admin.site._registry.items()
+            if model is not PlatformDefaultFeeSchedule
+        ),
+        key=lambda item: item[0]._meta.label,
+    )
 
 
 def test_anonymous_visitors_are_sent_to_the_admin_login(client):
@@ -80,7 +90,8 @@ def test_staff_without_billing_permissions_cannot_open_billing_pages(cast, clien
         f"/admin/billing/billingaccount/{account.pk}/change/", {"platform_fee_percent": "5"}
     )
     assert response.status_code == 403
-    assert account.fee_schedule_versions.count() == 0
+    assert account.fee_schedule_versions.count() == 1  # the one it was opened with
+    assert client.get("/admin/billing/platformdefaultfeeschedule/").status_code == 403
 
 
 def test_every_billing_model_is_registered():

@@ -186,7 +186,7 @@ class TestStatusFromStripe:
 def test_a_child_getting_its_own_account_keeps_the_parents_fees(cast, emulated_stripe):
     from decimal import Decimal
 
-    parent_account = BillingAccount.objects.create(customer=cast.parent)
+    parent_account = BillingAccount.objects.open_for(cast.parent)
     parent_account.change_fee_schedule(
         platform_fee_percent=Decimal("12.5"),
         fees=[{"name": "Ad serving", "feePercent": "2"}],
