@@ -446,6 +446,7 @@ def test_a_list_page_costs_the_same_queries_whatever_its_size(world):
         assert response.status_code == 200
         return len(captured)
 
+    queries(1)  # the first use of a key records it (once a minute)
     small = queries(1)
     template = Invoice.objects.get(pk=world.issued.pk)
     lines = template.raw["lines"]["data"]
