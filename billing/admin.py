@@ -30,7 +30,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from billing import gateway, invoicing, mirror, onboarding, webhooks
+from billing import gateway, invoice_editing, invoicing, mirror, onboarding, webhooks
 from billing.fee_history import FIELD_LABELS, describe_changes, display_value, fee_summary
 from billing.fees import application_fee
 from billing.models import (
@@ -974,25 +974,12 @@ class InvoiceAdmin(ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, context)
 
     def _edit_lines(
-        self,
-        request: HttpRequest,
-        invoice: Invoice,
-        action: str,
-        params: dict[str, Any],
-        done: str,
-        after: Callable[[], None] | None = None,
+        self, request: HttpRequest, invoice: Invoice, edit: Callable[[], Any], done: str
     ) -> HttpResponse:
-        connect = invoice.connect_account
+        """Run a line edit (billing.invoice_editing) and say how it went."""
         try:
-            gateway.invoice_action(action, connect.stripe_id, invoice.stripe_id, params)
-            # Re-read rather than trust the response: it is the whole invoice as Stripe has it.
-            fresh = gateway.retrieve("invoices", invoice.stripe_id, connect.stripe_id)
-            # New lines, new total: the application fee follows, at the schedule that priced it.
-            fresh = invoicing.reprice_draft(connect, fresh)
-            mirror.upsert_invoice(connect, fresh)
-            if after:
-                after()
-        except gateway.GatewayError as exc:
+            edit()
+        except (gateway.GatewayError, invoice_editing.NotADraft, invoice_editing.NoSuchLine) as exc:
             messages.error(request, exc.message)
         else:
             messages.success(request, done)
@@ -1005,17 +992,14 @@ class InvoiceAdmin(ReadOnlyAdmin):
         form = LineForm(request.POST, currency=invoice.currency, prefix="add")
         if not form.is_valid():
             return self._form_errors(request, invoice, form)
-        line = {
-            "description": form.cleaned_data["description"],
-            "amount": form.cleaned_data["amount"],
-        }
+        description = form.cleaned_data["description"]
         return self._edit_lines(
             request,
             invoice,
-            "add_lines",
-            {"lines": [line]},
-            f"Added “{line['description']}” to {invoice}.",
-            after=lambda: _mirror_line_items(invoice),
+            lambda: invoice_editing.add_line(
+                invoice, description=description, amount=form.cleaned_data["amount"]
+            ),
+            f"Added “{description}” to {invoice}.",
         )
 
     def update_line_view(self, request: HttpRequest, object_id: str, line_id: str) -> HttpResponse:
@@ -1025,18 +1009,16 @@ class InvoiceAdmin(ReadOnlyAdmin):
         form = LineForm(request.POST, currency=invoice.currency, prefix=line_id)
         if not form.is_valid():
             return self._form_errors(request, invoice, form)
-        line = {
-            "id": line_id,
-            "description": form.cleaned_data["description"],
-            "amount": form.cleaned_data["amount"],
-        }
         return self._edit_lines(
             request,
             invoice,
-            "update_lines",
-            {"lines": [line]},
+            lambda: invoice_editing.update_line(
+                invoice,
+                line_id,
+                description=form.cleaned_data["description"],
+                amount=form.cleaned_data["amount"],
+            ),
             f"Updated a line of {invoice}.",
-            after=lambda: _mirror_line_items(invoice),
         )
 
     def remove_line_view(self, request: HttpRequest, object_id: str, line_id: str) -> HttpResponse:
@@ -1047,27 +1029,12 @@ class InvoiceAdmin(ReadOnlyAdmin):
         if not form.is_valid():
             return self._form_errors(request, invoice, form)
         behavior = form.cleaned_data["behavior"]
-        item_id = next(
-            (_line_row(line)["invoice_item"] for line in invoice.lines if line["id"] == line_id),
-            "",
-        )
-
-        def after() -> None:
-            if not item_id:
-                return
-            if behavior == "delete":
-                InvoiceItem.objects.filter(stripe_id=item_id).delete()
-            else:
-                InvoiceItem.objects.filter(stripe_id=item_id).update(invoice_stripe_id="")
-
         return self._edit_lines(
             request,
             invoice,
-            "remove_lines",
-            {"lines": [{"id": line_id, "behavior": behavior}]},
+            lambda: invoice_editing.remove_line(invoice, line_id, behavior),
             f"Removed a line from {invoice}"
             + (" (back in the buyer's pending items)." if behavior == "unassign" else "."),
-            after=after,
         )
 
     def _form_errors(
@@ -1083,10 +1050,6 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
 
 def _line_row(line: dict[str, Any]) -> dict[str, Any]:
-    parent = line.get("parent") or {}
-    item = line.get("invoice_item") or (parent.get("invoice_item_details") or {}).get(
-        "invoice_item"
-    )
     currency = line.get("currency") or "usd"
     amount = int(line.get("amount") or 0)
     return {
@@ -1096,20 +1059,8 @@ def _line_row(line: dict[str, Any]) -> dict[str, Any]:
         "amount": amount,
         "formatted_amount": format_money(amount, currency),
         "major_amount": Decimal(amount).scaleb(-minor_unit_exponent(currency)),
-        "invoice_item": item or "",
+        "invoice_item": invoice_editing.line_invoice_item(line),
     }
-
-
-def _mirror_line_items(invoice: Invoice) -> None:
-    """Bring the invoice items behind the invoice's lines into the mirror (new or edited)."""
-    invoice.refresh_from_db()
-    connect = invoice.connect_account
-    for line in invoice.lines:
-        item_id = _line_row(line)["invoice_item"]
-        if item_id:
-            mirror.upsert_invoice_item(
-                connect, gateway.retrieve("invoice_items", item_id, connect.stripe_id)
-            )
 
 
 # The rest of the mirror: read-only lists

@@ -102,6 +102,12 @@ def _call(action: str, fn: Callable[[], T]) -> T:
             detail=str(exc),
             code="unreachable",
         ) from exc
+    except stripe.CardError as exc:
+        # A declined payment (402): Stripe's message says why, for the seller to act on.
+        message = exc.user_message or (exc.error.message if exc.error else None) or str(exc)
+        raise StripeRejected(
+            f"Could not {action}: {message}", detail=str(exc), code=exc.code or ""
+        ) from exc
     except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.PermissionError) as exc:
         message = exc.user_message or (exc.error.message if exc.error else None) or str(exc)
         raise StripeRejected(

@@ -797,6 +797,10 @@ class Invoice(models.Model):
     status_history = models.JSONField(
         default=list, help_text='[{"status": ..., "at": unix seconds}]'
     )
+    # Our own, not Stripe's: a label the seller gives the invoice through the Billing API (Stripe's
+    # number never changes once finalized), and the billing period it covers ("YYYY-MM").
+    friendly_id = models.CharField(max_length=100, blank=True, db_index=True)
+    period = models.CharField(max_length=7, blank=True)
     raw = models.JSONField(default=dict)
 
     objects = MirrorQuerySet.as_manager()

@@ -23,7 +23,16 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
-from storefront.models import READ_SCOPES, WRITE_SCOPES, ApiKey, Customer, Membership, Role, Scope
+from storefront.models import (
+    GRANTED_SCOPES,
+    READ_SCOPES,
+    WRITE_SCOPES,
+    ApiKey,
+    Customer,
+    Membership,
+    Role,
+    Scope,
+)
 
 if TYPE_CHECKING:
     from storefront.models import User
@@ -59,10 +68,12 @@ class Acting:
 
     def allowed_scopes(self) -> list[Scope]:
         """The scopes an API key for this customer may carry: never more than the role allows
-        (MEMBER reads, ADMIN also writes, platform staff also edit fee schedules)."""
+        (MEMBER reads, ADMIN also writes, platform staff also edit fee schedules). The Billing
+        API scope is open to both roles: on a MEMBER's key it is the grant of billing access."""
         scopes = list(READ_SCOPES)
         if self.is_admin:
             scopes += WRITE_SCOPES
+        scopes += GRANTED_SCOPES
         if self.is_platform_staff:
             scopes.append(Scope.BILLING_ADMIN)
         return scopes

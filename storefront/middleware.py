@@ -20,7 +20,8 @@ _CODES = {
 
 class ApiErrorEnvelopeMiddleware:
     """A safety net: an error answered under /api/ without our JSON envelope (Django's 405 or
-    CSRF pages, say) is rewritten into it, so programs never receive an HTML error page."""
+    CSRF pages, say) is rewritten into it, so programs never receive an HTML error page. The
+    Billing API's own XML error documents are left alone."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -30,7 +31,9 @@ class ApiErrorEnvelopeMiddleware:
         if (
             request.path.startswith("/api/")
             and response.status_code >= 400
-            and not response.get("Content-Type", "").startswith("application/json")
+            and not response.get("Content-Type", "").startswith(
+                ("application/json", "application/xml")
+            )
         ):
             status = response.status_code
             message = {

@@ -175,10 +175,15 @@ class Scope(models.TextChoices):
     BILLING_ADMIN = "billing:admin", "Edit fee schedules (platform staff)"
     STOREFRONT_READ = "storefront:read", "Read storefront, inventory sources and readiness"
     STOREFRONT_WRITE = "storefront:write", "Change storefront and inventory sources, activate"
+    # The 3scale-style Billing API (/api/invoices…). Its internal name is 3scale's own.
+    FINANCE = "finance", "Billing API"
 
 
 READ_SCOPES = [Scope.BILLING_READ, Scope.STOREFRONT_READ]
 WRITE_SCOPES = [Scope.BILLING_WRITE, Scope.STOREFRONT_WRITE]
+# Billing API access is a grant, not a role: an ADMIN may hold it, and so may a MEMBER whose key
+# was issued with it (we have no separate "billing permission"; the scope on the key is the grant).
+GRANTED_SCOPES = [Scope.FINANCE]
 
 # Keys follow the documented shape `scope3_<32-character client id>_<secret>` (API.md 1.1).
 API_KEY_PREFIX = "scope3_"

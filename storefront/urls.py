@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from billing import billing_api, billing_api_openapi
 from billing import views as billing_views
 from billing.api import router as billing_router
 from storefront import errors, views
@@ -58,6 +59,13 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v2/storefront", storefront_without_slash),
     path("api/v2/storefront/", api.urls),
+    # The 3scale-style Billing API (/api/invoices.xml, …) and its OpenAPI document.
+    path(
+        "api/billing-api/openapi.json",
+        billing_api_openapi.document_view,
+        name="billing_api_openapi",
+    ),
+    path("api/", include(billing_api.urlpatterns)),
     path("admin/", admin.site.urls),
 ]
 

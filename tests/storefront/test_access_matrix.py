@@ -135,13 +135,15 @@ class TestProvisioningRefusal:
 class TestAllowedScopes:
     def test_members_get_read_scopes_only(self, cast):
         scopes = access.resolve(cast.parent_viewer, cast.parent.pk).allowed_scopes()
-        assert sorted(scopes) == ["billing:read", "storefront:read"]
+        # `finance` (the Billing API) too: on a member's key it is the grant of billing access.
+        assert sorted(scopes) == ["billing:read", "finance", "storefront:read"]
 
     def test_admins_also_write(self, cast):
         scopes = access.resolve(cast.parent_owner, cast.parent.pk).allowed_scopes()
         assert sorted(scopes) == [
             "billing:read",
             "billing:write",
+            "finance",
             "storefront:read",
             "storefront:write",
         ]

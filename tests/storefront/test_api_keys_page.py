@@ -114,3 +114,8 @@ def test_a_members_403_page_still_shows_who_they_act_as(cast, client_as):
     response = client_as(cast.parent_viewer).get(url(cast.parent))
     assert response.status_code == 403
     assert 'data-testid="acting-customer">Northwind Media<' in response.content.decode()
+
+
+def test_it_offers_the_billing_api_scope(cast, client_as):
+    html = client_as(cast.parent_owner).get(url(cast.parent)).content.decode()
+    assert 'value="finance"' in html and "Billing API" in html

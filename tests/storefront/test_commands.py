@@ -65,6 +65,7 @@ class TestCreateApiKey:
         assert key.scopes == [
             "billing:read",
             "billing:write",
+            "finance",
             "storefront:read",
             "storefront:write",
         ]
@@ -72,6 +73,10 @@ class TestCreateApiKey:
     def test_members_get_read_scopes_by_default(self, cast):
         key = ApiKey.objects.authenticate(run("create_api_key", "viewer@northwind.test").strip())
         assert key.scopes == ["billing:read", "storefront:read"]
+
+    def test_a_member_is_granted_billing_access_only_by_naming_finance(self, cast):
+        raw = run("create_api_key", "viewer@northwind.test", "--scopes", "billing:read", "finance")
+        assert ApiKey.objects.authenticate(raw.strip()).scopes == ["billing:read", "finance"]
 
     def test_staff_get_billing_admin(self, cast):
         key = ApiKey.objects.authenticate(

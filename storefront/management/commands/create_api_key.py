@@ -22,7 +22,8 @@ class Command(BaseCommand):
             "--scopes",
             nargs="+",
             choices=Scope.values,
-            help="Scopes to grant (default: everything the user's role allows).",
+            help="Scopes to grant (default: everything the user's role allows; a MEMBER gets "
+            "the Billing API scope `finance` only when it is named).",
         )
         parser.add_argument("--name", default="Command-line key", help="A label for the key.")
 
@@ -35,7 +36,9 @@ class Command(BaseCommand):
         except access.AccessDenied as exc:
             raise CommandError(str(exc)) from None
         allowed = [scope.value for scope in acting.allowed_scopes()]
-        scopes = options["scopes"] or allowed
+        # For a MEMBER, `finance` is the grant of billing access: never given by default.
+        default = [s for s in allowed if acting.is_admin or s != Scope.FINANCE]
+        scopes = options["scopes"] or default
         too_much = sorted(set(scopes) - set(allowed))
         if too_much:
             raise CommandError(
