@@ -73,8 +73,9 @@ def test_demo_billing_is_a_sellers_six_months_made_through_the_product_once(db, 
     assert not Payout.objects.filter(connect_account=media, automatic=False).exists()
 
     # The fee schedule changed mid-way; invoices issued before it keep the old version.
-    old, new = sorted(
-        sports.billing_account.fee_schedule_versions.all(), key=lambda v: v.effective_from
+    # (Opened on its parent's schedule, set to its own at once, changed mid-way.)
+    *_, old, new = sorted(
+        sports.billing_account.fee_schedule_versions.all(), key=lambda v: (v.effective_from, v.pk)
     )
     assert new.platform_fee_percent > old.platform_fee_percent
     created = sports.balance_transactions.values_list("created", flat=True)

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
-from django_tasks import Task
+from django_tasks.base import Task
 
 from billing.tasks import (
     next_billing_run,
