@@ -359,7 +359,7 @@ def unreconciled_payouts(connect: ConnectAccount) -> list[Payout]:
     linked = dict(
         BalanceTransaction.objects.filter(connect_account=connect)
         .exclude(payout_stripe_id="")
-        .exclude(type="payout")
+        .carried_by_payouts()
         .values_list("payout_stripe_id")
         .annotate(total=Sum("net"))
     )

@@ -499,6 +499,15 @@ class MirrorQuerySet(models.QuerySet):
         return self.order_by("-created", "-id")
 
 
+class BalanceTransactionQuerySet(MirrorQuerySet):
+    def carried_by_payouts(self) -> BalanceTransactionQuerySet:
+        """The transactions payouts carried, without each payout's own debit (a payout's
+        transaction whose source is that payout). Another payout's debit stays: when a manual
+        payout took money first, the automatic payout itemises that debit, and only with it
+        do its transactions add up to its amount."""
+        return self.exclude(type="payout", source_id=models.F("payout_stripe_id"))
+
+
 class BalanceTransaction(models.Model):
     connect_account = models.ForeignKey(
         ConnectAccount, on_delete=models.CASCADE, related_name="balance_transactions"
@@ -525,7 +534,7 @@ class BalanceTransaction(models.Model):
     presented_currency = models.CharField(max_length=3, blank=True)
     raw = models.JSONField(default=dict)
 
-    objects = MirrorQuerySet.as_manager()
+    objects = BalanceTransactionQuerySet.as_manager()
 
     class Meta:
         indexes = [

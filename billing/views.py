@@ -341,7 +341,7 @@ def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
     payout = get_object_or_404(Payout, connect_account=connect, stripe_id=payout_id)
     contained = BalanceTransaction.objects.filter(
         connect_account=connect, payout_stripe_id=payout.stripe_id
-    ).exclude(type="payout")
+    ).carried_by_payouts()
     totals = contained.aggregate(
         gross=Sum("amount"), fees=Sum("fee"), net=Sum("net"), count=Count("id")
     )

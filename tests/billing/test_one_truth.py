@@ -328,8 +328,15 @@ class MoneyOfOneSeller(RuleBasedStateMachine):
         for payout in Payout.objects.filter(connect_account=connect, status="paid", automatic=True):
             carried = BalanceTransaction.objects.filter(
                 connect_account=connect, payout_stripe_id=payout.stripe_id
-            ).exclude(type="payout")
-            assert sum(t.net for t in carried) == payout.amount, payout.stripe_id
+            ).carried_by_payouts()
+            listed = self.stripe.v1.balance_transactions.list(
+                {"payout": payout.stripe_id, "limit": 100}, self._on_account()
+            ).data
+            assert sum(t.net for t in carried) == payout.amount, (
+                payout.stripe_id,
+                [(t.stripe_id, t.type, t.net) for t in carried],
+                [(t.id, t.type, t.net) for t in listed],
+            )
 
     def _fee_breakdowns_add_up(self, connect: ConnectAccount) -> None:
         transactions = BalanceTransaction.objects.filter(connect_account=connect).newest_first()
@@ -414,3 +421,35 @@ def test_funds_that_become_available_without_a_payout_are_mirrored_as_available(
     sale.refresh_from_db()
     assert sale.status == "available"
     assert not Payout.objects.filter(connect_account=machine.connect).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_automatic_payout_after_a_manual_one_adds_up_with_its_debit(
+    emulated_stripe, live_server, client, settings: Any
+) -> None:
+    """The automatic payout itemises the manual payout's debit taken from the same funds:
+    only with it do its transactions add up to its amount (found by the machine above)."""
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+    machine = MoneyOfOneSeller(emulated_stripe, live_server, client)
+    machine.first_sale()
+    machine._payout_schedule("manual")
+    emulated_stripe.advance(days=3)
+    machine.the_seller_pays_out_by_hand(instant=False)
+    machine.the_seller_pays_out_by_hand(instant=False)  # half, then half of the rest
+    machine.webhooks_arrive()
+    machine.a_buyer_pays(4_000, "usd")
+    emulated_stripe.advance(days=4)
+    machine.webhooks_arrive()  # checks every automatic payout adds up
+    payouts = Payout.objects.filter(connect_account=machine.connect)
+    assert payouts.filter(automatic=False).count() == 2
+    automatic = payouts.filter(automatic=True, status="paid")
+    assert automatic.exists()
+    page = f"/c/{machine.connect.billing_account.customer_id}/billing/payouts"
+    for payout in automatic:
+        assert client.get(f"{page}/{payout.stripe_id}/").context["adds_up"], payout.stripe_id
+    carried = BalanceTransaction.objects.filter(
+        payout_stripe_id__in=[p.stripe_id for p in automatic], type="payout", source_id__in=[
+            p.stripe_id for p in payouts.filter(automatic=False)
+        ],
+    )  # fmt: skip
+    assert carried.count() == 2  # both manual debits were itemised by a later payout
