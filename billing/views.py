@@ -277,6 +277,7 @@ def transactions(request: ActingRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "rows": dashboard.ledger_rows(connect, page.items),
+        "totals": dashboard.ledger_totals(queryset),
         "filters": form.query_string(),
     }
     template = "billing/transactions.html"

@@ -9,13 +9,35 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--small", action="store_true")
+parser.add_argument(
+    "--postgres",
+    metavar="URL",
+    help="run on PostgreSQL instead of SQLite: a server URL such as postgres://postgres@127.0.0.1:5432/"
+    " (a scratch database is created there and dropped afterwards)",
+)
+ARGS = parser.parse_args()
 WORKDIR = tempfile.mkdtemp(prefix="storefront-bench-")
+SCRATCH_DB = f"storefront_bench_{os.getpid()}"
+if ARGS.postgres:
+    import psycopg
+
+    with psycopg.connect(
+        ARGS.postgres.replace("postgres://", "postgresql://"), autocommit=True
+    ) as pg:
+        pg.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
+    DATABASE = urlsplit(ARGS.postgres)._replace(path=f"/{SCRATCH_DB}").geturl()
+else:
+    DATABASE = f"sqlite:///{WORKDIR}/bench.sqlite3"
 os.environ.update(
     DJANGO_SETTINGS_MODULE="storefront.settings",
-    DATABASE_URL=f"sqlite:///{WORKDIR}/bench.sqlite3",
+    DATABASE_URL=DATABASE,
     DJANGO_DEBUG="1",
     STRIPE_WEBHOOK_SECRET="whsec_bench",
     DJANGO_ALLOWED_HOSTS="testserver",
@@ -28,15 +50,36 @@ django.setup()
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, reset_queries  # noqa: E402
+from django.db import connection, connections, reset_queries  # noqa: E402
+from django.db.models import Q, QuerySet  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from billing import mirror  # noqa: E402
+from billing.ledger import KINDS, kind_condition  # noqa: E402
 from billing.models import BalanceTransaction, BillingAccount, ConnectAccount  # noqa: E402
-from billing.pagination import encode_cursor, keyset_page  # noqa: E402
+from billing.pagination import decode_cursor, encode_cursor, keyset_page  # noqa: E402
 from storefront.models import Customer, Membership, Role, User  # noqa: E402
 from tests.billing.conftest import sign  # noqa: E402
+
+# (type, reporting_category, sign) in a repeating pattern of 200 rows: 150 sales, 10 refunds,
+# 8 fee refunds, 25 payouts, 2 returned payouts, 2 chargebacks, 1 chargeback reversal,
+# 1 plain adjustment and 1 reserve release ("other"). Rare kinds are the hard case: a filter
+# that scans the ledger in date order reads the whole account to fill one page.
+MIX: list[tuple[str, str, int]] = (
+    [("charge", "charge", 1)] * 150
+    + [("refund", "refund", -1)] * 10
+    + [("application_fee_refund", "platform_earning_refund", 1)] * 8
+    + [("payout", "payout", -1)] * 25
+    + [("payout_failure", "payout_reversal", 1)] * 2
+    + [("adjustment", "dispute", -1)] * 2
+    + [("adjustment", "dispute_reversal", 1)]
+    + [("adjustment", "other_adjustment", -1)]
+    + [("reserve_release", "risk_reserved_funds", 1)]
+)
+assert len(MIX) == 200
+# Spread the rare ones through the pattern rather than bunching them at its end.
+MIX = [MIX[(i * 7) % 200] for i in range(200)]
 
 
 def build(accounts: int, total: int, big: int) -> tuple[ConnectAccount, User]:
@@ -54,10 +97,11 @@ def build(accounts: int, total: int, big: int) -> tuple[ConnectAccount, User]:
     for index, connect in enumerate(connects):
         count = big if index == 0 else per_other
         for n in range(count):
+            type_, category, sign = MIX[n % len(MIX)]
             batch.append(
                 BalanceTransaction(
-                    connect_account=connect, stripe_id=f"txn_{index}_{n}", amount=10_000, fee=620, net=9_380,
-                    currency="usd", type="charge", status="available",
+                    connect_account=connect, stripe_id=f"txn_{index}_{n}", amount=sign * 10_000, fee=620, net=sign * 10_000 - 620,
+                    currency="usd", type=type_, reporting_category=category, status="available",
                     created=start + timedelta(seconds=n * 37), available_on=start + timedelta(days=2, seconds=n * 37),
                     fee_details=[{"type": "application_fee", "amount": 300}, {"type": "stripe_fee", "amount": 320}],
                 )
@@ -88,12 +132,49 @@ def timed(fn, repeat: int = 20) -> tuple[float, int]:
     return best * 1000, queries
 
 
+def plan(queryset: QuerySet[BalanceTransaction]) -> str:
+    """The database's plan for a query, on one line (index names are what to look for)."""
+    text = queryset.explain()
+    lines = [line.strip(" -|`") for line in text.splitlines() if line.strip()]
+    return " / ".join(line for line in lines if line)[:300]
+
+
+def kinds(connect: ConnectAccount, client: Client, base: str) -> None:
+    """Each kind filter: page 1 and page 1,000 (or the last page when the kind has fewer
+    rows), the full page request with its query count, and the database's plan."""
+    print("Ledger by kind (query: page 1 / deep page; full request: page 1 / deep page):")
+    for kind in KINDS:
+        filtered = BalanceTransaction.objects.filter(connect_account=connect).filter(
+            kind_condition(kind)
+        )
+        rows = filtered.count()
+        depth = max(1, min(1_000, (rows - 1) // 25 + 1))  # page 1,000, or the last page
+        cursor = None
+        if depth > 1:
+            anchor = filtered.order_by("-created", "-id")[25 * (depth - 1) - 1]
+            cursor = encode_cursor(anchor.created, anchor.pk)
+        ms1, q1 = timed(lambda f=filtered: keyset_page(f, limit=25).items)
+        msd, qd = timed(
+            lambda f=filtered, c=cursor: keyset_page(f, limit=25, starting_after=c).items
+        )
+        pms1, pq1 = timed(lambda k=kind: client.get(base, {"kind": k}), repeat=5)
+        params = {"kind": kind, **({"after": cursor} if cursor else {})}
+        pmsd, pqd = timed(lambda p=params: client.get(base, p), repeat=5)
+        print(
+            f"  {kind:<12} {rows:>7,} rows, page {depth:>5,}: query {ms1:7.2f} / {msd:7.2f} ms"
+            f" ({q1}/{qd} q); request {pms1:7.2f} / {pmsd:7.2f} ms ({pq1}/{pqd} q)"
+        )
+        deep = filtered.order_by("-created", "-id")
+        if cursor:
+            created, pk = decode_cursor(cursor)
+            deep = deep.filter(created__lte=created).filter(Q(created__lt=created) | Q(id__lt=pk))
+        print(f"      plan: {plan(deep[:26])}")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--small", action="store_true")
-    args = parser.parse_args()
+    args = ARGS
     accounts, total, big = (50, 60_000, 30_000) if args.small else (1_000, 1_000_000, 100_000)
-    print(f"Database: {WORKDIR}/bench.sqlite3")
+    print(f"Database: {DATABASE}")
     call_command("migrate", verbosity=0)
     began = time.perf_counter()
     connect, user = build(accounts, total, big)
@@ -117,6 +198,7 @@ def main() -> None:
     pms1000, pq1000 = timed(lambda: client.get(base, {"after": cursor_999}), repeat=10)
     print(f"Ledger page (full request), page 1:     {pms1:6.2f} ms, {pq1} queries")
     print(f"Ledger page (full request), page 1,000: {pms1000:6.2f} ms, {pq1000} queries")
+    kinds(connect, client, base)
 
     from storefront.models import ApiKey
 
@@ -173,4 +255,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        if ARGS.postgres:
+            connections.close_all()
+            with psycopg.connect(
+                ARGS.postgres.replace("postgres://", "postgresql://"), autocommit=True
+            ) as pg:
+                pg.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}"')
