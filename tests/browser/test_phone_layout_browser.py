@@ -4,7 +4,7 @@ ledger still shows each row's amount, fee and net."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from billing import mirror
 from billing.models import BalanceTransaction, Invoice, Payout
@@ -30,6 +30,12 @@ def eventful(busy_seller, emulated_stripe, stripe_client):
 def page_width_overflow(page: Page) -> int:
     """How far the page scrolls sideways (0 when it fits the screen)."""
     return page.evaluate("Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
+
+
+def on_screen(locator: Locator) -> bool:
+    """Inside the screen's width: not scrolled away to the right inside its table."""
+    box = locator.bounding_box()
+    return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
 
 
 def test_no_money_page_scrolls_sideways_on_a_phone(cast, new_page, eventful):
@@ -71,8 +77,8 @@ def test_the_ledger_on_a_phone_shows_amount_fee_and_net_of_every_row(cast, new_p
         for testid, amount in (("phone-amount", txn.amount), ("phone-fee", txn.fee)):
             cell = row.get_by_test_id(testid)
             expect(cell).to_be_visible()
-            digits = f"{abs(amount) // 100:,}.{abs(amount) % 100:02d}"
-            expect(cell).to_contain_text(digits)
-        expect(row.locator("td.net")).to_be_visible()
+            expect(cell).to_contain_text(f"{abs(amount) // 100:,}.{abs(amount) % 100:02d}")
+            assert on_screen(cell), (testid, txn.stripe_id)
+        assert on_screen(row.locator("td.net strong"))
         charged += txn.fee != 0
     assert charged  # some rows do carry a fee
