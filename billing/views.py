@@ -277,7 +277,6 @@ def transactions(request: ActingRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "rows": dashboard.ledger_rows(connect, page.items),
-        "totals": dashboard.ledger_totals(queryset),
         "filters": form.query_string(),
     }
     template = "billing/transactions.html"
@@ -285,6 +284,23 @@ def transactions(request: ActingRequest) -> HttpResponse:
     if htmx and not htmx.history_restore_request:  # Back/Forward restores the whole page
         template += "#ledger"
     return render(request, template, context, status=400 if form.errors else 200)
+
+
+@acting_customer_required
+def transactions_totals(request: ActingRequest) -> HttpResponse:
+    """The filtered ledger's count and sums, fetched by the page after it shows (htmx): the
+    sums read every matching row, so the ledger page itself stays one keyset read however
+    long the ledger is."""
+    _, connect = _own_connect(request)
+    if connect is None:
+        raise Http404("No Stripe account of its own")
+    form = LedgerFilterForm(request.GET or None)
+    if form.errors:
+        return HttpResponse(status=400)
+    queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect))
+    return render(
+        request, "billing/_ledger_totals.html", {"totals": dashboard.ledger_totals(queryset)}
+    )
 
 
 @acting_customer_required
