@@ -46,7 +46,7 @@ def test_totals_take_one_query_however_many_rows(
     cast,
     client_as,
     eventful,  # noqa: F811
-    django_assert_max_num_queries,  # noqa: F811
+    django_assert_max_num_queries,
 ):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
