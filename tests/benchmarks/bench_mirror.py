@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--small", action="store_true")
+parser.add_argument("--ledger-only", action="store_true", help="skip webhook intake and upserts")
 parser.add_argument(
     "--postgres",
     metavar="URL",
@@ -236,6 +237,8 @@ def main() -> None:
     print(f"API list (full request), page 1:     {ams1:6.2f} ms, {aq1} queries")
     print(f"API list (full request), page 1,000: {ams1000:6.2f} ms, {aq1000} queries")
 
+    if args.ledger_only:
+        return
     # Webhook intake: verify + store + enqueue (the database task backend writes a task row).
     events = []
     for n in range(2_000):
