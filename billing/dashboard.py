@@ -6,15 +6,15 @@ import csv
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import QuerySet, Sum
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models import BigIntegerField, Count, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
 from billing.charged_fees import ChargedFees, schedule_history
-from billing.ledger import type_name
+from billing.ledger import kind_condition, type_name
 from billing.models import (
     BalanceTransaction,
     BillingAccount,
@@ -240,6 +240,36 @@ def payout_summary(connect: ConnectAccount) -> list[PayoutSummary]:
     return summaries
 
 
+# Net volume: what selling brought in, per currency and month. Payouts only move money to the
+# bank, and adjustments and "other" (reserves, top-ups, transfers) are not sales: none of
+# them is volume.
+VOLUME_KINDS = ("sales", "refunds", "disputes", "fees")
+
+
+@dataclass
+class MonthVolume:
+    """One month in one currency, each part signed as it moved the balance.
+
+    ``fees`` is the fees charged on sales, refunds and chargebacks (the application fee, and
+    Stripe's fees when the seller pays them) plus fee transactions of their own (fee refunds
+    credit, Stripe fee debits), so ``net`` is the sum of the nets of every volume row.
+    """
+
+    month: date
+    gross: int = 0
+    refunds: int = 0
+    chargebacks: int = 0
+    fees: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.gross + self.refunds + self.chargebacks + self.fees
+
+    @property
+    def label(self) -> str:
+        return self.month.strftime("%b")
+
+
 @dataclass
 class Bar:
     label: str
@@ -248,58 +278,154 @@ class Bar:
     y: int
     height: int
 
+    @property
+    def negative(self) -> bool:
+        return self.amount < 0
+
 
 @dataclass
 class Chart:
     currency: str
+    months: list[MonthVolume]
     bars: list[Bar]
-    total: int
+    zero_y: int
     width: int
     height: int
 
+    @property
+    def total(self) -> MonthVolume:
+        """The whole period (``month`` is its first month)."""
+        return MonthVolume(
+            self.months[0].month,
+            gross=sum(m.gross for m in self.months),
+            refunds=sum(m.refunds for m in self.months),
+            chargebacks=sum(m.chargebacks for m in self.months),
+            fees=sum(m.fees for m in self.months),
+        )
 
-def net_volume(connect: ConnectAccount, months: int = 6) -> list[Chart]:
-    """Monthly net volume of buyer payments, one chart per currency, as SVG-ready bars."""
-    today = timezone.now().date().replace(day=1)
-    first = today
+
+def _month_starts(today: date, months: int) -> list[date]:
+    first = today.replace(day=1)
     for _ in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
+    starts = [first]
+    while len(starts) < months:
+        starts.append((starts[-1] + timedelta(days=32)).replace(day=1))
+    return starts
+
+
+def chart_bars(months: list[MonthVolume], *, height: int = 140) -> tuple[list[Bar], int]:
+    """Bars for each month's net around a zero axis (returned with the axis's y).
+
+    Positive and negative months share one scale: the plot spans the highest month above
+    the axis and the lowest below it, so a bad month is as tall as its money.
+    """
+    top, labels, bar_width, gap = 6, 20, 40, 20
+    plot = height - top - labels
+    highest = max([0, *(m.net for m in months)])
+    lowest = min([0, *(m.net for m in months)])
+    span = (highest - lowest) or 1
+
+    def y_of(amount: int) -> int:
+        # Whole pixels, rounded half up, in integers (amounts are money: no floats).
+        return top + (2 * (highest - amount) * plot + span) // (2 * span)
+
+    zero_y = y_of(0)
+    bars = []
+    for index, month in enumerate(months):
+        upper, lower = y_of(max(month.net, 0)), y_of(min(month.net, 0))
+        bars.append(
+            Bar(
+                label=month.label,
+                amount=month.net,
+                x=index * (bar_width + gap) + gap // 2,
+                y=upper,
+                height=lower - upper,
+            )
+        )
+    return bars, zero_y
+
+
+def net_volume(connect: ConnectAccount, months: int = 6, today: date | None = None) -> list[Chart]:
+    """Net volume by month, one chart per currency: gross, refunds, chargebacks, fees, net.
+
+    One query, whatever the number of transactions.
+    """
+    starts = _month_starts(today or timezone.now().date(), months)
+    sales, refunds, disputes, fees = (kind_condition(kind) for kind in VOLUME_KINDS)
+    zero = Value(0, output_field=BigIntegerField())
     rows = (
         BalanceTransaction.objects.filter(
-            connect_account=connect, type__in=["charge", "payment"], created__date__gte=first
+            connect_account=connect,
+            created__gte=datetime.combine(starts[0], time.min, UTC),
+            kind__in=VOLUME_KINDS,
         )
         .annotate(month=TruncMonth("created"))
         .values("currency", "month")
-        .annotate(total=Sum("net"))
+        .annotate(
+            gross=Coalesce(Sum("amount", filter=sales), zero),
+            refunds=Coalesce(Sum("amount", filter=refunds), zero),
+            chargebacks=Coalesce(Sum("amount", filter=disputes), zero),
+            fee_rows=Coalesce(Sum("net", filter=fees), zero),
+            fees_charged=Coalesce(Sum("fee", filter=~fees), zero),
+        )
+        .order_by()
     )
-    totals: dict[str, dict[date, int]] = defaultdict(dict)
+    by_currency: dict[str, dict[date, MonthVolume]] = defaultdict(dict)
     for row in rows:
         month = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
-        totals[row["currency"]][month] = int(row["total"])
-    month_starts = []
-    cursor = first
-    for _ in range(months):
-        month_starts.append(cursor)
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
+        if month not in starts:  # later than this month: a clock ahead of ours
+            continue
+        by_currency[row["currency"]][month] = MonthVolume(
+            month,
+            gross=int(row["gross"]),
+            refunds=int(row["refunds"]),
+            chargebacks=int(row["chargebacks"]),
+            fees=int(row["fee_rows"]) - int(row["fees_charged"]),
+        )
     charts = []
-    width, height, bar_width, gap = 60 * months, 120, 40, 20
-    for currency, per_month in sorted(totals.items()):
-        peak = max([*per_month.values(), 1])
-        bars = []
-        for index, month in enumerate(month_starts):
-            amount = per_month.get(month, 0)
-            bar_height = max(0, round(amount * (height - 20) / peak))
-            bars.append(
-                Bar(
-                    label=month.strftime("%b"),
-                    amount=amount,
-                    x=index * (bar_width + gap) + gap // 2,
-                    y=height - 20 - bar_height,
-                    height=bar_height,
-                )
-            )
-        charts.append(Chart(currency, bars, sum(per_month.values()), width, height))
+    height = 140
+    for currency, per_month in sorted(by_currency.items()):
+        volumes = [per_month.get(start, MonthVolume(start)) for start in starts]
+        bars, zero_y = chart_bars(volumes, height=height)
+        charts.append(Chart(currency, volumes, bars, zero_y, 60 * months, height))
     return charts
+
+
+# Totals of a filtered ledger
+
+
+@dataclass
+class CurrencyTotal:
+    currency: str
+    count: int
+    amount: int
+    fee: int
+    net: int
+
+
+@dataclass
+class LedgerTotals:
+    count: int
+    currencies: list[CurrencyTotal]
+
+
+def ledger_totals(queryset: QuerySet[BalanceTransaction]) -> LedgerTotals:
+    """How many rows a (filtered) ledger holds and, per currency, their amount, fee and net
+    as Stripe signs them (a refund or chargeback subtracts). One aggregate query."""
+    rows = (
+        queryset.order_by()
+        .values("currency")
+        .annotate(count=Count("id"), amount=Sum("amount"), fee=Sum("fee"), net=Sum("net"))
+        .order_by("currency")
+    )
+    currencies = [
+        CurrencyTotal(
+            row["currency"], row["count"], int(row["amount"]), int(row["fee"]), int(row["net"])
+        )
+        for row in rows
+    ]
+    return LedgerTotals(sum(c.count for c in currencies), currencies)
 
 
 # Pending items

@@ -16,6 +16,7 @@ customer_billing = [
     # Money pages
     path("transactions/", views.transactions, name="transactions"),
     path("transactions.csv", views.transactions_csv, name="transactions_csv"),
+    path("transactions/totals/", views.transactions_totals, name="transactions_totals"),
     path("payouts/", views.payouts, name="payouts"),
     path("payouts/<str:payout_id>/", views.payout_detail, name="payout_detail"),
     path("invoices/", views.invoices, name="invoices"),

@@ -290,6 +290,23 @@ def transactions(request: ActingRequest) -> HttpResponse:
 
 
 @acting_customer_required
+def transactions_totals(request: ActingRequest) -> HttpResponse:
+    """The filtered ledger's count and sums, fetched by the page after it shows (htmx): the
+    sums read every matching row, so the ledger page itself stays one keyset read however
+    long the ledger is."""
+    _, connect = _own_connect(request)
+    if connect is None:
+        raise Http404("No Stripe account of its own")
+    form = LedgerFilterForm(request.GET or None)
+    if form.errors:
+        return HttpResponse(status=400)
+    queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect))
+    return render(
+        request, "billing/_ledger_totals.html", {"totals": dashboard.ledger_totals(queryset)}
+    )
+
+
+@acting_customer_required
 def transactions_csv(request: ActingRequest) -> HttpResponse:
     _, connect = _own_connect(request)
     if connect is None:
