@@ -681,7 +681,7 @@ def _run_per_object(
     for obj in queryset:
         try:
             result = operation(obj)
-        except gateway.GatewayError as exc:
+        except (gateway.GatewayError, invoicing.BillingRunBusy) as exc:
             messages.error(request, f"{obj}: {exc.message}")
             continue
         done.append(f"{obj} ({result})" if isinstance(result, str) else str(obj))

@@ -389,7 +389,12 @@ def update_invoice(account_id: str, invoice_id: str, params: dict[str, Any]) -> 
 
 
 def invoice_action(
-    action: str, account_id: str, invoice_id: str, params: dict[str, Any] | None = None
+    action: str,
+    account_id: str,
+    invoice_id: str,
+    params: dict[str, Any] | None = None,
+    *,
+    idempotency_key: str = "",
 ) -> dict[str, Any]:
     """Run `finalize_invoice`, `send_invoice`, `pay`, `void_invoice`, `mark_uncollectible`,
     `add_lines`, `update_lines` or `remove_lines` on an invoice."""
@@ -406,7 +411,25 @@ def invoice_action(
     method = getattr(client().v1.invoices, action) if action in allowed else None
     if method is None:
         raise ValueError(f"Unknown invoice action {action}")
-    return _call(allowed[action], lambda: _as_dict(method(invoice_id, params, _on(account_id))))
+    options = _on(account_id, **({"idempotency_key": idempotency_key} if idempotency_key else {}))
+    return _call(allowed[action], lambda: _as_dict(method(invoice_id, params, options)))
+
+
+def invoice_was_sent(account_id: str, invoice_id: str, since: int) -> bool:
+    """Whether Stripe sent this invoice to its customer (an `invoice.sent` event since
+    `since`): how a send whose answer was lost learns that it happened."""
+
+    def search() -> bool:
+        params: dict[str, Any] = {"type": "invoice.sent", "created": {"gte": since}, "limit": 100}
+        while True:
+            page = client().v1.events.list(params, _on(account_id))
+            if any(event.data.object.id == invoice_id for event in page.data):
+                return True
+            if not page.has_more or not page.data:
+                return False
+            params["starting_after"] = page.data[-1].id
+
+    return _call("check whether the invoice was sent", search)
 
 
 # A connected account has no default billing portal configuration (Stripe refuses a session

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from billing import gateway, mirror
 from billing.fees import FeeBreakdown, application_fee
@@ -201,15 +205,79 @@ def _finalize_and_send(connect: ConnectAccount, obj: dict[str, Any]) -> Invoice:
     if obj["status"] == "draft":
         obj = reprice_draft(connect, obj)
         obj = gateway.invoice_action("finalize_invoice", connect.stripe_id, obj["id"])
-    if not (obj.get("metadata") or {}).get("sent"):
-        gateway.invoice_action("send_invoice", connect.stripe_id, obj["id"])
-        # Remember we sent it, on the invoice itself, so a crash-resumed run never re-sends.
-        obj = gateway.update_invoice(connect.stripe_id, obj["id"], {"metadata": {"sent": "1"}})
-    return mirror.upsert_invoice(connect, obj)
+    return mirror.upsert_invoice(connect, _send_once(connect, obj))
+
+
+def _send_once(connect: ConnectAccount, obj: dict[str, Any]) -> dict[str, Any]:
+    """Email a finalized invoice to its buyer, at most once whatever fails when.
+
+    The intent is written on the invoice before the send, the send carries a key derived from
+    the invoice (a retry within 24 hours is answered, not repeated), and a run that finds the
+    intent without the "sent" mark asks Stripe whether the email went out before sending.
+    """
+    metadata = obj.get("metadata") or {}
+    if metadata.get("sent"):
+        return obj
+    finalized_at = int((obj.get("status_transitions") or {}).get("finalized_at") or 0)
+    already = metadata.get("sending") and gateway.invoice_was_sent(
+        connect.stripe_id, obj["id"], since=finalized_at
+    )
+    if not already:
+        gateway.update_invoice(connect.stripe_id, obj["id"], {"metadata": {"sending": "1"}})
+        gateway.invoice_action(
+            "send_invoice",
+            connect.stripe_id,
+            obj["id"],
+            idempotency_key=f"storefront-billing:send-invoice:{obj['id']}",
+        )
+    # Remember we sent it, on the invoice itself, so a crash-resumed run never re-sends.
+    return gateway.update_invoice(
+        connect.stripe_id, obj["id"], {"metadata": {"sent": "1", "sending": ""}}
+    )
+
+
+# A billing run holds its account for at most this long; a crashed run's hold lapses.
+BILLING_RUN_LEASE = timedelta(minutes=30)
+
+
+@contextmanager
+def billing_run_lease(connect: ConnectAccount) -> Iterator[bool]:
+    """Hold the account for one billing run at a time: True if this caller got it.
+
+    A conditional update on the account's row, so it works on PostgreSQL and SQLite alike and
+    across processes and machines, without holding a transaction open over Stripe calls.
+    """
+    now = timezone.now()
+    held = ConnectAccount.objects.filter(pk=connect.pk).filter(
+        Q(billing_run_until__isnull=True) | Q(billing_run_until__lt=now)
+    )
+    if not held.update(billing_run_until=now + BILLING_RUN_LEASE):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        ConnectAccount.objects.filter(pk=connect.pk).update(billing_run_until=None)
+
+
+class BillingRunBusy(Exception):
+    """Another billing run holds the account."""
+
+    message = (
+        "A billing run for this account is already in progress; try again when it has finished."
+    )
 
 
 def run_billing(connect: ConnectAccount) -> BillingRunResult:
-    """Invoice every buyer's pending items on this account (see the module docstring)."""
+    """Invoice every buyer's pending items on this account (see the module docstring); one
+    run per account at a time."""
+    with billing_run_lease(connect) as held:
+        if not held:
+            return BillingRunResult(errors=[BillingRunBusy.message])
+        return _run_billing(connect)
+
+
+def _run_billing(connect: ConnectAccount) -> BillingRunResult:
     result = BillingRunResult()
     for obj in _unfinished_run_invoices(connect):
         try:
@@ -244,6 +312,13 @@ def invoice_now(buyer: Buyer) -> list[Invoice]:
     """Staff's "invoice now": the buyer's pending items on a manual invoice (one per
     currency), finalized and sent at once instead of waiting for the next billing run."""
     connect = buyer.connect_account
+    with billing_run_lease(connect) as held:
+        if not held:
+            raise BillingRunBusy(BillingRunBusy.message)
+        return _invoice_now(connect, buyer)
+
+
+def _invoice_now(connect: ConnectAccount, buyer: Buyer) -> list[Invoice]:
     schedule = connect.billing_account.priced_by()
     items = _pending_by_buyer(connect).get(buyer.stripe_customer_id, [])
     invoices = []

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -101,11 +101,45 @@ def upsert_balance_transactions(
     return len(rows)
 
 
+# How far an object has gone in its life. Two workers may read the same object from Stripe at
+# different moments and write in the other order: a read behind what we have is the older one
+# and is not stored. (A paid payout can still fail when the bank returns it.)
+PAYOUT_PROGRESS = {"pending": 0, "in_transit": 1, "paid": 2, "canceled": 2, "failed": 3}
+INVOICE_PROGRESS = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
+DISPUTE_PROGRESS = {
+    "warning_needs_response": 0, "needs_response": 0, "warning_under_review": 1,
+    "under_review": 1, "warning_closed": 2, "won": 2, "lost": 2,
+}  # fmt: skip
+
+M = TypeVar("M", Payout, Invoice, Dispute)
+
+
+def _locked_or_inserted(model: type[M], stripe_id: str, values: dict[str, Any]) -> tuple[M, bool]:
+    """The row for `stripe_id`, locked until the transaction ends, inserted from `values` if new.
+
+    Race-safe: of two writers inserting the same object, one inserts and the other finds that
+    row (get_or_create retries the read after the unique key refuses the insert); no lock is
+    ever taken on a row that does not exist. Call inside a transaction.
+    """
+    row, created = model.objects.get_or_create(stripe_id=stripe_id, defaults=values)
+    if created:
+        return row, True
+    return model.objects.select_for_update().get(pk=row.pk), False
+
+
+def _behind(stored: str, incoming: str, progress: dict[str, int]) -> bool:
+    return progress.get(incoming, 0) < progress.get(stored, 0)
+
+
 def upsert_payout(connect: ConnectAccount, obj: dict[str, Any]) -> Payout:
-    payout, _ = Payout.objects.update_or_create(
-        stripe_id=obj["id"],
-        defaults={"connect_account": connect, **Payout.values_from_stripe(obj)},
-    )
+    values = {"connect_account": connect, **Payout.values_from_stripe(obj)}
+    with transaction.atomic():
+        payout, created = _locked_or_inserted(Payout, obj["id"], values)
+        if created or _behind(payout.status, values["status"], PAYOUT_PROGRESS):
+            return payout
+        for name, value in values.items():
+            setattr(payout, name, value)
+        payout.save()
     return payout
 
 
@@ -151,15 +185,16 @@ def upsert_invoice(
     obj = _with_all_lines(connect, obj, throttle)
     customer = obj.get("customer")
     customer_id = customer.get("id") if isinstance(customer, dict) else customer
+    values = Invoice.values_from_stripe(obj)
+    first = {"connect_account": connect, **values, "charge_stripe_id": ""}
+    if (obj.get("metadata") or {}).get("origin") in ("background", "manual"):
+        first["origin"] = obj["metadata"]["origin"]
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().filter(stripe_id=obj["id"]).first()
-        paid_by_before = invoice.charge_stripe_id if invoice else ""
-        if invoice is None:
-            invoice = Invoice(stripe_id=obj["id"], connect_account=connect)
-            metadata = obj.get("metadata") or {}
-            if metadata.get("origin") in ("background", "manual"):
-                invoice.origin = metadata["origin"]
-        for name, value in Invoice.values_from_stripe(obj).items():
+        invoice, created = _locked_or_inserted(Invoice, obj["id"], first)
+        if not created and _behind(invoice.status, values["status"], INVOICE_PROGRESS):
+            return invoice  # an older read than the one we have
+        paid_by_before = invoice.charge_stripe_id
+        for name, value in values.items():
             setattr(invoice, name, value)
         invoice.buyer = _buyer_for_stripe_customer(connect, customer_id)
         metadata = obj.get("metadata") or {}
@@ -246,9 +281,11 @@ def upsert_dispute(
     """
     values = Dispute.values_from_stripe(obj)
     with transaction.atomic():
-        dispute = Dispute.objects.select_for_update().filter(stripe_id=obj["id"]).first()
-        if dispute is None:
-            dispute = Dispute(stripe_id=obj["id"], connect_account=connect)
+        dispute, created = _locked_or_inserted(
+            Dispute, obj["id"], {"connect_account": connect, **values}
+        )
+        if not created and _behind(dispute.status, values["status"], DISPUTE_PROGRESS):
+            return dispute
         for name, value in values.items():
             setattr(dispute, name, value)
         if dispute.is_closed:

@@ -190,6 +190,8 @@ class ConnectAccount(models.Model):
     balance_available = models.JSONField(default=list)
     balance_pending = models.JSONField(default=list)
     balance_as_of = models.DateTimeField(null=True, blank=True)
+    # Held by the billing run in progress (billing.invoicing.billing_run_lease).
+    billing_run_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     def __str__(self) -> str:
