@@ -44,6 +44,9 @@ class StripeUnavailable(GatewayError):
     """Stripe did not answer, answered 5xx, or rate-limited us: try again later."""
 
 
+REPLAYED_FAILURE = "replayed_failure"
+
+
 class StripeRejected(GatewayError):
     """Stripe refused the request as asked (bad parameters, wrong state)."""
 
@@ -114,11 +117,15 @@ def _call(action: str, fn: Callable[[], T]) -> T:
             f"Could not {action}: {message}", detail=str(exc), code=exc.code or ""
         ) from exc
     except stripe.StripeError as exc:
-        # 5xx and anything else unexpected, after the SDK's own retries.
+        # 5xx and anything else unexpected, after the SDK's own retries. A replayed one is the
+        # saved answer of an earlier request with the same idempotency key: that request has
+        # finished, and repeating it will only ever give this answer for 24 hours.
         logger.warning("Stripe error while trying to %s: %s", action, exc)
+        replayed = (exc.headers or {}).get("Idempotent-Replayed") == "true"
         raise StripeUnavailable(
             f"Could not {action}: Stripe had a problem on its side. Try again in a minute.",
             detail=str(exc),
+            code=REPLAYED_FAILURE if replayed else "",
         ) from exc
 
 

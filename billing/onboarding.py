@@ -186,16 +186,34 @@ def _create_or_find_stripe_account(acting: Acting, country: str) -> dict[str, An
             attempt.save(update_fields=["abandoned"])
             attempt = None
     if attempt is None:
-        try:
-            with transaction.atomic():
-                attempt = AccountCreation.objects.create(customer=customer, country=country)
-        except IntegrityError:
-            # A concurrent request opened one first: share its key, so Stripe makes one account.
-            attempt = AccountCreation.objects.get(customer=customer, stripe_id="", abandoned=False)
+        attempt = _open_attempt(customer, country)
     try:
-        return gateway.create_express_account(
-            idempotency_key=attempt.idempotency_key, country=attempt.country, metadata=metadata
-        )
+        try:
+            return gateway.create_express_account(
+                idempotency_key=attempt.idempotency_key,
+                country=attempt.country,
+                metadata=metadata,
+            )
+        except gateway.StripeUnavailable as exc:
+            if exc.code != gateway.REPLAYED_FAILURE:
+                raise
+            # The attempt's first request has finished, with a failure Stripe saved and would
+            # replay for a day. Finished, so one more look tells for sure whether it made the
+            # account; if not, start over at once with a new key.
+            found = gateway.find_connected_account(
+                metadata=metadata,
+                created_since=int((attempt.started_at - CREATION_SETTLES_AFTER).timestamp()),
+            )
+            if found is not None:
+                return found
+            attempt.abandoned = True
+            attempt.save(update_fields=["abandoned"])
+            attempt = _open_attempt(customer, country)
+            return gateway.create_express_account(
+                idempotency_key=attempt.idempotency_key,
+                country=attempt.country,
+                metadata=metadata,
+            )
     except gateway.StripeUnavailable as exc:
         # The attempt stays open: the next try looks for what it may have made.
         raise gateway.StripeUnavailable(
@@ -216,6 +234,15 @@ def _create_or_find_stripe_account(acting: Acting, country: str) -> dict[str, An
         attempt.abandoned = True  # Stripe refused: nothing was made
         attempt.save(update_fields=["abandoned"])
         raise
+
+
+def _open_attempt(customer: Any, country: str) -> AccountCreation:
+    try:
+        with transaction.atomic():
+            return AccountCreation.objects.create(customer=customer, country=country)
+    except IntegrityError:
+        # A concurrent request opened one first: share its key, so Stripe makes one account.
+        return AccountCreation.objects.get(customer=customer, stripe_id="", abandoned=False)
 
 
 def _why(exc: gateway.GatewayError) -> str:
