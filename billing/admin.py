@@ -33,6 +33,7 @@ from django.utils.html import format_html, format_html_join
 from billing import gateway, invoicing, mirror, onboarding, webhooks
 from billing.fees import application_fee
 from billing.models import (
+    MAX_NET_DAYS,
     AdditionalFee,
     BalanceTransaction,
     BillingAccount,
@@ -208,9 +209,11 @@ class FeeScheduleForm(forms.Form):
     default_net_days = forms.IntegerField(
         label="Default net days",
         min_value=0,
-        help_text="Days a buyer has to pay an invoice.",
+        max_value=MAX_NET_DAYS,
+        help_text=f"Days a buyer has to pay an invoice (0–{MAX_NET_DAYS}).",
         error_messages={
             "min_value": "Net days cannot be negative.",
+            "max_value": f"Net days cannot be more than {MAX_NET_DAYS}.",
             "invalid": "Enter a whole number of days.",
         },
     )
@@ -435,7 +438,12 @@ class BillingAccountAdmin(admin.ModelAdmin):
                         "the current version below and save again to replace it.",
                     )
                 else:
-                    return self._save_fee_schedule(request, account, current, form, values)
+                    try:
+                        return self._save_fee_schedule(request, account, current, form, values)
+                    except ValidationError as exc:
+                        # The model's rules (shared with the API) have the last word.
+                        for field, errors in exc.message_dict.items():
+                            form.add_error(field if field in form.fields else None, errors)
 
         context = {
             **self.admin_site.each_context(request),

@@ -187,6 +187,9 @@ class AdditionalFee:
 
 
 FEE_SCHEDULE_FIELDS = ("platform_fee_percent", "fees", "currency", "default_net_days")
+# A year is the longest payment term we offer; beyond it a typo (30000 for 30) would leave
+# invoices due in decades, and past 2**31 the column overflows on PostgreSQL.
+MAX_NET_DAYS = 365
 
 
 def validate_fee_schedule(values: dict[str, Any]) -> None:
@@ -195,6 +198,11 @@ def validate_fee_schedule(values: dict[str, Any]) -> None:
     Checked on the merged result: a partial update raising only the platform fee can push the
     total past 100 % against fees already there.
     """
+    net_days = values.get("default_net_days")
+    if net_days is not None and not 0 <= int(net_days) <= MAX_NET_DAYS:
+        raise ValidationError(
+            {"default_net_days": f"Net days must be between 0 and {MAX_NET_DAYS}."}
+        )
     fees = [AdditionalFee.from_json(fee) for fee in values.get("fees") or []]
     names = [fee.name.strip().casefold() for fee in fees]
     if len(names) != len(set(names)):
