@@ -116,6 +116,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "storefront.middleware.ApiErrorEnvelopeMiddleware",
+    # NUL characters and lone surrogates answered 400, API bodies limited to JSON objects.
+    "storefront.request_guards.RequestGuardMiddleware",
 ]
 
 ROOT_URLCONF = "storefront.urls"
@@ -244,6 +246,8 @@ CACHES = {
 
 # API
 API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", 100, minimum=1)
+# Larger API request bodies are answered 413; no endpoint needs anywhere near this much.
+API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 
 LOGGING = {
     "version": 1,
