@@ -9,6 +9,7 @@ secure cookie, HSTS and proxy-SSL settings.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -101,6 +102,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "storefront",
     "billing",
 ]
@@ -118,6 +120,8 @@ MIDDLEWARE = [
     "storefront.middleware.ApiErrorEnvelopeMiddleware",
     # NUL characters and lone surrogates answered 400, API bodies limited to JSON objects.
     "storefront.request_guards.RequestGuardMiddleware",
+    # Login throttling; axes asks to be last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "storefront.urls"
@@ -162,6 +166,25 @@ AUTH_USER_MODEL = "storefront.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    # Refuses a login that is locked out before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes, storefront/throttling.py): LOGIN_FAILURE_LIMIT wrong passwords
+# for one email from one client address lock that login for LOGIN_LOCKOUT_MINUTES; a successful
+# login resets the count. Behind a proxy every client shares its address, so the lock is then
+# per email. Attempts are kept in the database (shared by every process and host).
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Both login forms post the email as `username` (axes would look for USERNAME_FIELD, `email`).
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "storefront.throttling.login_username"
+AXES_LOCKOUT_CALLABLE = "storefront.throttling.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
