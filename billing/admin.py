@@ -59,7 +59,7 @@ def _money(amount: int | None, currency: str) -> str:
 
 def _pretty_json(value: Any) -> str:
     return format_html(
-        '<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>',
+        '<pre class="raw-json">{}</pre>',
         json.dumps(value, indent=2, sort_keys=True, default=str),
     )
 
