@@ -135,3 +135,23 @@ def test_a_nul_in_a_posted_form_is_the_400_page(cast, client_as):
     assert response.status_code == 400
     response = Client().post("/login/", {"username": "owner@northwind.test\x00", "password": "x"})
     assert response.status_code == 400
+
+
+def test_surrogate_bytes_in_urls_and_forms_are_never_a_500(cast, bearer, client_as):
+    """UTF-8-encoded surrogates (ED A0 80) are invalid UTF-8: Django keeps them percent-encoded
+    in paths and replaces them in query strings and forms, so they reach no query unstorable."""
+    for url in (
+        f"{ROOT}/inventory-sources/%ED%A0%80",
+        f"{ROOT}/billing/transactions?starting_after=%ED%A0%80",
+    ):
+        assert Client().get(url, **bearer).status_code in (400, 404), url
+    client = client_as(cast.parent_owner)
+    base = f"/c/{cast.parent.pk}/billing"
+    assert client.get(f"{base}/transactions/?kind=%ED%A0%80").status_code in (200, 400)
+    assert client.get(f"{base}/invoices/%ED%A0%80/").status_code == 404
+    response = client.post(
+        f"/c/{cast.parent.pk}/storefront/currency/",
+        "currency=%ED%A0%80",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code < 500
