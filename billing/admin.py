@@ -34,6 +34,7 @@ from billing import gateway, invoice_editing, invoicing, mirror, onboarding, web
 from billing.fee_history import FIELD_LABELS, describe_changes, display_value, fee_summary
 from billing.fees import application_fee
 from billing.models import (
+    MAX_NET_DAYS,
     PLATFORM_DEFAULT,
     AdditionalFee,
     BalanceTransaction,
@@ -61,7 +62,7 @@ def _money(amount: int | None, currency: str) -> str:
 
 def _pretty_json(value: Any) -> str:
     return format_html(
-        '<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>',
+        '<pre class="raw-json">{}</pre>',
         json.dumps(value, indent=2, sort_keys=True, default=str),
     )
 
@@ -205,9 +206,11 @@ class FeeScheduleForm(forms.Form):
     default_net_days = forms.IntegerField(
         label="Default net days",
         min_value=0,
-        help_text="Days a buyer has to pay an invoice.",
+        max_value=MAX_NET_DAYS,
+        help_text=f"Days a buyer has to pay an invoice (0–{MAX_NET_DAYS}).",
         error_messages={
             "min_value": "Net days cannot be negative.",
+            "max_value": f"Net days cannot be more than {MAX_NET_DAYS}.",
             "invalid": "Enter a whole number of days.",
         },
     )
@@ -439,8 +442,13 @@ def fee_schedule_editor(
                     "the current version below and save again to replace it.",
                 )
             else:
-                _save_fee_schedule(model_admin, request, owner, current, form, values)
-                return redirect(saved_url)
+                try:
+                    _save_fee_schedule(model_admin, request, owner, current, form, values)
+                    return redirect(saved_url)
+                except ValidationError as exc:
+                    # The model's rules (shared with the API) have the last word.
+                    for field, errors in exc.message_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
 
     opts = model_admin.opts
     context = {

@@ -31,6 +31,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from billing import dashboard, gateway, onboarding
 from billing.models import (
+    MAX_NET_DAYS,
     BalanceTransaction,
     BillingAccount,
     ConnectAccount,
@@ -60,7 +61,6 @@ router = Router(tags=["billing"])
 ACCOUNT_SESSION_COMPONENTS = ["account_onboarding", "notification_banner"]
 # Fee percentages are stored with four decimal places.
 PERCENT_DECIMAL_PLACES = 4
-MAX_NET_DAYS = 2_147_483_647  # the largest value the column holds on every database
 
 
 # Errors: billing and gateway exceptions → the documented envelope codes.
@@ -404,10 +404,7 @@ def update_billing(
             account.change_fee_schedule(changed_by=acting.user, note="REST API", **changes)
         except DjangoValidationError as exc:
             field, messages = next(iter(exc.message_dict.items()))
-            api_field = {
-                "platform_fee_percent": "platformFeePercent",
-                "default_net_days": "defaultNetDays",
-            }.get(field, field)
+            api_field = {v: k for k, v in _UPDATE_FIELDS.items()}.get(field, field)
             raise ApiError(400, "VALIDATION_ERROR", messages[0], field=api_field) from None
     return ok({"billing": _billing_config(resolve_billing(acting.customer))})
 

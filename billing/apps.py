@@ -6,7 +6,7 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from billing import demo
+        from billing import checks, demo  # noqa: F401 - importing registers the checks
         from billing.readiness import billing_setup
         from storefront.demo import register_seeder
         from storefront.readiness import register_check

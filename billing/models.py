@@ -257,6 +257,9 @@ class AdditionalFee:
 
 
 FEE_SCHEDULE_FIELDS = ("platform_fee_percent", "fees", "currency", "default_net_days")
+# A year is the longest payment term we offer; beyond it a typo (30000 for 30) would leave
+# invoices due in decades, and past 2**31 the column overflows on PostgreSQL.
+MAX_NET_DAYS = 365
 
 
 def validate_fee_schedule(values: dict[str, Any]) -> None:
@@ -269,11 +272,16 @@ def validate_fee_schedule(values: dict[str, Any]) -> None:
         raise ValidationError(
             {"platform_fee_percent": "Every fee schedule needs a platform fee (0 for none)."}
         )
-    if values.get("default_net_days") is None:
+    net_days = values.get("default_net_days")
+    if net_days is None:
         raise ValidationError(
             {
                 "default_net_days": "Every fee schedule needs payment terms in days (0 for due at once)."
             }
+        )
+    if not 0 <= int(net_days) <= MAX_NET_DAYS:
+        raise ValidationError(
+            {"default_net_days": f"Net days must be between 0 and {MAX_NET_DAYS}."}
         )
     fees = [AdditionalFee.from_json(fee) for fee in values.get("fees") or []]
     names = [fee.name.strip().casefold() for fee in fees]

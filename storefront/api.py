@@ -27,6 +27,7 @@ from pydantic import Field
 
 from storefront import access
 from storefront.access import Acting
+from storefront.json_input import BodyRefused, JsonObjectParser
 from storefront.models import ApiKey
 
 logger = logging.getLogger(__name__)
@@ -226,6 +227,7 @@ api = StorefrontApi(
     docs_url="/docs",
     openapi_url="/openapi.json",
     auth=ApiKeyAuth(),
+    parser=JsonObjectParser(),
 )
 
 
@@ -306,6 +308,13 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # ninja wraps whatever the body parser raises into "Cannot parse request body"; ours says
+    # what was wrong and answers with its own status (415, 400 VALIDATION_ERROR…).
+    refused = exc.__cause__
+    if isinstance(refused, BodyRefused):
+        return _respond(
+            request, ApiError(refused.status, refused.code, refused.message, field=refused.field)
+        )
     codes = {
         400: "BAD_REQUEST",
         401: "UNAUTHORIZED",

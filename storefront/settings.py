@@ -9,10 +9,12 @@ secure cookie, HSTS and proxy-SSL settings.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -101,12 +103,15 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "csp",
     "storefront",
     "billing",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "storefront.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -116,6 +121,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "storefront.middleware.ApiErrorEnvelopeMiddleware",
+    # NUL characters and lone surrogates answered 400, API bodies limited to JSON objects.
+    "storefront.request_guards.RequestGuardMiddleware",
+    # Login throttling; axes asks to be last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "storefront.urls"
@@ -160,6 +169,25 @@ AUTH_USER_MODEL = "storefront.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    # Refuses a login that is locked out before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes, storefront/throttling.py): LOGIN_FAILURE_LIMIT wrong passwords
+# for one email from one client address lock that login for LOGIN_LOCKOUT_MINUTES; a successful
+# login resets the count. Behind a proxy every client shares its address, so the lock is then
+# per email. Attempts are kept in the database (shared by every process and host).
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Both login forms post the email as `username` (axes would look for USERNAME_FIELD, `email`).
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "storefront.throttling.login_username"
+AXES_LOCKOUT_CALLABLE = "storefront.throttling.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -214,6 +242,27 @@ for _name, _value, _prefixes in (
     if _value and not _value.startswith(_prefixes):
         raise ImproperlyConfigured(f"{_name} must start with {' or '.join(_prefixes)}")
 
+# Content-Security-Policy (django-csp): scripts and styles from this site only, no inline code
+# or event handlers (an inline script needs `nonce="{{ request.csp_nonce }}"`), no plugins, no
+# framing. What connect.js needs (its script, frames and calls to Stripe or the emulator) is
+# added per response from the Stripe settings by storefront.csp.ContentSecurityPolicyMiddleware.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        # The hash is templates/500.html's own <style> (rendered without a request, so no nonce).
+        "style-src": [SELF, NONCE, "'sha256-M+MFUmmlmEHeB7+SmUqN8s24a12SrTK/XVshX5wz2EU='"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 # Email
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "billing@storefront.test")
@@ -222,8 +271,8 @@ DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "billing@storefront.test")
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Off only for a local demo over plain HTTP (scripts/demo).
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", True)
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
@@ -248,6 +297,8 @@ CACHES = {
 
 # API
 API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", 100, minimum=1)
+# Larger API request bodies are answered 413; no endpoint needs anywhere near this much.
+API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 
 LOGGING = {
     "version": 1,

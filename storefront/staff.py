@@ -9,7 +9,8 @@ from django.contrib.auth.models import Group, Permission
 
 PLATFORM_STAFF_GROUP = "Platform staff"
 # App labels as strings: storefront must not import billing (dependencies point one way).
-STAFF_APPS = ("billing", "storefront")
+# `axes`: staff see failed logins and unlock a locked-out user by deleting their attempts.
+STAFF_APPS = ("billing", "storefront", "axes")
 # Who is staff (and so an admin of every customer) is a superuser's decision: staff may see
 # users but not create or change them, or they could promote themselves or anyone else.
 EXCLUDED = ("add_user", "change_user", "delete_user")

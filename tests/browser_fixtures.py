@@ -42,18 +42,34 @@ def browser() -> Browser:
 
 @pytest.fixture
 def new_page(browser: Browser, live_server):
-    """`new_page(viewport=...)` → a Page in a fresh context (its own cookies), closed afterwards."""
+    """`new_page(viewport=...)` → a Page in a fresh context (its own cookies), closed afterwards.
+
+    Every test fails if the browser refused anything under the Content-Security-Policy.
+    """
     contexts = []
+    violations: list[str] = []
+
+    def watch(page: Page) -> None:
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
 
     def make(**context_options) -> Page:
         context = browser.new_context(base_url=live_server.url, **context_options)
         context.set_default_timeout(20_000)
+        context.on("page", watch)
         contexts.append(context)
         return context.new_page()
 
     yield make
     for context in contexts:
         context.close()
+    assert violations == [], "the page broke its Content-Security-Policy"
 
 
 def log_in(page: Page, email: str, password: str = "pw") -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +108,37 @@ def test_secrets_can_come_from_files(load, tmp_path):
     secret_file.write_text("from-a-file\n")
     settings = load(DJANGO_SECRET_KEY_FILE=str(secret_file))
     assert settings["SECRET_KEY"] == "from-a-file"
+
+
+def _start(extra_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run Python with production settings in a fresh process, as a server would start."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ENV_NAMES and k != "DJANGO_SETTINGS_MODULE"
+    }
+    env.update({**PRODUCTION, "DJANGO_ALLOWED_HOSTS": "billing.example.com", **extra_env})
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=Path(SETTINGS).parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_production_server_refuses_to_start_without_the_webhook_secret():
+    started = _start({}, "-c", "import storefront.wsgi")
+    assert started.returncode != 0
+    assert "billing.E001" in started.stderr and "STRIPE_WEBHOOK_SECRET" in started.stderr
+    checked = _start({}, "manage.py", "check")
+    assert checked.returncode != 0 and "billing.E001" in checked.stderr
+
+
+def test_a_production_server_starts_with_the_webhook_secret():
+    started = _start({"STRIPE_WEBHOOK_SECRET": "whsec_live"}, "-c", "import storefront.wsgi")
+    assert started.returncode == 0, started.stderr
+
+
+def test_development_needs_no_webhook_secret():
+    started = _start({"DJANGO_DEBUG": "1"}, "-c", "import storefront.wsgi")
+    assert started.returncode == 0, started.stderr

@@ -171,6 +171,8 @@ def test_a_child_with_its_own_account_gets_its_own_fees(cast, staff_api):
         ({"currency": "USDX"}, "currency"),
         ({"defaultNetDays": -1}, "defaultNetDays"),
         ({"defaultNetDays": 1.5}, "defaultNetDays"),
+        ({"defaultNetDays": 366}, "defaultNetDays"),
+        ({"defaultNetDays": 99_999_999_999}, "defaultNetDays"),
         ({"platformFee": 10}, "platformFee"),
     ],
 )
@@ -227,3 +229,14 @@ def test_duplicate_fee_names_are_refused(cast, staff_api):
     local_connect(cast.parent, "acct_parent")
     body = {"fees": [{"name": "Data", "feePercent": 1}, {"name": "Data", "feePercent": 2}]}
     assert_error(staff_api.put("/billing", body), 400, "VALIDATION_ERROR", "fees")
+
+
+def test_the_model_rule_bounds_net_days_for_every_editor(cast):
+    """The bound lives on the model, so admin, API and scripts all meet it."""
+    from django.core.exceptions import ValidationError
+
+    account = local_connect(cast.parent, "acct_parent").billing_account
+    account.change_fee_schedule(default_net_days=365)
+    with pytest.raises(ValidationError, match="between 0 and 365"):
+        account.change_fee_schedule(default_net_days=366)
+    assert account.fee_schedule().default_net_days == 365

@@ -148,6 +148,8 @@ def test_saving_the_same_values_writes_nothing(admin_client, account):
         ({"currency": "QQQ"}, "QQQ is not an ISO 4217 currency code."),
         ({"default_net_days": "-1"}, "Net days cannot be negative."),
         ({"default_net_days": ""}, "This field is required."),
+        ({"default_net_days": "366"}, "Net days cannot be more than 365."),
+        ({"default_net_days": "99999999999"}, "Net days cannot be more than 365."),
         ({"fees-0-fee_percent": "150"}, "A percentage cannot be above 100 %."),
         ({"fees-0-name": ""}, "This field is required."),
         (

@@ -21,7 +21,7 @@ def test_the_group_exists_after_migrate_with_billing_and_storefront_permissions(
 
     group = Group.objects.get(name=PLATFORM_STAFF_GROUP)
     labels = set(group.permissions.values_list("content_type__app_label", flat=True))
-    assert labels == {"billing", "storefront"}
+    assert labels == {"billing", "storefront", "axes"}
     assert group.permissions.filter(codename="change_billingaccount").exists()
 
 
@@ -31,6 +31,7 @@ def test_the_group_exists_after_migrate_with_billing_and_storefront_permissions(
         "/admin/billing/billingaccount/",
         "/admin/billing/webhookevent/",
         "/admin/storefront/customer/",
+        "/admin/axes/accessattempt/",
     ],
 )
 def test_staff_in_the_group_reach_billing_admin_without_being_superusers(platform_staff, path):
