@@ -33,11 +33,15 @@ MAX_NETWORK_RETRIES = 2
 class GatewayError(Exception):
     """Stripe could not do what we asked. `message` is for people; `detail` for logs."""
 
-    def __init__(self, message: str, *, detail: str = "", code: str = "") -> None:
+    def __init__(
+        self, message: str, *, detail: str = "", code: str = "", replay_of: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
         self.code = code
+        # For a failure Stripe replayed under an idempotency key: the failed request's id.
+        self.replay_of = replay_of
 
 
 class StripeUnavailable(GatewayError):
@@ -121,12 +125,88 @@ def _call(action: str, fn: Callable[[], T]) -> T:
         # saved answer of an earlier request with the same idempotency key: that request has
         # finished, and repeating it will only ever give this answer for 24 hours.
         logger.warning("Stripe error while trying to %s: %s", action, exc)
-        replayed = (exc.headers or {}).get("Idempotent-Replayed") == "true"
+        headers = exc.headers or {}
+        replayed = headers.get("Idempotent-Replayed") == "true"
         raise StripeUnavailable(
             f"Could not {action}: Stripe had a problem on its side. Try again in a minute.",
             detail=str(exc),
             code=REPLAYED_FAILURE if replayed else "",
+            replay_of=headers.get("Original-Request", "") if replayed else "",
         ) from exc
+
+
+def create_once(
+    create: Callable[[str], dict[str, Any]],
+    idempotency_key: str,
+    find: Callable[[], dict[str, Any] | None],
+) -> dict[str, Any]:
+    """`create(key)` exactly once, even past a failure Stripe saved under the key.
+
+    Stripe saves a 5xx under its idempotency key and replays it for 24 hours, so a create that
+    failed once would fail for a day. When the answer is such a replay, the failed request has
+    finished: `find` looks for what it may have made anyway, and if there is nothing, the create
+    is repeated under a key derived from the failed request, one every concurrent caller
+    derives alike (so they still make one object between them).
+    """
+    key = idempotency_key
+    for _ in range(3):
+        try:
+            return create(key)
+        except StripeUnavailable as exc:
+            if exc.code != REPLAYED_FAILURE or not exc.replay_of:
+                raise
+            found = find()
+            if found is not None:
+                return found
+            key = f"{idempotency_key}:after-{exc.replay_of}"
+    return create(key)
+
+
+def _find_in_list(
+    service: Any, params: dict[str, Any], account_id: str, match: Callable[[Any], bool]
+) -> dict[str, Any] | None:
+    params = {"limit": 100, **params}
+    while True:
+        page = service.list(params, _on(account_id))
+        for obj in page.data:
+            if match(obj):
+                return _as_dict(obj)
+        if not page.has_more or not page.data:
+            return None
+        params["starting_after"] = page.data[-1].id
+
+
+def find_invoice_item(account_id: str, customer_id: str, usage_id: str) -> dict[str, Any] | None:
+    """The buyer's invoice item recorded for our `usage_id`, if Stripe has one."""
+    return _call(
+        "look for the usage in Stripe",
+        lambda: _find_in_list(
+            client().v1.invoice_items,
+            {"customer": customer_id},
+            account_id,
+            lambda item: (
+                bool(item.metadata) and item.metadata.to_dict().get("usage_id") == usage_id
+            ),
+        ),
+    )
+
+
+def find_draft_invoice(
+    account_id: str, customer_id: str, items_digest: str
+) -> dict[str, Any] | None:
+    """The buyer's draft invoice a billing run made for these pending items, if any."""
+    return _call(
+        "look for the invoice",
+        lambda: _find_in_list(
+            client().v1.invoices,
+            {"customer": customer_id, "status": "draft"},
+            account_id,
+            lambda invoice: (
+                bool(invoice.metadata)
+                and invoice.metadata.to_dict().get("items_digest") == items_digest
+            ),
+        ),
+    )
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:

@@ -106,10 +106,12 @@ def record_usage(
     }
     if period:
         params["period"] = {"start": int(period[0].timestamp()), "end": int(period[1].timestamp())}
-    obj = gateway.create_invoice_item(
-        connect.stripe_id,
-        params,
-        idempotency_key=f"storefront-billing:usage:{connect.pk}:{usage_id}",
+    obj = gateway.create_once(
+        lambda key: gateway.create_invoice_item(connect.stripe_id, params, idempotency_key=key),
+        f"storefront-billing:usage:{connect.pk}:{usage_id}",
+        find=lambda: gateway.find_invoice_item(
+            connect.stripe_id, buyer.stripe_customer_id, usage_id
+        ),
     )
     return mirror.upsert_invoice_item(connect, obj, buyer=buyer)
 
@@ -361,14 +363,15 @@ def _invoice_buyer(
             "origin": origin.value,
             "application_fee_amount": str(fee.total),
             "fee_schedule_version": str(schedule.pk),
+            "items_digest": digest,
         },
     }
     if fee.total:
         params["application_fee_amount"] = fee.total
-    obj = gateway.create_invoice(
-        connect.stripe_id,
-        params,
-        idempotency_key=f"storefront-billing:invoice:{connect.pk}:{digest}",
+    obj = gateway.create_once(
+        lambda key: gateway.create_invoice(connect.stripe_id, params, idempotency_key=key),
+        f"storefront-billing:invoice:{connect.pk}:{digest}",
+        find=lambda: gateway.find_draft_invoice(connect.stripe_id, customer_id, digest),
     )
     mirror.upsert_invoice(connect, obj)
     return _finalize_and_send(connect, obj)

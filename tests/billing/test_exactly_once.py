@@ -140,3 +140,40 @@ def test_an_older_read_of_a_payout_never_overwrites_a_newer_one(busy_seller, emu
     # But a paid payout the bank returns later does fail.
     mirror.upsert_payout(busy_seller, {**paid, "status": "failed", "failure_code": "no_account"})
     assert Payout.objects.get(stripe_id=payout.id).status == "failed"
+
+
+def _items(stripe_client, seller) -> list[str]:
+    listed = stripe_client.v1.invoice_items.list(
+        {"limit": 100}, {"stripe_account": seller.stripe_id}
+    )
+    return [item.metadata["usage_id"] for item in listed.data]
+
+
+@pytest.mark.parametrize("fault", ["500", "500_after_write"])
+def test_usage_whose_create_failed_is_recorded_once_at_the_next_try(
+    seller, buyer, emulated_stripe, stripe_client, fault
+):
+    """Stripe saves a 500 under the key and would replay it for a day: the next try looks for
+    the item the failed request may have made, and records it once either way."""
+    emulated_stripe.inject_fault(fault, count=1, path="/v1/invoiceitems", method="POST")
+    with pytest.raises(gateway.StripeUnavailable):
+        plan(seller, buyer, "u1", 20_000)
+    item = plan(seller, buyer, "u1", 20_000)
+    assert _items(stripe_client, seller) == ["u1"]
+    assert InvoiceItem.objects.get().stripe_id == item.stripe_id
+    plan(seller, buyer, "u1", 20_000)  # and again: still one
+    assert _items(stripe_client, seller) == ["u1"]
+
+
+@pytest.mark.parametrize("fault", ["500", "500_after_write"])
+def test_an_invoice_whose_create_failed_is_made_once_by_the_next_run(
+    seller, buyer, emulated_stripe, stripe_client, fault
+):
+    plan(seller, buyer, "u1", 20_000)
+    emulated_stripe.inject_fault(fault, count=1, path="/v1/invoices", method="POST")
+    assert invoicing.run_billing(seller).errors
+    result = invoicing.run_billing(seller)
+    assert not result.errors
+    invoices = stripe_client.v1.invoices.list(None, {"stripe_account": seller.stripe_id}).data
+    assert [i.total for i in invoices] == [20_000]
+    assert invoices[0].status == "open"
