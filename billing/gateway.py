@@ -176,6 +176,19 @@ def _find_in_list(
         params["starting_after"] = page.data[-1].id
 
 
+def find_customer(account_id: str, metadata: dict[str, str]) -> dict[str, Any] | None:
+    """The account's customer whose metadata holds `metadata`, if any."""
+    return _call(
+        "look for the buyer in Stripe",
+        lambda: _find_in_list(
+            client().v1.customers,
+            {},
+            account_id,
+            lambda c: bool(c.metadata) and metadata.items() <= c.metadata.to_dict().items(),
+        ),
+    )
+
+
 def find_invoice_item(account_id: str, customer_id: str, usage_id: str) -> dict[str, Any] | None:
     """The buyer's invoice item recorded for our `usage_id`, if Stripe has one."""
     return _call(

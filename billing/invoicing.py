@@ -45,12 +45,13 @@ def buyer_for(connect: ConnectAccount, *, reference: str, name: str, email: str 
     buyer = Buyer.objects.filter(connect_account=connect, reference=reference).first()
     if buyer is not None and buyer.stripe_customer_id:
         return buyer
-    customer = gateway.create_customer(
-        connect.stripe_id,
-        name=name,
-        email=email,
-        metadata={"buyer_reference": reference},
-        idempotency_key=f"storefront-billing:buyer:{connect.pk}:{reference}",
+    metadata = {"buyer_reference": reference}
+    customer = gateway.create_once(
+        lambda key: gateway.create_customer(
+            connect.stripe_id, name=name, email=email, metadata=metadata, idempotency_key=key
+        ),
+        f"storefront-billing:buyer:{connect.pk}:{reference}",
+        find=lambda: gateway.find_customer(connect.stripe_id, metadata),
     )
     try:
         with transaction.atomic():

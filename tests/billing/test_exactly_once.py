@@ -177,3 +177,15 @@ def test_an_invoice_whose_create_failed_is_made_once_by_the_next_run(
     invoices = stripe_client.v1.invoices.list(None, {"stripe_account": seller.stripe_id}).data
     assert [i.total for i in invoices] == [20_000]
     assert invoices[0].status == "open"
+
+
+@pytest.mark.parametrize("fault", ["500", "500_after_write"])
+def test_a_buyer_whose_create_failed_is_made_once_at_the_next_try(
+    seller, emulated_stripe, stripe_client, fault
+):
+    emulated_stripe.inject_fault(fault, count=1, path="/v1/customers", method="POST")
+    with pytest.raises(gateway.StripeUnavailable):
+        invoicing.buyer_for(seller, reference="b", name="Acme Agency")
+    buyer = invoicing.buyer_for(seller, reference="b", name="Acme Agency")
+    customers = stripe_client.v1.customers.list(None, {"stripe_account": seller.stripe_id}).data
+    assert [c.id for c in customers] == [buyer.stripe_customer_id]
