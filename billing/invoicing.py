@@ -282,6 +282,15 @@ def run_billing(connect: ConnectAccount) -> BillingRunResult:
 
 def _run_billing(connect: ConnectAccount) -> BillingRunResult:
     result = BillingRunResult()
+    try:
+        return _invoice_everything(connect, result)
+    except gateway.GatewayError as exc:
+        # Stripe failed while listing what to do: nothing half-done, the next run does it.
+        result.errors.append(exc.message)
+        return result
+
+
+def _invoice_everything(connect: ConnectAccount, result: BillingRunResult) -> BillingRunResult:
     for obj in _unfinished_run_invoices(connect):
         try:
             result.finished.append(_finalize_and_send(connect, obj))
