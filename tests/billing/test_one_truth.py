@@ -379,6 +379,14 @@ class MoneyOfOneSeller(RuleBasedStateMachine):
         ]
         assert _totals(exported) == mirrored
 
+        # The page's own totals line (loaded beside the ledger) says the same.
+        page = self.web.get(
+            f"/c/{connect.billing_account.customer_id}/billing/transactions/totals/"
+        )
+        assert page.status_code == 200
+        shown = page.context["totals"]
+        assert {c.currency: (c.count, c.amount, c.fee, c.net) for c in shown.currencies} == mirrored
+
 
 @pytest.mark.django_db(transaction=True)
 def test_dashboard_api_and_csv_agree_with_stripe_whatever_happens(
