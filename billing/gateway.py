@@ -511,8 +511,10 @@ def invoice_action(
     method = getattr(client().v1.invoices, action) if action in allowed else None
     if method is None:
         raise ValueError(f"Unknown invoice action {action}")
-    options = _on(account_id, **({"idempotency_key": idempotency_key} if idempotency_key else {}))
-    return _call(allowed[action], lambda: _as_dict(method(invoice_id, params, options)))
+    key = {"idempotency_key": idempotency_key} if idempotency_key else {}
+    return _call(
+        allowed[action], lambda: _as_dict(method(invoice_id, params, _on(account_id, **key)))
+    )
 
 
 def invoice_was_sent(account_id: str, invoice_id: str, since: int) -> bool:
