@@ -598,8 +598,11 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 def _warm_up_schema() -> None:
-    # Build the params table now, off the request path (it takes a few tenths of a second).
-    threading.Thread(target=schema.schema, name="stripe-emulator-schema", daemon=True).start()
+    # Build the params table now, before the first request (a few tenths of a second). Not in
+    # a thread of its own: CPython 3.11 before 3.11.8 keeps the ast module's recursion depth
+    # per process, so ast.parse racing another thread's (pytest rewriting an import, say)
+    # fails with "AST constructor recursion depth mismatch".
+    schema.schema()
 
 
 class EmulatorServer:
