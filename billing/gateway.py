@@ -117,8 +117,10 @@ def _call(action: str, fn: Callable[[], T]) -> T:
         ) from exc
     except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.PermissionError) as exc:
         message = exc.user_message or (exc.error.message if exc.error else None) or str(exc)
+        # Stripe gives a key reused with other parameters a type, not a code.
+        idempotency = "idempotency_error" if isinstance(exc, stripe.IdempotencyError) else ""
         raise StripeRejected(
-            f"Could not {action}: {message}", detail=str(exc), code=exc.code or ""
+            f"Could not {action}: {message}", detail=str(exc), code=exc.code or idempotency
         ) from exc
     except stripe.StripeError as exc:
         # 5xx and anything else unexpected, after the SDK's own retries. A replayed one is the

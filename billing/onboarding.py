@@ -155,65 +155,50 @@ def _create_or_find_stripe_account(acting: Acting, country: str) -> dict[str, An
 
     Only deterministic parameters go into the idempotent create, so two admins racing with
     different emails still get the same account; what we know about the seller is prefilled
-    right after, before any onboarding link or session exists.
+    right after, before any onboarding link or session exists. An attempt is given up (and a
+    new key used) only once its request has surely finished without making an account:
+    Stripe replays its saved failure, refuses the key for other parameters, or the attempt is
+    older than any request can run; never while its request may still be running.
     """
     customer = acting.customer
     metadata = {"customer_id": str(customer.pk)}
-    made = (
-        AccountCreation.objects.filter(customer=customer)
-        .exclude(stripe_id="")
-        .order_by("-started_at")
-        .first()
-    )
-    if made is not None:
+    if made := _made_account_id(customer):
         # Stripe made it and we noted so, but our billing rows are gone: it is still ours.
-        return gateway.retrieve_account(made.stripe_id)
+        return gateway.retrieve_account(made)
     attempt = AccountCreation.objects.filter(
         customer=customer, stripe_id="", abandoned=False
     ).first()
     if attempt is not None:
         # An earlier try never heard back: did Stripe make the account anyway?
-        found = gateway.find_connected_account(
-            metadata=metadata,
-            created_since=int((attempt.started_at - CREATION_SETTLES_AFTER).timestamp()),
-        )
-        if found is not None:
+        if found := _find_made_by(attempt, metadata):
             return found
-        settled = timezone.now() - attempt.started_at > CREATION_SETTLES_AFTER
-        if settled or attempt.country != country:
-            # Nothing came of it (or the seller chose another country): a new key.
-            attempt.abandoned = True
-            attempt.save(update_fields=["abandoned"])
-            attempt = None
+        if timezone.now() - attempt.started_at > CREATION_SETTLES_AFTER:
+            attempt = _start_over(attempt, country)
+            if isinstance(attempt, dict):
+                return attempt
     if attempt is None:
         attempt = _open_attempt(customer, country)
     try:
-        try:
-            return gateway.create_express_account(
-                idempotency_key=attempt.idempotency_key,
-                country=attempt.country,
-                metadata=metadata,
-            )
-        except gateway.StripeUnavailable as exc:
-            if exc.code != gateway.REPLAYED_FAILURE:
-                raise
-            # The attempt's first request has finished, with a failure Stripe saved and would
-            # replay for a day. Finished, so one more look tells for sure whether it made the
-            # account; if not, start over at once with a new key.
-            found = gateway.find_connected_account(
-                metadata=metadata,
-                created_since=int((attempt.started_at - CREATION_SETTLES_AFTER).timestamp()),
-            )
-            if found is not None:
-                return found
-            attempt.abandoned = True
-            attempt.save(update_fields=["abandoned"])
-            attempt = _open_attempt(customer, country)
-            return gateway.create_express_account(
-                idempotency_key=attempt.idempotency_key,
-                country=attempt.country,
-                metadata=metadata,
-            )
+        for _ in range(3):
+            try:
+                # The seller's country now: under an attempt made for another country, Stripe
+                # refuses the key (idempotency_error) once that request has finished.
+                return gateway.create_express_account(
+                    idempotency_key=attempt.idempotency_key, country=country, metadata=metadata
+                )
+            except (gateway.StripeUnavailable, gateway.StripeRejected) as exc:
+                finished = exc.code in (gateway.REPLAYED_FAILURE, "idempotency_error")
+                if not finished:
+                    raise
+                # Finished, so one more look tells for sure whether it made the account.
+                if found := _find_made_by(attempt, metadata):
+                    return found
+                attempt = _start_over(attempt, country)
+                if isinstance(attempt, dict):
+                    return attempt
+        raise gateway.StripeUnavailable(
+            "Could not create the Stripe account: Stripe kept failing. Try again in a minute."
+        )
     except gateway.StripeUnavailable as exc:
         # The attempt stays open: the next try looks for what it may have made.
         raise gateway.StripeUnavailable(
@@ -231,9 +216,38 @@ def _create_or_find_stripe_account(acting: Acting, country: str) -> dict[str, An
                 detail=exc.detail,
                 code=exc.code,
             ) from exc
-        attempt.abandoned = True  # Stripe refused: nothing was made
-        attempt.save(update_fields=["abandoned"])
+        # Stripe refused it as asked: nothing was made.
+        AccountCreation.objects.filter(pk=attempt.pk, stripe_id="").update(abandoned=True)
         raise
+
+
+def _made_account_id(customer: Any) -> str:
+    """The Stripe account an attempt for this customer is known to have made, if any."""
+    made = (
+        AccountCreation.objects.filter(customer=customer)
+        .exclude(stripe_id="")
+        .order_by("-started_at")
+        .values_list("stripe_id", flat=True)
+        .first()
+    )
+    return made or ""
+
+
+def _find_made_by(attempt: AccountCreation, metadata: dict[str, str]) -> dict[str, Any] | None:
+    return gateway.find_connected_account(
+        metadata=metadata,
+        created_since=int((attempt.started_at - CREATION_SETTLES_AFTER).timestamp()),
+    )
+
+
+def _start_over(attempt: AccountCreation, country: str) -> AccountCreation | dict[str, Any]:
+    """Give up an attempt that surely made nothing and open a new one (shared with anyone
+    starting over at the same moment); or, if another request meanwhile made the account,
+    that account."""
+    AccountCreation.objects.filter(pk=attempt.pk, stripe_id="").update(abandoned=True)
+    if made := _made_account_id(attempt.customer):
+        return gateway.retrieve_account(made)
+    return _open_attempt(attempt.customer, country)
 
 
 def _open_attempt(customer: Any, country: str) -> AccountCreation:

@@ -200,7 +200,8 @@ def test_after_chaos_everything_converges(emulated_stripe, live_server, settings
         schedule = seller.billing_account.fee_schedule()
         for invoice in stripe_invoices:
             assert invoice.status in ("open", "paid"), invoice.id
-            assert sent[invoice.id] == 1, (invoice.id, sent)
+            # Sent once; one the buyer paid before a run got to send it may never be.
+            assert sent[invoice.id] == 1 or (invoice.status == "paid" and not sent[invoice.id])
             expected = fees.application_fee(
                 invoice.total,
                 schedule.platform_fee_percent,
