@@ -165,11 +165,14 @@ def create_once(
 
 
 def _find_in_list(
-    service: Any, params: dict[str, Any], account_id: str, match: Callable[[Any], bool]
+    service: Any, params: dict[str, Any], account_id: str | None, match: Callable[[Any], bool]
 ) -> dict[str, Any] | None:
+    """The first object of a list (all its pages, on the platform when `account_id` is None)
+    that `match` accepts."""
     params = {"limit": 100, **params}
+    options = _on(account_id) if account_id else {}
     while True:
-        page = service.list(params, _on(account_id))
+        page = service.list(params, options)
         for obj in page.data:
             if match(obj):
                 return _as_dict(obj)
@@ -271,19 +274,15 @@ def find_connected_account(
     """The platform's connected account created at or after `created_since` whose metadata
     holds `metadata`, if any: how a create whose answer was lost finds what it made."""
 
-    def search() -> dict[str, Any] | None:
-        params: dict[str, Any] = {"limit": 100, "created": {"gte": created_since}}
-        while True:
-            page = client().v1.accounts.list(params)
-            for account in page.data:
-                found = account.metadata.to_dict() if account.metadata else {}
-                if metadata.items() <= found.items():
-                    return _as_dict(account)
-            if not page.has_more or not page.data:
-                return None
-            params["starting_after"] = page.data[-1].id
-
-    return _call("look for the Stripe account", search)
+    return _call(
+        "look for the Stripe account",
+        lambda: _find_in_list(
+            client().v1.accounts,
+            {"created": {"gte": created_since}},
+            None,
+            lambda a: bool(a.metadata) and metadata.items() <= a.metadata.to_dict().items(),
+        ),
+    )
 
 
 def update_account(account_id: str, *, email: str, business_name: str) -> dict[str, Any]:
@@ -523,17 +522,18 @@ def invoice_was_sent(account_id: str, invoice_id: str, since: int) -> bool:
     """Whether Stripe sent this invoice to its customer (an `invoice.sent` event since
     `since`): how a send whose answer was lost learns that it happened."""
 
-    def search() -> bool:
-        params: dict[str, Any] = {"type": "invoice.sent", "created": {"gte": since}, "limit": 100}
-        while True:
-            page = client().v1.events.list(params, _on(account_id))
-            if any(event.data.object.id == invoice_id for event in page.data):
-                return True
-            if not page.has_more or not page.data:
-                return False
-            params["starting_after"] = page.data[-1].id
-
-    return _call("check whether the invoice was sent", search)
+    return (
+        _call(
+            "check whether the invoice was sent",
+            lambda: _find_in_list(
+                client().v1.events,
+                {"type": "invoice.sent", "created": {"gte": since}},
+                account_id,
+                lambda event: event.data.object.id == invoice_id,
+            ),
+        )
+        is not None
+    )
 
 
 # A connected account has no default billing portal configuration (Stripe refuses a session

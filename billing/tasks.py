@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
+from billing import gateway
 from billing.models import WebhookEvent
 
 
@@ -30,7 +30,7 @@ def process_webhook_event(event_pk: int) -> str:
 logger = logging.getLogger(__name__)
 
 
-def _report_failure(work: str, connect: Any, exc: Exception, gateway: ModuleType) -> None:
+def _report_failure(work: str, connect: Any, exc: Exception) -> None:
     if isinstance(exc, gateway.GatewayError):
         logger.warning("%s for %s failed: %s", work, connect.stripe_id, exc.message)
     else:
@@ -60,7 +60,7 @@ def reconcile_all_accounts(reschedule: bool = True) -> int:
     """Re-read every connected account from Stripe (status, requirements, balance, money
     still moving), so the mirror converges even when webhook events were lost. Returns how
     many accounts were brought up to date; one account's failure never stops the others."""
-    from billing import gateway, mirror
+    from billing import mirror
     from billing.models import ConnectAccount
 
     done = 0
@@ -70,7 +70,7 @@ def reconcile_all_accounts(reschedule: bool = True) -> int:
                 mirror.reconcile_account(connect)
                 done += 1
             except Exception as exc:
-                _report_failure("Reconciliation", connect, exc, gateway)
+                _report_failure("Reconciliation", connect, exc)
     finally:
         if reschedule:
             reconcile_all_accounts.using(run_after=timezone.now() + reconcile_every()).enqueue()
@@ -91,7 +91,7 @@ def next_billing_run(now: datetime | None = None) -> datetime:
 def run_billing_for_all_accounts(reschedule: bool = True) -> int:
     """The scheduled billing run: invoice every enabled account's pending items, then queue
     tomorrow's run (the task schedules itself; `manage.py schedule_tasks` starts the chain)."""
-    from billing import gateway, invoicing
+    from billing import invoicing
     from billing.models import ConnectAccount
 
     invoices = 0
@@ -102,7 +102,7 @@ def run_billing_for_all_accounts(reschedule: bool = True) -> int:
             except Exception as exc:
                 # One account's failure never stops the night's run for the others; the next
                 # run picks it up, and re-running never double-invoices.
-                _report_failure("Billing run", connect, exc, gateway)
+                _report_failure("Billing run", connect, exc)
     finally:
         if reschedule:
             run_billing_for_all_accounts.using(run_after=next_billing_run()).enqueue()

@@ -39,6 +39,14 @@ def paid_invoice(
     client: stripe.StripeClient, account_id: str, amount: int = 10_000, fee: int = 1_250
 ) -> stripe.Invoice:
     """A buyer invoice on the connected account (direct charge), finalized, sent and paid."""
+    invoice = open_invoice(client, account_id, amount, fee)
+    return client.v1.invoices.pay(invoice.id, None, {"stripe_account": account_id})
+
+
+def open_invoice(
+    client: stripe.StripeClient, account_id: str, amount: int = 10_000, fee: int = 1_250
+) -> stripe.Invoice:
+    """A buyer invoice on the connected account (direct charge), finalized and not paid."""
     opts = {"stripe_account": account_id}
     customer = client.v1.customers.create({"email": "buyer@example.com"}, opts)
     client.v1.invoice_items.create({"customer": customer.id, "amount": amount}, opts)
@@ -52,8 +60,7 @@ def paid_invoice(
         },
         opts,
     )
-    client.v1.invoices.finalize_invoice(invoice.id, None, opts)
-    return client.v1.invoices.pay(invoice.id, None, opts)
+    return client.v1.invoices.finalize_invoice(invoice.id, None, opts)
 
 
 def balance_totals(client: stripe.StripeClient, account_id: str | None = None) -> dict:

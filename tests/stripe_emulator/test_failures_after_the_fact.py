@@ -5,29 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.stripe_emulator.helpers import balance_totals, onboarded_account, paid_invoice
+from tests.stripe_emulator.helpers import (
+    balance_totals,
+    onboarded_account,
+    open_invoice,
+    paid_invoice,
+)
 
 
 def _event_types(client, account_id) -> list[str]:
     events = client.v1.events.list({"limit": 100}, {"stripe_account": account_id})
     return [event.type for event in events.auto_paging_iter()]
-
-
-def _open_invoice(client, account_id: str, amount: int = 10_000):
-    opts = {"stripe_account": account_id}
-    customer = client.v1.customers.create({"email": "buyer@example.com"}, opts)
-    client.v1.invoice_items.create({"customer": customer.id, "amount": amount}, opts)
-    invoice = client.v1.invoices.create(
-        {
-            "customer": customer.id,
-            "collection_method": "send_invoice",
-            "days_until_due": 14,
-            "pending_invoice_items_behavior": "include",
-            "application_fee_amount": 1_000,
-        },
-        opts,
-    )
-    return client.v1.invoices.finalize_invoice(invoice.id, None, opts)
 
 
 def test_a_failed_refund_gives_the_money_back_and_reopens_the_charge(
@@ -77,7 +65,7 @@ def test_a_declined_card_leaves_the_invoice_open_with_a_failed_attempt(
 ):
     account = onboarded_account(stripe_client, stripe_emulator)
     opts = {"stripe_account": account.id}
-    invoice = _open_invoice(stripe_client, account.id)
+    invoice = open_invoice(stripe_client, account.id, fee=1_000)
 
     stripe_emulator.control("POST", f"invoices/{invoice.id}/pay", decline_code="insufficient_funds")
 
@@ -104,6 +92,6 @@ def test_a_declined_card_leaves_the_invoice_open_with_a_failed_attempt(
 
 def test_an_unknown_decline_code_is_refused(stripe_client, stripe_emulator):
     account = onboarded_account(stripe_client, stripe_emulator)
-    invoice = _open_invoice(stripe_client, account.id)
+    invoice = open_invoice(stripe_client, account.id, fee=1_000)
     with pytest.raises(AssertionError, match="decline_code"):
         stripe_emulator.control("POST", f"invoices/{invoice.id}/pay", decline_code="bogus")
