@@ -144,9 +144,11 @@ class AccountCreation(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
+                # One attempt not given up per customer, open or made: once one has made the
+                # account, no other can start (a second account needs staff to give it up).
                 fields=["customer"],
-                condition=models.Q(stripe_id="", abandoned=False),
-                name="one_open_account_creation",
+                condition=models.Q(abandoned=False),
+                name="one_live_account_creation",
             ),
         ]
 

@@ -178,6 +178,8 @@ def _create_or_find_stripe_account(acting: Acting, country: str) -> dict[str, An
                 return attempt
     if attempt is None:
         attempt = _open_attempt(customer, country)
+        if attempt.stripe_id:
+            return gateway.retrieve_account(attempt.stripe_id)
     try:
         for _ in range(3):
             try:
@@ -245,9 +247,10 @@ def _start_over(attempt: AccountCreation, country: str) -> AccountCreation | dic
     starting over at the same moment); or, if another request meanwhile made the account,
     that account."""
     AccountCreation.objects.filter(pk=attempt.pk, stripe_id="").update(abandoned=True)
-    if made := _made_account_id(attempt.customer):
-        return gateway.retrieve_account(made)
-    return _open_attempt(attempt.customer, country)
+    fresh = _open_attempt(attempt.customer, country)
+    if fresh.stripe_id:
+        return gateway.retrieve_account(fresh.stripe_id)
+    return fresh
 
 
 def _open_attempt(customer: Any, country: str) -> AccountCreation:
@@ -255,8 +258,10 @@ def _open_attempt(customer: Any, country: str) -> AccountCreation:
         with transaction.atomic():
             return AccountCreation.objects.create(customer=customer, country=country)
     except IntegrityError:
-        # A concurrent request opened one first: share its key, so Stripe makes one account.
-        return AccountCreation.objects.get(customer=customer, stripe_id="", abandoned=False)
+        # A concurrent request opened one first (share its key, so Stripe makes one account),
+        # or one has already made the account (the caller adopts it). The constraint decides,
+        # so no check-then-insert race can start a second creation.
+        return AccountCreation.objects.get(customer=customer, abandoned=False)
 
 
 def _why(exc: gateway.GatewayError) -> str:

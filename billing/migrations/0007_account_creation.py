@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stripe_account_creations', to='storefront.customer')),
             ],
             options={
-                'constraints': [models.UniqueConstraint(condition=models.Q(('abandoned', False), ('stripe_id', '')), fields=('customer',), name='one_open_account_creation')],
+                'constraints': [models.UniqueConstraint(condition=models.Q(('abandoned', False)), fields=('customer',), name='one_live_account_creation')],
             },
         ),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing import gateway, onboarding
@@ -166,3 +167,19 @@ def test_a_retry_in_another_country_is_not_a_raw_idempotency_error(
     connect, _ = onboarding.provision(who, country="GB")
     assert connect.country == "GB"
     assert _stripe_accounts(stripe_client) == [connect.stripe_id]
+
+
+def test_no_creation_can_start_once_one_has_made_the_account(cast, emulated_stripe):
+    """Two people retry at once: one finishes the creation while the other, going by what it
+    read a moment before, gives up an attempt to start a new one. Checking for a made account
+    and then opening a new attempt would race; the database refuses a new attempt while one
+    has made the account, so the late retry is handed that one and adopts it (the chaos test
+    once saw two accounts)."""
+    connect, _ = provision_child(cast)
+    [made] = AccountCreation.objects.all()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AccountCreation.objects.create(customer=cast.child, country="US")
+    assert onboarding._open_attempt(cast.child, "US").stripe_id == connect.stripe_id
+    as_read_before = AccountCreation(pk=made.pk, customer=made.customer, country="US")
+    assert onboarding._start_over(as_read_before, "US")["id"] == connect.stripe_id
+    assert AccountCreation.objects.get().stripe_id == connect.stripe_id  # never given up
