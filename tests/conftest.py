@@ -69,6 +69,18 @@ def client_as(db: None):
     return login
 
 
+# Django admin tests log in as a superuser: admin permissions themselves are tested in
+# tests/storefront/test_platform_staff.py.
+@pytest.fixture
+def superuser(db: None) -> User:
+    return make_user("root@platform.test", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(client_as, superuser: User) -> Client:
+    return client_as(superuser)
+
+
 @pytest.fixture
 def emulated_stripe(settings, stripe_emulator):
     """Point the app's gateway at a clean Stripe emulator; returns the emulator handle."""

@@ -7,8 +7,6 @@ import time
 
 import pytest
 
-from tests.factories import make_user
-
 WEBHOOK_SECRET = "whsec_test_secret"
 
 
@@ -35,15 +33,3 @@ def post_event(client, event: dict, secret: str = WEBHOOK_SECRET):
         content_type="application/json",
         HTTP_STRIPE_SIGNATURE=sign(payload, secret),
     )
-
-
-# Django admin tests log in as a superuser: admin permissions themselves are tested in
-# tests/storefront/test_platform_staff.py.
-@pytest.fixture
-def superuser(db):
-    return make_user("root@platform.test", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client_as, superuser):
-    return client_as(superuser)
