@@ -1,11 +1,11 @@
-"""The billing endpoints of the REST API (`/api/v2/storefront/billing...`, API.md section 3).
+"""The billing endpoints of the REST API (`/api/v2/storefront/billing...`; reference in docs/api.md).
 
 Every endpoint resolves its acting customer with `acting_for()` (the key's customer, or a child
 named by `?targetCustomerId=`), checks the key's scope there, and answers in the envelope.
 Reads come from our own tables (the local mirror and the latest account/balance snapshot),
 never from live Stripe calls; only provisioning and account sessions talk to Stripe.
 
-Decisions where API.md leaves room ([GAP]/[INF]):
+Decisions where the public API contract leaves room:
 - Status, ledger, payouts and invoices are those of the acting customer's *own* Stripe
   account. A child that inherits its parent's billing gets a 400 saying so: the parent's
   account carries the parent's and siblings' money too, which a child must not read.
@@ -57,7 +57,7 @@ from storefront.models import Customer, Scope
 
 router = Router(tags=["billing"])
 
-# Embedded onboarding renders these two components (PRODUCT.md: only what the page renders).
+# Embedded onboarding renders these two components (only what the page renders).
 ACCOUNT_SESSION_COMPONENTS = ["account_onboarding", "notification_banner"]
 # Fee percentages are stored with four decimal places.
 PERCENT_DECIMAL_PLACES = 4
@@ -80,7 +80,7 @@ def _gateway_error(exc: gateway.GatewayError) -> ApiError:
 
 def _acting_to_provision(request: HttpRequest, target_customer_id: int | None) -> Acting:
     """The acting customer for an endpoint that provisions or onboards: a write key, an
-    admin (403 otherwise), and never a child's own users (400, API.md 3.1)."""
+    admin (403 otherwise), and never a child's own users (400)."""
     acting = acting_for(request, target_customer_id, scope=Scope.BILLING_WRITE)
     if not acting.is_admin:
         raise ApiError(403, "FORBIDDEN", f"Only an admin of {acting.customer.name} can do this.")
@@ -498,7 +498,7 @@ def accounts(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
             "name": row.customer.name,
             "company": row.customer.company,
             "inherited": row.inherited,
-            # API.md 3.7: an inheriting child reports "none" (the page shows the parent's).
+            # The contract: an inheriting child reports "none" (the page shows the parent's).
             "onboardingStatus": "none" if row.inherited else row.status.value,
         }
         for row in dashboard.child_rows(acting.customer, children)

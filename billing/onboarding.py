@@ -1,7 +1,7 @@
 """Connect onboarding: provision the Express account once, hand out onboarding links and
 account sessions, mint Express dashboard login links, refresh status and balance.
 
-These operations span our models and Stripe, so they are plain functions here (STYLE.md 5).
+These operations span our models and Stripe, so they are plain functions here, not model methods.
 Network calls never run inside a database transaction.
 """
 

@@ -3,7 +3,7 @@
 The cursor handed to clients is opaque: it encodes the (created, id) of the last object on a
 page, so the next page is one range scan on the (account, created, id) index — page 1,000
 costs what page 1 costs, in the same single query, unlike OFFSET which reads and discards
-every earlier row. As API.md documents `starting_after` as "the id of the last item", a
+every earlier row. As the public API documents `starting_after` as "the id of the last item", a
 Stripe id is accepted too (one extra unique-index lookup).
 
 A cursor only ever narrows a queryset the caller already scoped to one account, so a cursor

@@ -1,6 +1,6 @@
 """Who may act as which customer: the one place every page and API endpoint asks.
 
-The rules (PRODUCT.md section 3, "Hierarchy"):
+The rules (docs/architecture.md, "Customers and tenancy"):
 - a user acts as a customer they are a member of, with that membership's role;
 - a user of a parent may also act as any of its children, with their role on the parent;
 - a child's users may act as that child only: never as its parent or a sibling;
@@ -8,7 +8,7 @@ The rules (PRODUCT.md section 3, "Hierarchy"):
 
 A refused customer is an error (`AccessDenied`), never a silent fallback to the user's own.
 Pages turn it into a 404 (another tenant's customer does not exist for you); the API into a
-400 `VALIDATION_ERROR` on `targetCustomerId` (API.md 1.5).
+400 `VALIDATION_ERROR` on `targetCustomerId` (docs/api.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The REST API root (`/api/v2/storefront/`): authentication, the response envelope, errors.
 
-Every response follows API.md 1.2: success `{"data": <payload>, "error": null}`, failure
+Every response follows the documented envelope (docs/api.md): success `{"data": <payload>, "error": null}`, failure
 `{"data": null, "error": {"code", "message", "field"?, "details"?}}`, never an HTML page or a
 stack trace. Endpoints resolve their acting customer with `acting_for()`, which applies
 `?targetCustomerId=` through `storefront.access` like every page does.
@@ -105,7 +105,7 @@ class ListMeta(Schema):
 
 
 class ListEnvelope(Schema, Generic[T]):
-    """A page of a list, newest first (API.md 1.3)."""
+    """A page of a list, newest first, with a cursor (docs/api.md, "Lists")."""
 
     data: list[T]
     meta: ListMeta
@@ -126,7 +126,7 @@ def error_responses(*statuses: int) -> dict[int, type[ErrorEnvelope]]:
     return dict.fromkeys((*statuses, 401, 429), ErrorEnvelope)
 
 
-# Per-key rate limit (API.md 1.1): a fixed one-minute window counted in Django's cache, so
+# Per-key rate limit (docs/api.md, "Rate limit"): a fixed one-minute window counted in Django's cache, so
 # every process sharing the cache shares the budget. The default file cache is shared by the
 # processes of one host but its increments are not atomic, so racing workers can undercount a
 # little; a Redis cache (atomic INCR) makes the count exact across hosts.
@@ -222,7 +222,7 @@ class StorefrontApi(NinjaAPI):
 api = StorefrontApi(
     title="Storefront Billing API",
     version="2",
-    description="Connect sellers to Stripe Connect Express and read their billing. See API.md.",
+    description="Connect sellers to Stripe Connect Express and read their billing. Reference: docs/api.md.",
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
@@ -236,7 +236,7 @@ def acting_for(
 ) -> Acting:
     """The customer this API request acts as, after checking the key's scope.
 
-    A `targetCustomerId` the key may not act for is a 400 VALIDATION_ERROR (API.md 1.5),
+    A `targetCustomerId` the key may not act for is a 400 VALIDATION_ERROR,
     never a silent fallback to the key's own customer.
     """
     key: ApiKey = request.auth  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""REST endpoints for the storefront, its readiness and its inventory sources (API.md 4).
+"""REST endpoints for the storefront, its readiness and its inventory sources.
 
 Mounted on the root API with an empty prefix, so paths are `/api/v2/storefront`,
 `/api/v2/storefront/readiness` and `/api/v2/storefront/inventory-sources[/{sourceId}]`.

@@ -103,7 +103,7 @@ class InventorySourceForm(forms.Form):
             "authentication_type": data["authentication_type"],
             "description": data["description"],
             "supported_billing": list(data["supported_billing"]),
-            # Opaque to us: the agent defines its shape (API.md 4.3).
+            # Opaque to us: the agent defines its shape.
             "credentials": {"secret": data["credential"]} if data["credential"] else None,
         }
 

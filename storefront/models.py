@@ -185,7 +185,7 @@ WRITE_SCOPES = [Scope.BILLING_WRITE, Scope.STOREFRONT_WRITE]
 # was issued with it (we have no separate "billing permission"; the scope on the key is the grant).
 GRANTED_SCOPES = [Scope.FINANCE]
 
-# Keys follow the documented shape `scope3_<32-character client id>_<secret>` (API.md 1.1).
+# Keys follow the documented shape `scope3_<32-character client id>_<secret>`.
 API_KEY_PREFIX = "scope3_"
 _CLIENT_ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -279,7 +279,7 @@ class ApiKey(models.Model):
             self.last_used_at = now
 
 
-# Storefront and inventory sources (API.md 4.2, 4.3).
+# Storefront and inventory sources (`/api/v2/storefront/`, `/inventory-sources`).
 #
 # One storefront per customer, created with it in PENDING. Whether it may go live is decided by
 # the readiness checks in `storefront.readiness` (other apps add theirs); `Storefront.activate`
@@ -470,7 +470,7 @@ class SourceStatus(models.TextChoices):
 
 
 class ExecutionType(models.TextChoices):
-    # Only AGENT sources are created through the generic endpoints (API.md 4.3).
+    # Only AGENT sources are created through the generic endpoints.
     AGENT = "AGENT", "Agent"
 
 
@@ -498,7 +498,7 @@ class AuthenticationType(models.TextChoices):
 BILLING_MODELS = ("operator", "agent", "brand", "advertiser")
 AGENT_BILLING = "agent"
 
-# Allowed status changes (API.md 4.3); nothing ever returns to PENDING.
+# Allowed status changes; nothing ever returns to PENDING.
 _SOURCE_TRANSITIONS = {
     SourceStatus.PENDING: {SourceStatus.ACTIVE, SourceStatus.DISABLED},
     SourceStatus.ACTIVE: {SourceStatus.DISABLED},

@@ -1,4 +1,4 @@
-"""Go-live readiness: a small registry of checks other apps add to (PRODUCT.md 2, API.md 4.1).
+"""Go-live readiness: a small registry of checks other apps add to (`GET /readiness`).
 
 A check is a function `(storefront) -> CheckResult`, registered once under its id with
 `register_check`. The storefront app registers its own three here; `billing` adds

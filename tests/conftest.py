@@ -1,4 +1,4 @@
-"""The fixed cast every test can use, mirroring the demo data (STYLE.md):
+"""The fixed cast every test can use, mirroring the demo data:
 
 - `parent` (Northwind-like) with children `child` (own billing later) and `sibling`;
 - `parent_owner` (ADMIN of the parent) and `parent_viewer` (MEMBER of the parent);

@@ -1,4 +1,4 @@
-"""Dependencies point one way: `billing` may use `storefront`, never the reverse (PRODUCT.md 2)."""
+"""Dependencies point one way: `billing` may use `storefront`, never the reverse (docs/architecture.md)."""
 
 from __future__ import annotations
 

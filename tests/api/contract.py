@@ -1,5 +1,5 @@
-"""API.md's example payloads, copied verbatim, and a checker comparing responses to them:
-same keys, same JSON types (null allowed where API.md says a field may be null)."""
+"""The public API contract's example payloads, copied verbatim, and a checker comparing responses to them:
+same keys, same JSON types (null allowed where the contract says a field may be null)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ BILLING = {
         "updatedAt": "2026-05-01T09:30:00Z",
     }
 }
-# The newest reference render adds `country` (API.md 3.4); we return it too.
+# The newest reference render adds `country` to the billing configuration; we return it too.
 BILLING_EXTRA = {"country"}
 BILLING_NULLABLE = {
     "stripeConnectedAccountId",
@@ -124,7 +124,7 @@ def assert_shaped_like(
 ) -> None:
     """`actual` has exactly the example's keys (plus any of `extra`, our documented additions)
     with the same JSON types, recursively; keys in `nullable` may be null. Fields that are
-    integers in API.md (money in minor units, epoch seconds) must be integers."""
+    integers in the contract (money in minor units, epoch seconds) must be integers."""
     if isinstance(example, dict):
         assert isinstance(actual, dict), f"{path}: expected an object, got {actual!r}"
         assert set(example) <= set(actual) <= set(example) | set(extra), (

@@ -54,7 +54,7 @@ def test_walking_a_long_ledger_visits_every_row_once_newest_first(parent_api, le
         if not meta["hasMore"]:
             assert meta["cursor"] is None
             break
-        # The cursor is opaque; API.md also lets a client pass the last item's id instead.
+        # The cursor is opaque; the public contract also lets a client pass the last item's id instead.
         by_id = parent_api.get(
             "/billing/transactions", limit=7, starting_after=body["data"][-1]["id"]
         )
@@ -205,7 +205,7 @@ def test_payouts_invoices_and_pending_items_from_the_mirror(cast, parent_api):
 def test_lists_of_a_real_account_synced_from_the_emulator_match_the_contract(
     cast, parent_api, onboarded_parent, emulated_stripe
 ):
-    """Everything the mirror stores from Stripe's own objects maps onto API.md's fields."""
+    """Everything the mirror stores from Stripe's own objects maps onto the API's documented fields."""
     seller = onboarded_parent
     buyer = invoicing.buyer_for(seller, reference="globex", name="Globex", email="ap@globex.test")
     seller.billing_account.change_fee_schedule(platform_fee_percent="12.5", default_net_days=30)

@@ -1,4 +1,4 @@
-"""Create the fixed demo cast (PRODUCT.md section 5). Idempotent: a second run changes nothing.
+"""Create the fixed demo cast (the logins README lists). Idempotent: a second run changes nothing.
 
 Billing apps add their demo data on top of this, keyed on the same customer names.
 """
