@@ -1,4 +1,4 @@
-"""Onboarding status, derived from our copy of the Connect account (docs/architecture.md, "Onboarding status").
+"""Onboarding status, derived from our copy of the Connect account (docs/architecture.md).
 
 - `complete`: charges and payouts enabled and nothing restricting the account;
 - `restricted`: Stripe set a `disabled_reason` (including every `rejected.*`) or `past_due` is
