@@ -43,10 +43,12 @@ The 3scale-style Billing API is described in [billing-api.md](billing-api.md).
   `CONFLICT` (409), `PAYLOAD_TOO_LARGE` (413), `UNSUPPORTED_MEDIA_TYPE` (415),
   `RATE_LIMITED` (429), `SERVICE_UNAVAILABLE` (503, Stripe could not be reached; retry later).
 - **Bodies** are JSON objects sent as `application/json`.
-- **Lists** are newest first. `limit` (1–100, default 25) sets the page size; `meta.hasMore`
-  says whether another page follows and `meta.cursor` is passed back as `starting_after` to get it.
-- **Money** is an integer in the currency's minor units (cents) with a lowercase ISO currency
-  code, except fee percentages, which are decimal numbers. Times are Unix epoch seconds.
+- **Billing lists** (transactions, payouts, invoices, pending items) are newest first.
+  `limit` (1–100, default 25) sets the page size; `meta.hasMore` says whether another page
+  follows and `meta.cursor` is passed back as `starting_after` to get it.
+- **Money** is an integer in the currency's minor units (cents) with a lowercase currency code
+  (`usd`); fee percentages are decimal numbers, and the billing configuration's `currency` is
+  uppercase ISO 4217 (`USD`). Times are Unix epoch seconds. See [money.md](money.md).
 - **Rate limit.** Each key may make `API_RATE_LIMIT_PER_MINUTE` requests a minute (100 by
   default); every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`,
   and a request over the limit is `429 RATE_LIMITED` with `Retry-After`.
