@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from billing.fees import PLATFORM_FEE_NAME, split_fee
@@ -114,7 +115,7 @@ class ChargedFees:
             return [("Platform fees", amount)]
         components = split_fee(
             amount,
-            [(PLATFORM_FEE_NAME, version.platform_fee_percent or 0)]
+            [(PLATFORM_FEE_NAME, version.platform_fee_percent or Decimal(0))]
             + [(fee.name, fee.fee_percent) for fee in version.additional_fees],
         )
         # A zero-percent component (or one the rounding left at zero) is not worth a line; the

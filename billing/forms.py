@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import operator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -13,9 +14,7 @@ from billing.onboarding import SUPPORTED_COUNTRIES
 
 class CountryForm(forms.Form):
     country = forms.ChoiceField(
-        choices=sorted(
-            ((code, name) for code, name in SUPPORTED_COUNTRIES.items()), key=lambda c: c[1]
-        ),
+        choices=sorted(SUPPORTED_COUNTRIES.items(), key=operator.itemgetter(1)),
         initial="US",
         help_text="Where your business is legally based. It decides your payout currency and "
         "cannot be changed once the account exists.",
@@ -39,7 +38,7 @@ class LedgerFilterForm(forms.Form):
     payout = forms.CharField(required=False, max_length=255, label="Payout id")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             raise forms.ValidationError("“From” must be on or before “To”.")
         return data

@@ -18,10 +18,25 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import stripe
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from stripe.params import (
+        AccountCreateParams,
+        AccountLinkCreateParams,
+        AccountSessionCreateParams,
+        AccountUpdateParams,
+        CustomerCreateParams,
+        InvoiceCreateParams,
+        InvoiceItemCreateParams,
+        InvoiceUpdateParams,
+        PayoutCreateParams,
+        RefundCreateParams,
+    )
+    from stripe.params.billing_portal import ConfigurationCreateParamsFeatures
 
 logger = logging.getLogger(__name__)
 
@@ -232,9 +247,12 @@ def _as_dict(obj: Any) -> dict[str, Any]:
     return obj.to_dict(recursive=True, for_json=True)
 
 
-def _on(account_id: str, **extra: Any) -> dict[str, Any]:
+def _on(account_id: str, idempotency_key: str = "") -> stripe.RequestOptions:
     """Request options acting as a connected account."""
-    return {"stripe_account": account_id, **extra}
+    options: stripe.RequestOptions = {"stripe_account": account_id}
+    if idempotency_key:
+        options["idempotency_key"] = idempotency_key
+    return options
 
 
 # Accounts
@@ -251,7 +269,7 @@ def create_express_account(
     The idempotency key must be derived from our own billing account, so retries and double
     clicks get the same account back instead of a second one.
     """
-    params: dict[str, Any] = {
+    params: AccountCreateParams = {
         "country": country,
         "controller": {
             "stripe_dashboard": {"type": "express"},
@@ -288,7 +306,7 @@ def find_connected_account(
 def update_account(account_id: str, *, email: str, business_name: str) -> dict[str, Any]:
     """Prefill what we know of the seller. Do it before the first account link or session:
     afterwards Express accounts lock some of these fields."""
-    params = {"email": email, "business_profile": {"name": business_name}}
+    params: AccountUpdateParams = {"email": email, "business_profile": {"name": business_name}}
     return _call(
         "update the Stripe account",
         lambda: _as_dict(client().v1.accounts.update(account_id, params)),
@@ -303,7 +321,7 @@ def retrieve_account(account_id: str) -> dict[str, Any]:
 
 def create_account_link(account_id: str, *, refresh_url: str, return_url: str) -> dict[str, Any]:
     """A fresh single-use Stripe onboarding link (lives about five minutes)."""
-    params = {
+    params: AccountLinkCreateParams = {
         "account": account_id,
         "type": "account_onboarding",
         "refresh_url": refresh_url,
@@ -317,10 +335,11 @@ def create_account_link(account_id: str, *, refresh_url: str, return_url: str) -
 
 def create_account_session(account_id: str, components: list[str]) -> dict[str, Any]:
     """A single-use account session enabling only `components`. Never store or log it."""
-    params = {
-        "account": account_id,
-        "components": {name: {"enabled": True} for name in components},
-    }
+    # The component names come from our own list; the SDK types each one as a separate key.
+    params = cast(
+        "AccountSessionCreateParams",
+        {"account": account_id, "components": {name: {"enabled": True} for name in components}},
+    )
     return _call(
         "start embedded onboarding",
         lambda: _as_dict(client().v1.account_sessions.create(params)),
@@ -447,7 +466,7 @@ def verify_webhook(payload: bytes, signature_header: str) -> dict[str, Any]:
 def create_customer(
     account_id: str, *, name: str, email: str, metadata: dict[str, str], idempotency_key: str
 ) -> dict[str, Any]:
-    params = {"name": name, "metadata": metadata}
+    params: CustomerCreateParams = {"name": name, "metadata": metadata}
     if email:
         params["email"] = email
     return _call(
@@ -465,7 +484,8 @@ def create_invoice_item(
         "record the usage in Stripe",
         lambda: _as_dict(
             client().v1.invoice_items.create(
-                params, _on(account_id, idempotency_key=idempotency_key)
+                cast("InvoiceItemCreateParams", params),
+                _on(account_id, idempotency_key=idempotency_key),
             )
         ),
     )
@@ -477,7 +497,10 @@ def create_invoice(
     return _call(
         "create the invoice",
         lambda: _as_dict(
-            client().v1.invoices.create(params, _on(account_id, idempotency_key=idempotency_key))
+            client().v1.invoices.create(
+                cast("InvoiceCreateParams", params),
+                _on(account_id, idempotency_key=idempotency_key),
+            )
         ),
     )
 
@@ -485,7 +508,11 @@ def create_invoice(
 def update_invoice(account_id: str, invoice_id: str, params: dict[str, Any]) -> dict[str, Any]:
     return _call(
         "update the invoice",
-        lambda: _as_dict(client().v1.invoices.update(invoice_id, params, _on(account_id))),
+        lambda: _as_dict(
+            client().v1.invoices.update(
+                invoice_id, cast("InvoiceUpdateParams", params), _on(account_id)
+            )
+        ),
     )
 
 
@@ -512,9 +539,9 @@ def invoice_action(
     method = getattr(client().v1.invoices, action) if action in allowed else None
     if method is None:
         raise ValueError(f"Unknown invoice action {action}")
-    key = {"idempotency_key": idempotency_key} if idempotency_key else {}
     return _call(
-        allowed[action], lambda: _as_dict(method(invoice_id, params, _on(account_id, **key)))
+        allowed[action],
+        lambda: _as_dict(method(invoice_id, params, _on(account_id, idempotency_key))),
     )
 
 
@@ -540,7 +567,7 @@ def invoice_was_sent(account_id: str, invoice_id: str, since: int) -> bool:
 # without one), so we create ours on the account once and pass it on every session. It is found
 # again by this metadata mark rather than stored, so an account set up elsewhere still works.
 PORTAL_MARK = {"storefront_billing": "buyer_portal"}
-PORTAL_FEATURES = {
+PORTAL_FEATURES: ConfigurationCreateParamsFeatures = {
     "invoice_history": {"enabled": True},
     "payment_method_update": {"enabled": True},
     "customer_update": {"enabled": True, "allowed_updates": ["email", "address", "name"]},
@@ -555,9 +582,9 @@ def portal_configuration(account_id: str) -> str:
             {"active": True, "limit": 100}, _on(account_id)
         ),
     )
-    for config in map(_as_dict, page.data):
-        if PORTAL_MARK.items() <= (config.get("metadata") or {}).items():
-            return str(config["id"])
+    for existing in map(_as_dict, page.data):
+        if PORTAL_MARK.items() <= (existing.get("metadata") or {}).items():
+            return str(existing["id"])
     config = _call(
         "set up the billing portal",
         lambda: client().v1.billing_portal.configurations.create(
@@ -595,7 +622,10 @@ def create_refund(
 ) -> dict[str, Any]:
     """Refund a buyer's payment, in full or `amount` minor units of it. With
     `refund_application_fee` the platform also gives back its fee, in proportion."""
-    params: dict[str, Any] = {"charge": charge_id, "refund_application_fee": refund_application_fee}
+    params: RefundCreateParams = {
+        "charge": charge_id,
+        "refund_application_fee": refund_application_fee,
+    }
     if amount is not None:
         params["amount"] = amount
     if reason:
@@ -611,7 +641,11 @@ def create_refund(
 def set_payout_schedule(account_id: str, interval: str, **schedule: Any) -> dict[str, Any]:
     """Pay the seller out `daily`, `weekly` (with `weekly_anchor`), `monthly` (with
     `monthly_anchor`) or only when asked (`manual`)."""
-    params = {"settings": {"payouts": {"schedule": {"interval": interval, **schedule}}}}
+    # `schedule` holds the anchor or delay its interval takes, by the SDK's names.
+    params = cast(
+        "AccountUpdateParams",
+        {"settings": {"payouts": {"schedule": {"interval": interval, **schedule}}}},
+    )
     return _call(
         "change the payout schedule",
         lambda: _as_dict(client().v1.accounts.update(account_id, params)),
@@ -624,7 +658,7 @@ def create_payout(
     """Pay `amount` out to the seller's bank now. Stripe allows a `standard` one only on a
     manual payout schedule; an `instant` one (to an eligible bank account or debit card) on
     any schedule, from funds still pending too."""
-    params = {"amount": amount, "currency": currency.lower(), "method": method}
+    params: PayoutCreateParams = {"amount": amount, "currency": currency.lower(), "method": method}
     return _call(
         "create the payout",
         lambda: _as_dict(

@@ -37,7 +37,7 @@ from typing import Any
 from django.db.models import Q
 
 from billing import gateway, invoicing, mirror
-from billing.models import Buyer, ConnectAccount, Invoice, InvoiceOrigin
+from billing.models import BUILT_IN_DEFAULT, Buyer, ConnectAccount, Invoice, InvoiceOrigin
 
 OPEN, FINALIZED, PENDING, UNPAID, PAID, FAILED, CANCELLED = (
     "open",
@@ -191,7 +191,7 @@ def create_draft(buyer: Buyer, *, period: str, currency: str | None = None) -> I
     net_days = (
         schedule.default_net_days
         if schedule and schedule.default_net_days is not None
-        else invoicing.DEFAULT_NET_DAYS
+        else BUILT_IN_DEFAULT["default_net_days"]
     )
     currency = (
         currency

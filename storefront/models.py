@@ -121,7 +121,7 @@ class Customer(models.Model):
             return
         if self.pk is not None and self.parent_id == self.pk:
             raise ValidationError({"parent": "A customer cannot be its own parent."})
-        parent = self.parent
+        parent = Customer.objects.get(pk=self.parent_id)
         if parent.parent_id is not None:
             raise ValidationError(
                 {

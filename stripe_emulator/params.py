@@ -7,6 +7,7 @@ string; handlers ask for the type they need and get Stripe's error wording if it
 
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Any
 from urllib.parse import parse_qsl
@@ -71,7 +72,13 @@ class Params:
     def raw(self, name: str, default: Any = None) -> Any:
         return self.data.get(name, default)
 
-    def str(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+    def str(
+        self,
+        name: builtins.str,
+        default: builtins.str | None = None,
+        *,
+        required: builtins.bool = False,
+    ) -> builtins.str | None:
         value = self.data.get(name)
         if value is None or value == "":
             if required:
@@ -84,8 +91,13 @@ class Params:
         return value
 
     def choice(
-        self, name: str, choices: tuple[str, ...], default: str | None = None, *, required=False
-    ) -> str | None:
+        self,
+        name: builtins.str,
+        choices: tuple[builtins.str, ...],
+        default: builtins.str | None = None,
+        *,
+        required: builtins.bool = False,
+    ) -> builtins.str | None:
         value = self.str(name, default, required=required)
         if value is not None and value not in choices:
             raise invalid(
@@ -96,13 +108,13 @@ class Params:
 
     def int(
         self,
-        name: str,
-        default: int | None = None,
+        name: builtins.str,
+        default: builtins.int | None = None,
         *,
-        required: bool = False,
-        minimum: int | None = None,
-        maximum: int | None = None,
-    ) -> int | None:
+        required: builtins.bool = False,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int | None:
         value = self.data.get(name)
         if value is None or value == "":
             if required:
@@ -123,7 +135,9 @@ class Params:
             raise invalid(f"This value must be less than or equal to {maximum}.", self._name(name))
         return number
 
-    def bool(self, name: str, default: bool | None = None) -> bool | None:
+    def bool(
+        self, name: builtins.str, default: builtins.bool | None = None
+    ) -> builtins.bool | None:
         value = self.data.get(name)
         if value is None or value == "":
             return default
@@ -133,7 +147,7 @@ class Params:
             return value == "true"
         raise invalid(f"Invalid boolean: {value}", self._name(name))
 
-    def dict(self, name: str, *, required: bool = False) -> Params | None:
+    def dict(self, name: builtins.str, *, required: builtins.bool = False) -> Params | None:
         value = self.data.get(name)
         if value is None or value == "":
             if required:
@@ -145,7 +159,7 @@ class Params:
             raise invalid(f"Invalid object: {self._name(name)}", self._name(name))
         return Params(value, (*self.prefix, name))
 
-    def list(self, name: str, *, required: bool = False) -> list[Any]:
+    def list(self, name: builtins.str, *, required: builtins.bool = False) -> builtins.list[Any]:
         value = self.data.get(name)
         if value is None or value == "":
             if required:
@@ -157,7 +171,9 @@ class Params:
             raise invalid(f"Invalid array: {self._name(name)}", self._name(name))
         return list(value)
 
-    def dicts(self, name: str, *, required: bool = False) -> list[Params]:
+    def dicts(
+        self, name: builtins.str, *, required: builtins.bool = False
+    ) -> builtins.list[Params]:
         items = self.list(name, required=required)
         result = []
         for i, item in enumerate(items):
@@ -166,7 +182,9 @@ class Params:
             result.append(Params(item, (*self.prefix, name, str(i))))
         return result
 
-    def metadata(self, name: str = "metadata") -> dict[str, str] | None:
+    def metadata(
+        self, name: builtins.str = "metadata"
+    ) -> builtins.dict[builtins.str, builtins.str] | None:
         """Stripe metadata: string values only, ``""`` for the whole field clears it."""
         value = self.data.get(name)
         if value is None:
@@ -182,13 +200,14 @@ class Params:
                 raise invalid(f"Invalid metadata value for {key}", self._name(name))
         return dict(value)
 
-    def range(self, name: str) -> dict[str, int] | None:
+    def range(self, name: builtins.str) -> builtins.dict[builtins.str, builtins.int] | None:
         """``created=123`` or ``created[gte]=1&created[lt]=2`` → ``{"gte": 1, "lt": 2}``."""
         value = self.data.get(name)
         if value is None or value == "":
             return None
         if isinstance(value, str):
-            exact = self.int(name)
+            exact = self.int(name, required=True)
+            assert exact is not None
             return {"gte": exact, "lte": exact}
         sub = self.dict(name)
         assert sub is not None
@@ -199,7 +218,7 @@ class Params:
                 bounds[op] = bound
         return bounds
 
-    def expand(self) -> list[str]:
+    def expand(self) -> builtins.list[builtins.str]:
         return [str(e) for e in self.list("expand")]
 
 

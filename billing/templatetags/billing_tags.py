@@ -71,7 +71,7 @@ def humanize(value: str) -> str:
     return (value or "").replace("_", " ")
 
 
-_BADGES = {
+_BADGES: dict[str, str] = {
     OnboardingStatus.COMPLETE: "ok",
     OnboardingStatus.PENDING: "warn",
     OnboardingStatus.RESTRICTED: "bad",

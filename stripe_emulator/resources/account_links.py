@@ -203,8 +203,8 @@ def create_account_session(req: Request) -> JSON:
         component = components.setdefault(name, {"enabled": False, "features": {}})
         component["enabled"] = enabled
         enabled_any = enabled_any or enabled
-        features = spec.dict("features")
-        for feature, value in (features.data if features else {}).items():
+        requested = spec.dict("features")
+        for feature, value in (requested.data if requested else {}).items():
             component["features"][feature] = (
                 value == "true" if value in ("true", "false") else value
             )

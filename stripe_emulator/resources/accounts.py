@@ -447,8 +447,8 @@ def create_account(req: Request) -> JSON:
     account["settings"]["payouts"]["debit_negative_balances"] = (
         controller["requirement_collection"] != "application"
     )
-    if p.str("default_currency"):
-        account["default_currency"] = _settleable_default(account, p.str("default_currency"))
+    if default_currency := p.str("default_currency"):
+        account["default_currency"] = _settleable_default(account, default_currency)
     business_type = p.choice(
         "business_type", ("company", "government_entity", "individual", "non_profit")
     )

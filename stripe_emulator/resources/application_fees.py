@@ -53,7 +53,7 @@ def refund_fee(
     platform = state.owner_of(fee["id"]) or state.platform
     refund_id = state.new_id("fr")
     booked = state.find(fee["balance_transaction"]) or {}
-    booked_in = booked.get("currency", fee["currency"])
+    booked_in: str = booked.get("currency") or fee["currency"]
     platform_txn = add_transaction(
         state,
         platform,

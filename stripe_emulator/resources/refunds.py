@@ -154,7 +154,7 @@ def fail_refund(state: State, refund: JSON, failure_reason: str = "unknown") -> 
         state,
         owner,
         amount=-booked.get("amount", -refund["amount"]),
-        currency=booked.get("currency", refund["currency"]),
+        currency=booked.get("currency") or refund["currency"],
         type_="refund_failure",
         source=refund["id"],
         description=f"REFUND FAILURE FOR CHARGE ({charge['description'] or charge['id']})",

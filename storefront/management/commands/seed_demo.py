@@ -96,5 +96,9 @@ class Command(BaseCommand):
             seeder(customers, self.stdout.write)
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with:"))
         for email, password, staff, customer_name, role in DEMO_USERS:
-            who = "platform staff, Django admin" if staff else f"{role.label} of {customer_name}"
+            who = (
+                "platform staff, Django admin"
+                if staff or role is None
+                else f"{role.label} of {customer_name}"
+            )
             self.stdout.write(f"  {email:<28} {password:<12} {who}")
