@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing import gateway, onboarding
+from billing import gateway, notifications, onboarding
 from billing.models import (
     DISPUTE_CLOSED,
     BalanceTransaction,
@@ -135,11 +135,11 @@ def upsert_payout(connect: ConnectAccount, obj: dict[str, Any]) -> Payout:
     values = {"connect_account": connect, **Payout.values_from_stripe(obj)}
     with transaction.atomic():
         payout, created = _locked_or_inserted(Payout, obj["id"], values)
-        if created or _behind(payout.status, values["status"], PAYOUT_PROGRESS):
-            return payout
-        for name, value in values.items():
-            setattr(payout, name, value)
-        payout.save()
+        if not created and not _behind(payout.status, values["status"], PAYOUT_PROGRESS):
+            for name, value in values.items():
+                setattr(payout, name, value)
+            payout.save()
+        notifications.payout_stored(connect, payout)
     return payout
 
 
@@ -296,6 +296,7 @@ def upsert_dispute(
             connect_account=connect, charge_stripe_id=dispute.charge_stripe_id
         ).first()
         dispute.save()
+        notifications.dispute_stored(connect, dispute)
     return dispute
 
 

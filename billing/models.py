@@ -1049,3 +1049,47 @@ class SyncProgress(models.Model):
                 fields=["connect_account", "resource"], name="sync_progress_unique"
             ),
         ]
+
+
+# Notifications (billing/notifications.py decides when; these rows are what a user was told)
+
+
+class NotificationKind(models.TextChoices):
+    PAYOUT_FAILED = "payout_failed", "Payout failed"
+    DISPUTE_OPENED = "dispute_opened", "Dispute opened"
+    REQUIREMENTS_DUE = "requirements_due", "Details due"
+    ACCOUNT_RESTRICTED = "account_restricted", "Account restricted"
+
+
+class Notification(models.Model):
+    """One notice to one user about one occurrence on a customer's Stripe account.
+
+    `key` names the occurrence (e.g. the failed payout's id), so a replayed webhook, a
+    reprocessed event or a reconciliation finding the same state never tells anyone twice.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    key = models.CharField(max_length=255)
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    # A path on this site (`/c/<id>/…`): the page that explains the occurrence.
+    link = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="notification_once_per_user"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "customer", "read_at"], name="notification_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} → {self.user}"

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import gateway
+from billing import gateway, notifications
 from billing.models import AccountCreation, BillingAccount, ConnectAccount
 from billing.resolution import resolve_billing
 from storefront.access import Acting
@@ -380,7 +380,12 @@ def refresh(connect: ConnectAccount) -> ConnectAccount:
     """Re-read the account and its balance from Stripe and store them."""
     account = gateway.retrieve_account(connect.stripe_id)
     balance = gateway.retrieve_balance(connect.stripe_id)
-    connect.apply_stripe_account(account)
-    connect.apply_stripe_balance(balance)
-    connect.save()
+    with transaction.atomic():
+        # Compare with the stored row (locked), not this instance: it may be older.
+        stored = ConnectAccount.objects.select_for_update().get(pk=connect.pk)
+        before = notifications.AccountState.of(stored)
+        connect.apply_stripe_account(account)
+        connect.apply_stripe_balance(balance)
+        connect.save()
+        notifications.account_changed(connect, before)
     return connect

@@ -27,6 +27,14 @@ def process_webhook_event(event_pk: int) -> str:
     return webhooks.process(event).status
 
 
+@task()
+def email_notification(notification_pk: int) -> bool:
+    """Email one notice to its user (billing/notifications.py enqueues it after commit)."""
+    from billing import notifications
+
+    return notifications.send_email(notification_pk)
+
+
 logger = logging.getLogger(__name__)
 
 

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from billing import views, webhooks
+from billing import notice_views, views, webhooks
 
 app_name = "billing"
 
@@ -32,4 +32,7 @@ urlpatterns = [
     path("billing/onboarding/<str:token>/", views.onboarding_link, name="onboarding_link"),
     path("c/<int:customer_id>/billing/", include(customer_billing)),
     path("c/<int:customer_id>/children/", views.children, name="children"),
+    path("c/<int:customer_id>/notices/", notice_views.notices, name="notices"),
+    path("c/<int:customer_id>/notices/read/", notice_views.mark_read, name="notices_read"),
+    path("c/<int:customer_id>/notices/email/", notice_views.email_setting, name="notices_email"),
 ]

@@ -59,6 +59,11 @@ class User(AbstractUser):
 
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
+    email_notices = models.BooleanField(
+        "email me notices",
+        default=True,
+        help_text="Notices (a failed payout, a dispute, details due) are also sent by email.",
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

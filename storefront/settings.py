@@ -264,8 +264,16 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Email
+# Email (sellers' notices, billing/notifications.py): printed to the console unless
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the SMTP settings are given.
 EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "billing@storefront.test")
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)
 
 # Security: production mode (DEBUG off) assumes HTTPS behind a proxy that sets X-Forwarded-Proto.
 if not DEBUG:

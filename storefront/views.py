@@ -3,13 +3,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from storefront import access
 from storefront.access import ActingRequest, acting_customer_required
@@ -35,6 +36,19 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+_logout = auth_views.LogoutView.as_view()
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def logout(request: HttpRequest) -> HttpResponse:
+    """GET asks (a page with the log-out button: logging out changes state, so only a POST
+    does it, CSRF-checked by Django's LogoutView); POST logs out."""
+    if request.method == "POST":
+        return _logout(request)
+    return render(request, "registration/logout.html")
 
 
 @login_required

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.test import Client
 
 
@@ -45,6 +47,29 @@ def test_logout_is_a_post(cast, client_as):
     client = client_as(cast.parent_owner)
     assert client.post("/logout/").status_code == 302
     assert client.get(f"/c/{cast.parent.pk}/").status_code == 302
+
+
+def test_get_logout_asks_with_a_button_and_keeps_you_logged_in(cast, client_as):
+    client = client_as(cast.parent_owner)
+    response = client.get("/logout/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert re.search(r'<form method="post" action="/logout/">', html)
+    assert re.search(r'<button type="submit"[^>]*>Log out</button>', html)
+    assert client.get(f"/c/{cast.parent.pk}/").status_code == 200  # still logged in
+
+
+def test_get_logout_when_logged_out_says_so(db):
+    response = Client().get("/logout/")
+    assert response.status_code == 200
+    assert "You are logged out" in response.content.decode()
+
+
+def test_logout_needs_the_csrf_token(cast):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.parent_owner)
+    assert client.post("/logout/").status_code == 403
+    assert client.get(f"/c/{cast.parent.pk}/").status_code == 200
 
 
 def test_password_change(cast, client_as):

@@ -8,11 +8,8 @@ import pytest
 
 
 def switcher_names(html: str) -> list[str]:
-    menu = html.split('role="menu"', 1)[1].split("</ul>", 1)[0]
-    return [
-        re.sub(r"\s+", " ", name).strip()
-        for name in re.findall(r'role="menuitem"[^>]*>\s*([^<]+)', menu)
-    ]
+    menu = html.split('<ul aria-label="Customers">', 1)[1].split("</ul>", 1)[0]
+    return [re.sub(r"\s+", " ", name).strip() for name in re.findall(r"<a [^>]*>\s*([^<]+)", menu)]
 
 
 def test_the_header_names_the_acting_customer(cast, client_as):
@@ -24,6 +21,8 @@ def test_parent_users_can_switch_to_each_child(cast, client_as):
     html = client_as(cast.parent_owner).get(f"/c/{cast.parent.pk}/").content.decode()
     assert switcher_names(html) == ["Northwind Media", "Northwind News", "Northwind Sports"]
     assert f'href="/c/{cast.child.pk}/"' in html
+    # A disclosure of links, not an ARIA menu (which would promise arrow-key behaviour).
+    assert 'role="menu' not in html
 
 
 def test_the_switcher_keeps_the_current_page(cast, client_as):
@@ -34,7 +33,7 @@ def test_the_switcher_keeps_the_current_page(cast, client_as):
 def test_child_users_see_only_their_own_customer_and_no_menu(cast, client_as):
     html = client_as(cast.child_owner).get(f"/c/{cast.child.pk}/").content.decode()
     assert 'data-testid="acting-customer">Northwind Sports<' in html
-    assert 'role="menu"' not in html
+    assert 'data-testid="switcher"' not in html
     assert "Northwind Media</a>" not in html
 
 
@@ -82,3 +81,33 @@ def test_html_404_for_people(db, client_as, cast):
     response = client_as(cast.parent_owner).get("/no-such-page/")
     assert response.status_code == 404
     assert "<html" in response.content.decode()
+
+
+def described_by_missing(html: str) -> list[str]:
+    ids = set(re.findall(r'\sid="([^"]+)"', html))
+    refs = [ref for refs in re.findall(r'aria-describedby="([^"]*)"', html) for ref in refs.split()]
+    assert refs, "the page should describe some field"
+    return [ref for ref in refs if ref not in ids]
+
+
+def test_field_help_and_errors_exist_where_aria_describedby_points(cast, client_as):
+    client = client_as(cast.parent_owner)
+    # Help texts and errors on every field.
+    html = client.post(
+        "/password/", {"old_password": "x", "new_password1": "a", "new_password2": "b"}
+    ).content.decode()
+    assert 'id="id_new_password1_helptext"' in html and 'id="id_old_password_error"' in html
+    assert described_by_missing(html) == []
+    html = client.post(f"/c/{cast.parent.pk}/api-keys/", {"name": ""}).content.decode()
+    assert described_by_missing(html) == []
+    html = client.get(f"/c/{cast.parent.pk}/notices/").content.decode()
+    assert described_by_missing(html) == []
+
+
+def test_every_page_starts_with_a_skip_link_to_main(cast, client_as):
+    html = client_as(cast.parent_owner).get(f"/c/{cast.parent.pk}/").content.decode()
+    body = html.split("<body", 1)[1]
+    first_link = re.search(r"<a [^>]*>[^<]*</a>", body)
+    assert first_link is not None
+    assert 'href="#main"' in first_link.group(0) and "Skip to main content" in first_link.group(0)
+    assert '<main id="main"' in html
