@@ -24,6 +24,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from billing import ledger
+from billing.status import OnboardingStatus, derive_onboarding_status
 from storefront.models import Customer
 
 
@@ -160,13 +161,6 @@ class AccountCreation(models.Model):
         return f"storefront-billing:connect-account:customer-{self.customer_id}:attempt-{self.pk}"
 
 
-class OnboardingStatus(models.TextChoices):
-    NONE = "none", "Not set up"
-    PENDING = "pending", "Onboarding pending"
-    COMPLETE = "complete", "Complete"
-    RESTRICTED = "restricted", "Restricted"
-
-
 class ConnectAccount(models.Model):
     """Our copy of a Stripe Connect Express account, refreshed from Stripe (never edited here)."""
 
@@ -186,6 +180,15 @@ class ConnectAccount(models.Model):
     pending_verification = models.JSONField(default=list)
     current_deadline = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=100, blank=True)
+    # Derived from the fields above whenever they are written (billing.status), and read by
+    # everything else: pages, API, admin filters, readiness.
+    onboarding_status = models.CharField(
+        max_length=20,
+        choices=OnboardingStatus.choices,
+        default=OnboardingStatus.PENDING,
+        db_index=True,
+        editable=False,
+    )
     raw = models.JSONField(default=dict, help_text="The account object as Stripe last returned it.")
     refreshed_at = models.DateTimeField(null=True, blank=True)
     # The latest balance snapshot: [{"amount": int, "currency": "usd"}, ...] per bucket.
@@ -199,11 +202,14 @@ class ConnectAccount(models.Model):
     def __str__(self) -> str:
         return self.stripe_id
 
-    @property
-    def onboarding_status(self) -> OnboardingStatus:
-        from billing.status import derive_onboarding_status
-
-        return derive_onboarding_status(self)
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Whoever writes the row (the mirror, a script, a test), the stored status follows
+        # the fields it is derived from.
+        self.onboarding_status = derive_onboarding_status(self)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "onboarding_status" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "onboarding_status"]
+        super().save(*args, **kwargs)
 
     def apply_stripe_account(self, account: dict[str, Any]) -> None:
         """Copy what we keep of a Stripe account object onto this row (not saved)."""
@@ -221,6 +227,7 @@ class ConnectAccount(models.Model):
         deadline = requirements.get("current_deadline")
         self.current_deadline = datetime.fromtimestamp(deadline, tz=UTC) if deadline else None
         self.disabled_reason = requirements.get("disabled_reason") or ""
+        self.onboarding_status = derive_onboarding_status(self)
         self.raw = account
         self.refreshed_at = timezone.now()
 
@@ -295,8 +302,8 @@ def validate_fee_schedule(values: dict[str, Any]) -> None:
     total = sum((Decimal(p) for p in percents), Decimal(0))
     if total > 100:
         raise ValidationError(
-            {"platform_fee_percent": f"Platform fee and additional fees add up to {total.normalize():f} %; "
-             "together they may not exceed 100 %."}
+            {"platform_fee_percent": f"The fees add up to {total.normalize():f} %; together they "
+             "cannot exceed 100 %."}
         )  # fmt: skip
 
 

@@ -29,9 +29,9 @@ from billing.models import (
     Payout,
 )
 from billing.money import minor_unit_exponent
-from billing.pagination import InvalidCursor, keyset_page
+from billing.pagination import keyset_page_or_first
 from billing.resolution import ResolvedBilling, resolve_billing
-from billing.status import explain
+from billing.status import OnboardingStep
 from storefront import access
 from storefront.access import ActingRequest, acting_customer_required
 
@@ -92,12 +92,11 @@ def onboarding_return(request: ActingRequest) -> HttpResponse:
     except gateway.GatewayError as exc:
         messages.warning(request, f"{exc.message} Showing the status we last knew.")
     else:
-        level = (
-            messages.SUCCESS
-            if connect.onboarding_status == OnboardingStatus.COMPLETE
-            else messages.INFO
-        )
-        messages.add_message(request, level, explain(connect))
+        # The setup page says where onboarding stands; the message only says it is up to date.
+        if connect.onboarding_status == OnboardingStatus.COMPLETE:
+            messages.success(request, "Welcome back: your Stripe account is ready.")
+        else:
+            messages.info(request, "Welcome back: here is where your Stripe account stands now.")
     return redirect("billing:setup", customer_id=request.acting.customer.pk)
 
 
@@ -126,7 +125,7 @@ def _own_connect(request: ActingRequest) -> tuple[ResolvedBilling, ConnectAccoun
     show the parent's ledger (which mixes every child's money) to the child's users.
     """
     billing = resolve_billing(request.acting.customer)
-    return billing, (None if billing.inherited else billing.connect)
+    return billing, billing.own_connect
 
 
 @acting_customer_required
@@ -135,7 +134,7 @@ def overview(request: ActingRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "billing": billing,
         "connect": connect,
-        "explanation": explain(billing.connect),
+        "state": billing.onboarding_state,
     }
     if connect is not None:
         transactions = BalanceTransaction.objects.filter(connect_account=connect)
@@ -192,9 +191,10 @@ def setup(request: ActingRequest) -> HttpResponse:
             else:
                 return redirect("billing:setup", customer_id=acting.customer.pk)
         status = 400
-    if connect is None:
+    state = billing.onboarding_state if connect else None
+    if state is None:
         step = "country"
-    elif connect.onboarding_status == OnboardingStatus.COMPLETE:
+    elif state.step == OnboardingStep.COMPLETE:
         step = "done"
     else:
         step = "verify"
@@ -207,7 +207,7 @@ def setup(request: ActingRequest) -> HttpResponse:
             "step": step,
             "form": form,
             "refusal": refusal,
-            "explanation": explain(connect),
+            "state": state,
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "connect_js_url": settings.STRIPE_CONNECT_JS_URL,
         },
@@ -269,11 +269,9 @@ def transactions(request: ActingRequest) -> HttpResponse:
         return _not_provisioned(request, billing, "Transactions")
     form = LedgerFilterForm(request.GET or None)
     queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect))
-    try:
-        page = keyset_page(queryset, limit=25, starting_after=request.GET.get("after") or None)
-    except InvalidCursor:
+    page = keyset_page_or_first(queryset, limit=25, starting_after=request.GET.get("after"))
+    if page.restarted:
         messages.info(request, "That page no longer exists; showing the newest transactions.")
-        page = keyset_page(queryset, limit=25)
     context = {
         "billing": billing,
         "connect": connect,
@@ -330,14 +328,11 @@ def payouts(request: ActingRequest) -> HttpResponse:
     billing, connect = _own_connect(request)
     if connect is None:
         return _not_provisioned(request, billing, "Payouts")
-    try:
-        page = keyset_page(
-            Payout.objects.filter(connect_account=connect),
-            limit=25,
-            starting_after=request.GET.get("after") or None,
-        )
-    except InvalidCursor:
-        page = keyset_page(Payout.objects.filter(connect_account=connect), limit=25)
+    page = keyset_page_or_first(
+        Payout.objects.filter(connect_account=connect),
+        limit=25,
+        starting_after=request.GET.get("after"),
+    )
     return render(
         request,
         "billing/payouts.html",
@@ -403,10 +398,7 @@ def invoices(request: ActingRequest) -> HttpResponse:
         .select_related("buyer")
         .prefetch_related("disputes")
     )
-    try:
-        page = keyset_page(queryset, limit=25, starting_after=request.GET.get("after") or None)
-    except InvalidCursor:
-        page = keyset_page(queryset, limit=25)
+    page = keyset_page_or_first(queryset, limit=25, starting_after=request.GET.get("after"))
     return render(
         request,
         "billing/invoices.html",
