@@ -24,6 +24,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from billing import ledger
+from billing.payout_failures import failure_reason
 from billing.status import OnboardingStatus, derive_onboarding_status
 from storefront.models import Customer
 
@@ -692,8 +693,6 @@ class Payout(models.Model):
     @property
     def failure_reason(self) -> str:
         """Why it failed, in a seller's words (from Stripe's `failure_code`)."""
-        from billing.payout_trace import failure_reason
-
         return (
             failure_reason(self.failure_code, self.failure_message)
             if self.status == "failed"
