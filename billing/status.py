@@ -178,7 +178,7 @@ def onboarding_state(account: ConnectAccount | None) -> OnboardingState:
         return OnboardingState(
             OnboardingStep.VERIFYING,
             VERIFYING,
-            "This usually takes a few minutes to a few days; this page updates when Stripe is done.",
+            "This usually takes a few minutes to a few days; Stripe tells us when it is done.",
         )
     return OnboardingState(
         OnboardingStep.DETAILS_DUE,

@@ -31,7 +31,7 @@ from billing.models import (
 from billing.money import minor_unit_exponent
 from billing.pagination import keyset_page_or_first
 from billing.resolution import ResolvedBilling, resolve_billing
-from billing.status import OnboardingStep
+from billing.status import OnboardingStep, onboarding_state
 from storefront import access
 from storefront.access import ActingRequest, acting_customer_required
 
@@ -191,8 +191,8 @@ def setup(request: ActingRequest) -> HttpResponse:
             else:
                 return redirect("billing:setup", customer_id=acting.customer.pk)
         status = 400
-    state = billing.onboarding_state if connect else None
-    if state is None:
+    state = onboarding_state(connect)  # of its own account: that is what setup sets up
+    if state.step == OnboardingStep.NOT_STARTED:
         step = "country"
     elif state.step == OnboardingStep.COMPLETE:
         step = "done"
