@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from billing import dashboard, disputes, fee_history, gateway, mirror, onboarding, payout_trace
+from billing.errors import NotProvisioned
 from billing.fees import application_fee
 from billing.forms import CountryForm, LedgerFilterForm
 from billing.models import (
@@ -128,6 +129,15 @@ def _own_connect(request: ActingRequest) -> tuple[ResolvedBilling, ConnectAccoun
     return billing, billing.own_connect
 
 
+def _own_connect_or_404(request: ActingRequest) -> tuple[ResolvedBilling, ConnectAccount]:
+    """The same, for pages that exist only with an account of its own: 404 saying why not."""
+    billing = resolve_billing(request.acting.customer)
+    try:
+        return billing, billing.require_own_connect()
+    except NotProvisioned as exc:
+        raise Http404(exc.message) from None
+
+
 @acting_customer_required
 def overview(request: ActingRequest) -> HttpResponse:
     billing, connect = _own_connect(request)
@@ -154,9 +164,7 @@ def overview(request: ActingRequest) -> HttpResponse:
 @require_POST
 @acting_customer_required
 def refresh_account(request: ActingRequest) -> HttpResponse:
-    _, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
+    _, connect = _own_connect_or_404(request)
     try:
         onboarding.refresh(connect)
         mirror.sync_recent_balance_transactions(connect)
@@ -292,9 +300,7 @@ def transactions_totals(request: ActingRequest) -> HttpResponse:
     """The filtered ledger's count and sums, fetched by the page after it shows (htmx): the
     sums read every matching row, so the ledger page itself stays one keyset read however
     long the ledger is."""
-    _, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
+    _, connect = _own_connect_or_404(request)
     form = LedgerFilterForm(request.GET or None)
     if form.errors:
         return HttpResponse(status=400)
@@ -306,9 +312,7 @@ def transactions_totals(request: ActingRequest) -> HttpResponse:
 
 @acting_customer_required
 def transactions_csv(request: ActingRequest) -> HttpResponse:
-    _, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
+    _, connect = _own_connect_or_404(request)
     form = LedgerFilterForm(request.GET or None)
     if form.errors:
         # Show the filters with their messages rather than a bare error for a download.
@@ -347,9 +351,7 @@ def payouts(request: ActingRequest) -> HttpResponse:
 
 @acting_customer_required
 def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
-    billing, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
+    billing, connect = _own_connect_or_404(request)
     payout = get_object_or_404(Payout, connect_account=connect, stripe_id=payout_id)
     contained = BalanceTransaction.objects.filter(
         connect_account=connect, payout_stripe_id=payout.stripe_id
@@ -408,9 +410,7 @@ def invoices(request: ActingRequest) -> HttpResponse:
 
 @acting_customer_required
 def invoice_detail(request: ActingRequest, ref: str) -> HttpResponse:
-    billing, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
+    billing, connect = _own_connect_or_404(request)
     invoice = _invoice(connect, ref)
     return render(
         request,
@@ -426,9 +426,7 @@ def invoice_portal(request: ActingRequest, ref: str) -> HttpResponse:
 
     Admins only: the portal can change the buyer's payment details, which is more than reading.
     """
-    _, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
+    _, connect = _own_connect_or_404(request)
     invoice = _invoice(connect, ref)
     back = reverse(
         "billing:invoice_detail", kwargs={"customer_id": request.acting.customer.pk, "ref": ref}
