@@ -123,6 +123,11 @@ class OnboardingState:
         return _TONES[self.step]
 
 
+def _restriction_reason(account: ConnectAccount) -> str:
+    reason = account.disabled_reason or "requirements.past_due"  # restricted for past_due alone
+    return DISABLED_REASONS.get(reason, f"Stripe restricted this account ({reason}).")
+
+
 def _restriction_advice(account: ConnectAccount) -> str:
     reason = account.disabled_reason
     if reason.startswith("rejected."):
@@ -146,15 +151,10 @@ def onboarding_state(account: ConnectAccount | None) -> OnboardingState:
     ]
     status = account.onboarding_status
     if status == OnboardingStatus.RESTRICTED:
-        why = DISABLED_REASONS.get(
-            account.disabled_reason, f"Stripe restricted this account ({account.disabled_reason})."
-        ) if account.disabled_reason else (
-            "Some required information is overdue; payments and payouts are paused until it is provided."
-        )  # fmt: skip
         rejected = is_rejected(account)
         return OnboardingState(
             OnboardingStep.RESTRICTED,
-            why,
+            _restriction_reason(account),
             _restriction_advice(account),
             due=[] if rejected else due,
             deadline=None if rejected else account.current_deadline,
