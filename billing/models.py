@@ -389,6 +389,38 @@ def _in_force(
     return versions.order_by("-effective_from", "-id").first()
 
 
+def _schedule_values(version: FeeScheduleVersion | None) -> dict[str, Any]:
+    return {name: getattr(version, name) if version else None for name in FEE_SCHEDULE_FIELDS}
+
+
+def _normalized_schedule_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Fees as JSON (from AdditionalFee or JSON), the platform fee as a Decimal."""
+    fields = dict(fields)
+    if fields.get("fees") is not None:
+        fields["fees"] = [
+            fee.as_json()
+            if isinstance(fee, AdditionalFee)
+            else AdditionalFee.from_json(fee).as_json()
+            for fee in fields["fees"]
+        ]
+    if fields.get("platform_fee_percent") is not None:
+        fields["platform_fee_percent"] = Decimal(str(fields["platform_fee_percent"]))
+    return fields
+
+
+def schedule_changes(
+    current: FeeScheduleVersion | None, fields: dict[str, Any]
+) -> dict[str, list[Any]]:
+    """What writing `fields` over `current` would change: field → [old, new], JSON-safe. The
+    `changes` a new version records, and what the admin editor previews before saving."""
+    before = _schedule_values(current)
+    return {
+        name: [_jsonable(before[name]), _jsonable(new)]
+        for name, new in _normalized_schedule_fields(fields).items()
+        if _jsonable(before[name]) != _jsonable(new)
+    }
+
+
 def _change_schedule(
     billing_account: BillingAccount | None,
     *,
@@ -414,21 +446,9 @@ def _change_schedule(
             {"effective_from": "A new fee schedule version cannot take effect before the one "
              f"in force (since {current.effective_from:%Y-%m-%d %H:%M} UTC)."}
         )  # fmt: skip
-    values = {name: getattr(current, name) if current else None for name in FEE_SCHEDULE_FIELDS}
-    if "fees" in fields and fields["fees"] is not None:
-        fields["fees"] = [
-            fee.as_json()
-            if isinstance(fee, AdditionalFee)
-            else AdditionalFee.from_json(fee).as_json()
-            for fee in fields["fees"]
-        ]
-    if fields.get("platform_fee_percent") is not None:
-        fields["platform_fee_percent"] = Decimal(str(fields["platform_fee_percent"]))
-    changes = {
-        name: [_jsonable(values[name]), _jsonable(new)]
-        for name, new in fields.items()
-        if _jsonable(values[name]) != _jsonable(new)
-    }
+    values = _schedule_values(current)
+    fields = _normalized_schedule_fields(fields)
+    changes = schedule_changes(current, fields)
     if current is not None and not changes:
         return current
     values.update(fields)

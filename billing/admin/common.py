@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin, messages
@@ -27,12 +26,6 @@ def pretty_json(value: Any) -> str:
         '<pre class="raw-json">{}</pre>',
         json.dumps(value, indent=2, sort_keys=True, default=str),
     )
-
-
-def percent_text(value: Decimal | str | None) -> str:
-    if value is None:
-        return "—"
-    return f"{format(Decimal(str(value)).normalize(), 'f')} %"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

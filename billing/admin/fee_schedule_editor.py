@@ -16,19 +16,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from billing.admin.common import percent_text
 from billing.admin.fee_schedule_forms import (
     EXAMPLE_AMOUNT,
     BaseFeeFormSet,
     FeeFormSet,
     FeeScheduleForm,
 )
-from billing.fee_history import FIELD_LABELS, describe_changes, display_value, fee_summary
+from billing.fee_history import describe_changes, fee_summary, percent_text
 from billing.fees import application_fee
 from billing.models import (
     AdditionalFee,
     BillingAccount,
     FeeScheduleVersion,
+    schedule_changes,
     validate_fee_schedule,
 )
 from billing.money import format_money, to_minor_rounded
@@ -106,7 +106,7 @@ def fee_schedule_editor(
         if valid and _valid_schedule(form, values):
             if "_preview" in data:
                 proposed = _preview_of(values, form.cleaned_data.get("example_amount"))
-                proposed_changes = _pending_changes(current, values)
+                proposed_changes = describe_changes(schedule_changes(current, values))
             elif form.cleaned_data["based_on"] != _version_key(current):
                 # Re-bind on the version now current, so saving again is a conscious overwrite.
                 data["based_on"] = _version_key(current)
@@ -238,34 +238,6 @@ def _preview_of(values: dict[str, Any], example: Decimal | None) -> FeePreview:
     # Rounded to the currency's minor unit: a preview never refuses an example amount.
     minor = to_minor_rounded(example, currency)
     return fee_preview(values["platform_fee_percent"], values["fees"], currency, minor)
-
-
-def _comparable(field: str, value: Any) -> Any:
-    if field == "fees":
-        return [
-            (fee.name, Decimal(fee.fee_percent).normalize(), fee.description)
-            for fee in (value or [])
-        ]
-    if field == "platform_fee_percent" and value is not None:
-        return Decimal(value).normalize()
-    return value
-
-
-def _pending_changes(
-    current: FeeScheduleVersion | None, values: dict[str, Any]
-) -> list[tuple[str, str, str]]:
-    """What saving `values` would change, for the preview (the saved version records its own)."""
-    before = _values_of(current) if current else dict.fromkeys(values)
-    rows = []
-    for field, new in values.items():
-        old = before[field]
-        if _comparable(field, old) != _comparable(field, new):
-            as_json = [fee.as_json() for fee in new] if field == "fees" else new
-            old_json = [fee.as_json() for fee in old] if field == "fees" and old else old
-            rows.append(
-                (FIELD_LABELS[field], display_value(field, old_json), display_value(field, as_json))
-            )
-    return rows
 
 
 def version_rows(owner: FeeScheduleOwner) -> list[dict[str, Any]]:
