@@ -39,7 +39,8 @@ def payouts_paused(connect: ConnectAccount) -> str:
     Payouts that are off for other requirements are the status card's business (it lists
     what Stripe needs); this names the one thing a seller fixes in the Express dashboard.
     """
-    if connect.payouts_enabled:
+    if connect.payouts_enabled or not connect.details_submitted:
+        # Still onboarding: the status card lists the bank account among what is due.
         return ""
     due = {*connect.currently_due, *connect.past_due}
     if "external_account" not in due:

@@ -140,6 +140,8 @@ def test_details_due_lists_what_is_due_with_its_deadline_on_setup_and_overview(p
         assert due == "Stripe needs by 17 May 2031 : Date of birth Bank account for payouts"
     assert 'id="onboarding"' in setup  # the form where the seller gives them
     assert "Provide the missing information" in overview
+    # The bank account is one of the things due, not a second alarm beside them.
+    assert "Payouts paused" not in overview
 
 
 def test_while_stripe_verifies_the_setup_page_shows_no_form_and_nothing_due(pages):

@@ -288,10 +288,14 @@ def test_onboarding_states_read_the_same_on_setup_and_overview(cast, new_page, e
             emulated_stripe.complete_onboarding(connect.stripe_id, action)
             onboarding.refresh(connect)
         for where, url in (("setup", setup), ("overview", overview)):
+            page.set_viewport_size({"width": 1280, "height": 800})
             page.goto(url)
             expect(page.get_by_test_id("onboarding-badge")).to_have_text(badge)
             expect(page.get_by_test_id("onboarding-summary")).to_have_count(1)
             shoot(page, f"onboarding-{name}-{where}")
+            page.set_viewport_size({"width": 390, "height": 844})
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            shoot(page, f"onboarding-{name}-{where}-phone")
         expect(page.locator("#onboarding")).to_have_count(0)  # the overview never embeds it
         page.goto(setup)
         expect(page.locator("#onboarding")).to_have_count(1 if form else 0)
