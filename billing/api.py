@@ -163,10 +163,8 @@ def connect(
     acting = _acting_to_provision(request, query.targetCustomerId)
     _no_store(response)
     country = body.country if body is not None else None
-    if country is None:
-        billing = resolve_billing(acting.customer)
-        if billing.inherited or billing.connect is None:
-            country = _default_country(acting.customer)
+    if country is None and resolve_billing(acting.customer).own_connect is None:
+        country = _default_country(acting.customer)
     try:
         account, _ = onboarding.provision(acting, country=country)
         url = _onboarding_url(request, acting)

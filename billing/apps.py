@@ -6,7 +6,8 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from billing import checks, demo  # noqa: F401 - importing registers the checks
+        # Importing registers the checks, and the task queueing stored webhook events.
+        from billing import checks, demo, tasks  # noqa: F401
         from billing.readiness import billing_setup
         from storefront.demo import register_seeder
         from storefront.readiness import register_check

@@ -26,7 +26,8 @@ from billing.models import (
 )
 from billing.money import to_major
 from billing.payout_trace import Trace, trace_transactions
-from billing.status import derive_onboarding_status
+from billing.resolution import stored_status
+from billing.status import OnboardingState, onboarding_state
 from storefront.models import Customer
 
 # Ledger rows
@@ -457,6 +458,9 @@ class ChildRow:
     customer: Customer
     inherited: bool
     status: OnboardingStatus
+    # What the child's users are told: about its own account, or the parent's it is billed
+    # through (the same words as on its setup page and overview).
+    state: OnboardingState
     connect: ConnectAccount | None
     balances: list[dict[str, Any]]
 
@@ -471,11 +475,12 @@ def child_rows(parent: Customer, children: list[Customer]) -> list[ChildRow]:
     }
     parent_account = own.pop(parent.pk, None)
     # An inheriting child is billed through the parent's account: show that account's status.
-    parent_status = derive_onboarding_status(parent_account.connect if parent_account else None)
+    parent_connect = parent_account.connect if parent_account else None
     rows = []
     for child in children:
         account = own.get(child.pk)
         connect = account.connect if account else None
+        serving = connect if account else parent_connect
         totals: dict[str, int] = defaultdict(int)
         for entry in (connect.balance_available + connect.balance_pending) if connect else []:
             totals[entry["currency"]] += int(entry["amount"])
@@ -483,7 +488,8 @@ def child_rows(parent: Customer, children: list[Customer]) -> list[ChildRow]:
             ChildRow(
                 customer=child,
                 inherited=account is None,
-                status=derive_onboarding_status(connect) if account else parent_status,
+                status=stored_status(serving),
+                state=onboarding_state(serving),
                 connect=connect,
                 balances=[{"currency": c, "amount": a} for c, a in sorted(totals.items())],
             )

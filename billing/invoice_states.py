@@ -168,6 +168,26 @@ def _send(account: str, invoice_id: str) -> dict[str, Any]:
         raise
 
 
+# Staff in admin work with Stripe's own transitions, a little wider than the Billing API's
+# moves: finalize a draft, void, or write off any open invoice. Stripe refuses what it does
+# not allow (voiding a draft, say), and its refusal says why.
+STAFF_ACTIONS = {
+    "finalize": "finalize_invoice",
+    "void": "void_invoice",
+    "mark_uncollectible": "mark_uncollectible",
+}
+
+
+def staff_action(invoice: Invoice, action: str) -> Invoice:
+    """Run one of STAFF_ACTIONS on `invoice` in Stripe and store the result; a draft is
+    repriced before it is finalized, as every finalize does."""
+    connect = invoice.connect_account
+    if action == "finalize" and invoice.status == "draft":
+        invoicing.reprice_draft(connect, invoice.raw)
+    obj = gateway.invoice_action(STAFF_ACTIONS[action], connect.stripe_id, invoice.stripe_id)
+    return mirror.upsert_invoice(connect, obj)
+
+
 def charge(invoice: Invoice) -> Invoice:
     """Collect the invoice now with the buyer's payment method on file (Stripe's `pay`)."""
     current = invoice_state(invoice)

@@ -24,6 +24,8 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from billing import ledger
+from billing.payout_failures import failure_reason
+from billing.status import OnboardingStatus, derive_onboarding_status
 from storefront.models import Customer
 
 
@@ -160,13 +162,6 @@ class AccountCreation(models.Model):
         return f"storefront-billing:connect-account:customer-{self.customer_id}:attempt-{self.pk}"
 
 
-class OnboardingStatus(models.TextChoices):
-    NONE = "none", "Not set up"
-    PENDING = "pending", "Onboarding pending"
-    COMPLETE = "complete", "Complete"
-    RESTRICTED = "restricted", "Restricted"
-
-
 class ConnectAccount(models.Model):
     """Our copy of a Stripe Connect Express account, refreshed from Stripe (never edited here)."""
 
@@ -186,6 +181,15 @@ class ConnectAccount(models.Model):
     pending_verification = models.JSONField(default=list)
     current_deadline = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=100, blank=True)
+    # Derived from the fields above whenever they are written (billing.status), and read by
+    # everything else: pages, API, admin filters, readiness.
+    onboarding_status = models.CharField(
+        max_length=20,
+        choices=OnboardingStatus.choices,
+        default=OnboardingStatus.PENDING,
+        db_index=True,
+        editable=False,
+    )
     raw = models.JSONField(default=dict, help_text="The account object as Stripe last returned it.")
     refreshed_at = models.DateTimeField(null=True, blank=True)
     # The latest balance snapshot: [{"amount": int, "currency": "usd"}, ...] per bucket.
@@ -199,11 +203,14 @@ class ConnectAccount(models.Model):
     def __str__(self) -> str:
         return self.stripe_id
 
-    @property
-    def onboarding_status(self) -> OnboardingStatus:
-        from billing.status import derive_onboarding_status
-
-        return derive_onboarding_status(self)
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Whoever writes the row (the mirror, a script, a test), the stored status follows
+        # the fields it is derived from.
+        self.onboarding_status = derive_onboarding_status(self)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "onboarding_status" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "onboarding_status"]
+        super().save(*args, **kwargs)
 
     def apply_stripe_account(self, account: dict[str, Any]) -> None:
         """Copy what we keep of a Stripe account object onto this row (not saved)."""
@@ -221,6 +228,7 @@ class ConnectAccount(models.Model):
         deadline = requirements.get("current_deadline")
         self.current_deadline = datetime.fromtimestamp(deadline, tz=UTC) if deadline else None
         self.disabled_reason = requirements.get("disabled_reason") or ""
+        self.onboarding_status = derive_onboarding_status(self)
         self.raw = account
         self.refreshed_at = timezone.now()
 
@@ -295,8 +303,8 @@ def validate_fee_schedule(values: dict[str, Any]) -> None:
     total = sum((Decimal(p) for p in percents), Decimal(0))
     if total > 100:
         raise ValidationError(
-            {"platform_fee_percent": f"Platform fee and additional fees add up to {total.normalize():f} %; "
-             "together they may not exceed 100 %."}
+            {"platform_fee_percent": f"The fees add up to {total.normalize():f} %; together they "
+             "cannot exceed 100 %."}
         )  # fmt: skip
 
 
@@ -381,6 +389,38 @@ def _in_force(
     return versions.order_by("-effective_from", "-id").first()
 
 
+def _schedule_values(version: FeeScheduleVersion | None) -> dict[str, Any]:
+    return {name: getattr(version, name) if version else None for name in FEE_SCHEDULE_FIELDS}
+
+
+def _normalized_schedule_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Fees as JSON (from AdditionalFee or JSON), the platform fee as a Decimal."""
+    fields = dict(fields)
+    if fields.get("fees") is not None:
+        fields["fees"] = [
+            fee.as_json()
+            if isinstance(fee, AdditionalFee)
+            else AdditionalFee.from_json(fee).as_json()
+            for fee in fields["fees"]
+        ]
+    if fields.get("platform_fee_percent") is not None:
+        fields["platform_fee_percent"] = Decimal(str(fields["platform_fee_percent"]))
+    return fields
+
+
+def schedule_changes(
+    current: FeeScheduleVersion | None, fields: dict[str, Any]
+) -> dict[str, list[Any]]:
+    """What writing `fields` over `current` would change: field → [old, new], JSON-safe. The
+    `changes` a new version records, and what the admin editor previews before saving."""
+    before = _schedule_values(current)
+    return {
+        name: [_jsonable(before[name]), _jsonable(new)]
+        for name, new in _normalized_schedule_fields(fields).items()
+        if _jsonable(before[name]) != _jsonable(new)
+    }
+
+
 def _change_schedule(
     billing_account: BillingAccount | None,
     *,
@@ -406,21 +446,9 @@ def _change_schedule(
             {"effective_from": "A new fee schedule version cannot take effect before the one "
              f"in force (since {current.effective_from:%Y-%m-%d %H:%M} UTC)."}
         )  # fmt: skip
-    values = {name: getattr(current, name) if current else None for name in FEE_SCHEDULE_FIELDS}
-    if "fees" in fields and fields["fees"] is not None:
-        fields["fees"] = [
-            fee.as_json()
-            if isinstance(fee, AdditionalFee)
-            else AdditionalFee.from_json(fee).as_json()
-            for fee in fields["fees"]
-        ]
-    if fields.get("platform_fee_percent") is not None:
-        fields["platform_fee_percent"] = Decimal(str(fields["platform_fee_percent"]))
-    changes = {
-        name: [_jsonable(values[name]), _jsonable(new)]
-        for name, new in fields.items()
-        if _jsonable(values[name]) != _jsonable(new)
-    }
+    values = _schedule_values(current)
+    fields = _normalized_schedule_fields(fields)
+    changes = schedule_changes(current, fields)
     if current is not None and not changes:
         return current
     values.update(fields)
@@ -685,8 +713,6 @@ class Payout(models.Model):
     @property
     def failure_reason(self) -> str:
         """Why it failed, in a seller's words (from Stripe's `failure_code`)."""
-        from billing.payout_trace import failure_reason
-
         return (
             failure_reason(self.failure_code, self.failure_message)
             if self.status == "failed"

@@ -37,6 +37,21 @@ def to_major(amount: int, currency: str) -> Decimal:
     return Decimal(int(amount)).scaleb(-minor_unit_exponent(currency))
 
 
+def to_minor(amount: Decimal, currency: str) -> int:
+    """An exact amount in major units, as a person types it → integer minor units.
+    ValueError when it is more precise than the currency's minor unit ("12.345" USD)."""
+    exponent = minor_unit_exponent(currency)
+    scaled = amount.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{currency.upper()} amounts have at most {exponent} decimals.")
+    return int(scaled)
+
+
+def to_minor_rounded(amount: Decimal, currency: str) -> int:
+    """Major units → integer minor units, rounded to the nearest minor unit (half even)."""
+    return int(amount.scaleb(minor_unit_exponent(currency)).to_integral_value())
+
+
 def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
     """`format_money(123456, "usd")` → "$1,234.56"; `format_money(1234, "jpy")` → "¥1,234".
 

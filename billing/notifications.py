@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks import task
 
 from billing.models import (
     ConnectAccount,
@@ -34,7 +35,7 @@ from billing.models import (
     Payout,
 )
 from billing.money import format_money
-from billing.payout_trace import PAYOUT_FAILURES
+from billing.payout_failures import PAYOUT_FAILURES
 from billing.status import DISABLED_REASONS, derive_onboarding_status, requirement_labels
 from storefront.models import Customer, Role, User
 
@@ -105,9 +106,13 @@ def _tell(
 
 
 def _enqueue_email(notification_pk: int) -> None:
-    from billing.tasks import email_notification
-
     email_notification.enqueue(notification_pk)
+
+
+@task()
+def email_notification(notification_pk: int) -> bool:
+    """Email one notice to its user, from a worker (queued after the notice's commit)."""
+    return send_email(notification_pk)
 
 
 def send_email(notification_pk: int) -> bool:

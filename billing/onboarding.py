@@ -19,6 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import gateway, notifications
+
+# Callers catch these as onboarding.BillingError / onboarding.NotProvisioned.
+from billing.errors import BillingError
+from billing.errors import NotProvisioned as NotProvisioned
 from billing.models import AccountCreation, BillingAccount, ConnectAccount
 from billing.resolution import resolve_billing
 from storefront.access import Acting
@@ -55,20 +59,7 @@ EMBEDDED_COMPONENTS = {
 }
 
 
-class BillingError(Exception):
-    """A billing operation the user asked for cannot be done; the message says why."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
 class ProvisioningRefused(BillingError):
-    pass
-
-
-class NotProvisioned(BillingError):
     pass
 
 
@@ -272,17 +263,7 @@ def _why(exc: gateway.GatewayError) -> str:
 
 def own_connect_account(acting: Acting) -> ConnectAccount:
     """The acting customer's own Stripe account; NotProvisioned says why there is none."""
-    billing = resolve_billing(acting.customer)
-    if billing.inherited or billing.connect is None:
-        if billing.inherited and billing.connect is not None:
-            raise NotProvisioned(
-                f"{acting.customer.name} uses the billing of {billing.served_by}. "
-                "Set up a separate Stripe account for it first."
-            )
-        raise NotProvisioned(
-            f"No Stripe account is provisioned for {acting.customer.name} yet. Set one up first."
-        )
-    return billing.connect
+    return resolve_billing(acting.customer).require_own_connect()
 
 
 # Onboarding links: our own signed URL (valid 24 h) that mints a fresh Stripe link on click.

@@ -35,6 +35,8 @@ class Page(Generic[M]):
     items: list[M]
     has_more: bool
     limit: int
+    # Asked for a cursor that no longer leads anywhere, so this is the first page instead.
+    restarted: bool = False
 
     @property
     def cursor(self) -> str | None:
@@ -95,3 +97,16 @@ def keyset_page(
         ordered = ordered.filter(created__lte=created).filter(Q(created__lt=created) | Q(id__lt=pk))
     rows = list(ordered[: limit + 1])
     return Page(items=rows[:limit], has_more=len(rows) > limit, limit=limit)
+
+
+def keyset_page_or_first(
+    queryset: QuerySet[M], *, limit: int = DEFAULT_LIMIT, starting_after: str | None = None
+) -> Page[M]:
+    """Like `keyset_page`, for pages people browse: a cursor that no longer leads anywhere
+    (a stale bookmark, a hand-edited URL) gives the first page, marked `restarted`, rather
+    than an error. The API keeps refusing bad cursors (`keyset_page`)."""
+    try:
+        return keyset_page(queryset, limit=limit, starting_after=starting_after)
+    except InvalidCursor:
+        first = keyset_page(queryset, limit=limit)
+        return Page(items=first.items, has_more=first.has_more, limit=first.limit, restarted=True)

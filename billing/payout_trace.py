@@ -30,39 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import BalanceTransaction, ConnectAccount, Payout
-
-# Stripe's payout failure codes (Payout.failure_code), said to a seller: what happened and
-# what to do. A code Stripe adds later falls back to Stripe's own failure_message.
-PAYOUT_FAILURES: dict[str, str] = {
-    "account_closed": "Your bank says this account has been closed. Add an open bank account.",
-    "account_frozen": "Your bank has frozen this account. Contact your bank, or add another account.",
-    "bank_account_restricted": (
-        "Your bank account does not accept this kind of payout (often a savings account). "
-        "Add a checking account."
-    ),
-    "bank_ownership_changed": (
-        "Your bank's branch changed owners, so the account details are no longer valid. "
-        "Add the account again with its new details."
-    ),
-    "could_not_process": "Your bank could not process the payout. Check the account details with your bank.",
-    "debit_not_authorized": (
-        "Your bank account does not allow the debits Stripe needs to be able to make. "
-        "Ask your bank to allow them, or add another account."
-    ),
-    "declined": "Your bank declined the payout. Contact your bank before the next one.",
-    "incorrect_account_holder_name": (
-        "Your bank says the account holder's name does not match. Correct the name on the account."
-    ),
-    "insufficient_funds": "Your Stripe balance could not cover the payout.",
-    "invalid_account_number": "The account number is not valid at your bank. Check it and add the account again.",
-    "invalid_currency": "Your bank account cannot receive money in this currency. Add an account in this currency.",
-    "no_account": "Your bank could not find an account with these details. Check them and add the account again.",
-    "unsupported_card": "Your bank no longer supports payouts to this card. Add another card or a bank account.",
-}  # fmt: skip
-
-
-def failure_reason(code: str, stripe_message: str = "") -> str:
-    return PAYOUT_FAILURES.get(code) or stripe_message or "The payout failed."
+from billing.payout_failures import failure_reason
 
 
 def payouts_paused(connect: ConnectAccount) -> str:
@@ -71,7 +39,8 @@ def payouts_paused(connect: ConnectAccount) -> str:
     Payouts that are off for other requirements are the status card's business (it lists
     what Stripe needs); this names the one thing a seller fixes in the Express dashboard.
     """
-    if connect.payouts_enabled:
+    if connect.payouts_enabled or not connect.details_submitted:
+        # Still onboarding: the status card lists the bank account among what is due.
         return ""
     due = {*connect.currently_due, *connect.past_due}
     if "external_account" not in due:

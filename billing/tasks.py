@@ -10,29 +10,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.dispatch import receiver
 from django.utils import timezone
 from django_tasks import task
 
-from billing import gateway
-from billing.models import WebhookEvent
+from billing import gateway, invoicing, mirror, webhooks
+from billing.models import ConnectAccount, WebhookEvent
 
 
 @task()
 def process_webhook_event(event_pk: int) -> str:
-    from billing import webhooks
-
     event = WebhookEvent.objects.filter(pk=event_pk).first()
     if event is None:
         return "missing"
     return webhooks.process(event).status
 
 
-@task()
-def email_notification(notification_pk: int) -> bool:
-    """Email one notice to its user (billing/notifications.py enqueues it after commit)."""
-    from billing import notifications
-
-    return notifications.send_email(notification_pk)
+@receiver(webhooks.event_stored)
+def _queue_processing(sender: Any, event_pk: int, **kwargs: Any) -> None:
+    process_webhook_event.enqueue(event_pk)
 
 
 logger = logging.getLogger(__name__)
@@ -48,8 +44,6 @@ def _report_failure(work: str, connect: Any, exc: Exception) -> None:
 @task()
 def retry_failed_webhook_events(reschedule: bool = True) -> int:
     """Process again the failed webhook events that are due, then look again in a minute."""
-    from billing import webhooks
-
     try:
         return webhooks.retry_due_events()
     finally:
@@ -68,9 +62,6 @@ def reconcile_all_accounts(reschedule: bool = True) -> int:
     """Re-read every connected account from Stripe (status, requirements, balance, money
     still moving), so the mirror converges even when webhook events were lost. Returns how
     many accounts were brought up to date; one account's failure never stops the others."""
-    from billing import mirror
-    from billing.models import ConnectAccount
-
     done = 0
     try:
         for connect in ConnectAccount.objects.order_by("id"):
@@ -99,9 +90,6 @@ def next_billing_run(now: datetime | None = None) -> datetime:
 def run_billing_for_all_accounts(reschedule: bool = True) -> int:
     """The scheduled billing run: invoice every enabled account's pending items, then queue
     tomorrow's run (the task schedules itself; `manage.py schedule_tasks` starts the chain)."""
-    from billing import invoicing
-    from billing.models import ConnectAccount
-
     invoices = 0
     try:
         for connect in ConnectAccount.objects.filter(charges_enabled=True).order_by("id"):
@@ -119,7 +107,4 @@ def run_billing_for_all_accounts(reschedule: bool = True) -> int:
 
 @task()
 def sync_account(connect_pk: int) -> dict[str, int]:
-    from billing import mirror
-    from billing.models import ConnectAccount
-
     return mirror.sync_account(ConnectAccount.objects.get(pk=connect_pk))

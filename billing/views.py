@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from billing import dashboard, disputes, fee_history, gateway, mirror, onboarding, payout_trace
+from billing.errors import NotProvisioned
 from billing.fees import application_fee
 from billing.forms import CountryForm, LedgerFilterForm
 from billing.models import (
@@ -29,9 +30,9 @@ from billing.models import (
     Payout,
 )
 from billing.money import minor_unit_exponent
-from billing.pagination import InvalidCursor, keyset_page
+from billing.pagination import keyset_page_or_first
 from billing.resolution import ResolvedBilling, resolve_billing
-from billing.status import explain
+from billing.status import OnboardingStep, onboarding_state
 from storefront import access
 from storefront.access import ActingRequest, acting_customer_required
 
@@ -92,12 +93,11 @@ def onboarding_return(request: ActingRequest) -> HttpResponse:
     except gateway.GatewayError as exc:
         messages.warning(request, f"{exc.message} Showing the status we last knew.")
     else:
-        level = (
-            messages.SUCCESS
-            if connect.onboarding_status == OnboardingStatus.COMPLETE
-            else messages.INFO
-        )
-        messages.add_message(request, level, explain(connect))
+        # The setup page says where onboarding stands; the message only says it is up to date.
+        if connect.onboarding_status == OnboardingStatus.COMPLETE:
+            messages.success(request, "Welcome back: your Stripe account is ready.")
+        else:
+            messages.info(request, "Welcome back: here is where your Stripe account stands now.")
     return redirect("billing:setup", customer_id=request.acting.customer.pk)
 
 
@@ -126,7 +126,16 @@ def _own_connect(request: ActingRequest) -> tuple[ResolvedBilling, ConnectAccoun
     show the parent's ledger (which mixes every child's money) to the child's users.
     """
     billing = resolve_billing(request.acting.customer)
-    return billing, (None if billing.inherited else billing.connect)
+    return billing, billing.own_connect
+
+
+def _own_connect_or_404(request: ActingRequest) -> tuple[ResolvedBilling, ConnectAccount]:
+    """The same, for pages that exist only with an account of its own: 404 saying why not."""
+    billing = resolve_billing(request.acting.customer)
+    try:
+        return billing, billing.require_own_connect()
+    except NotProvisioned as exc:
+        raise Http404(exc.message) from None
 
 
 @acting_customer_required
@@ -135,7 +144,7 @@ def overview(request: ActingRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "billing": billing,
         "connect": connect,
-        "explanation": explain(billing.connect),
+        "state": billing.onboarding_state,
     }
     if connect is not None:
         transactions = BalanceTransaction.objects.filter(connect_account=connect)
@@ -155,9 +164,7 @@ def overview(request: ActingRequest) -> HttpResponse:
 @require_POST
 @acting_customer_required
 def refresh_account(request: ActingRequest) -> HttpResponse:
-    _, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
+    _, connect = _own_connect_or_404(request)
     try:
         onboarding.refresh(connect)
         mirror.sync_recent_balance_transactions(connect)
@@ -192,9 +199,10 @@ def setup(request: ActingRequest) -> HttpResponse:
             else:
                 return redirect("billing:setup", customer_id=acting.customer.pk)
         status = 400
-    if connect is None:
+    state = onboarding_state(connect)  # of its own account: that is what setup sets up
+    if state.step == OnboardingStep.NOT_STARTED:
         step = "country"
-    elif connect.onboarding_status == OnboardingStatus.COMPLETE:
+    elif state.step == OnboardingStep.COMPLETE:
         step = "done"
     else:
         step = "verify"
@@ -207,7 +215,7 @@ def setup(request: ActingRequest) -> HttpResponse:
             "step": step,
             "form": form,
             "refusal": refusal,
-            "explanation": explain(connect),
+            "state": state,
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "connect_js_url": settings.STRIPE_CONNECT_JS_URL,
         },
@@ -269,11 +277,9 @@ def transactions(request: ActingRequest) -> HttpResponse:
         return _not_provisioned(request, billing, "Transactions")
     form = LedgerFilterForm(request.GET or None)
     queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect))
-    try:
-        page = keyset_page(queryset, limit=25, starting_after=request.GET.get("after") or None)
-    except InvalidCursor:
+    page = keyset_page_or_first(queryset, limit=25, starting_after=request.GET.get("after"))
+    if page.restarted:
         messages.info(request, "That page no longer exists; showing the newest transactions.")
-        page = keyset_page(queryset, limit=25)
     context = {
         "billing": billing,
         "connect": connect,
@@ -294,9 +300,7 @@ def transactions_totals(request: ActingRequest) -> HttpResponse:
     """The filtered ledger's count and sums, fetched by the page after it shows (htmx): the
     sums read every matching row, so the ledger page itself stays one keyset read however
     long the ledger is."""
-    _, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
+    _, connect = _own_connect_or_404(request)
     form = LedgerFilterForm(request.GET or None)
     if form.errors:
         return HttpResponse(status=400)
@@ -308,9 +312,7 @@ def transactions_totals(request: ActingRequest) -> HttpResponse:
 
 @acting_customer_required
 def transactions_csv(request: ActingRequest) -> HttpResponse:
-    _, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
+    _, connect = _own_connect_or_404(request)
     form = LedgerFilterForm(request.GET or None)
     if form.errors:
         # Show the filters with their messages rather than a bare error for a download.
@@ -330,14 +332,11 @@ def payouts(request: ActingRequest) -> HttpResponse:
     billing, connect = _own_connect(request)
     if connect is None:
         return _not_provisioned(request, billing, "Payouts")
-    try:
-        page = keyset_page(
-            Payout.objects.filter(connect_account=connect),
-            limit=25,
-            starting_after=request.GET.get("after") or None,
-        )
-    except InvalidCursor:
-        page = keyset_page(Payout.objects.filter(connect_account=connect), limit=25)
+    page = keyset_page_or_first(
+        Payout.objects.filter(connect_account=connect),
+        limit=25,
+        starting_after=request.GET.get("after"),
+    )
     return render(
         request,
         "billing/payouts.html",
@@ -352,9 +351,7 @@ def payouts(request: ActingRequest) -> HttpResponse:
 
 @acting_customer_required
 def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
-    billing, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
+    billing, connect = _own_connect_or_404(request)
     payout = get_object_or_404(Payout, connect_account=connect, stripe_id=payout_id)
     contained = BalanceTransaction.objects.filter(
         connect_account=connect, payout_stripe_id=payout.stripe_id
@@ -403,10 +400,7 @@ def invoices(request: ActingRequest) -> HttpResponse:
         .select_related("buyer")
         .prefetch_related("disputes")
     )
-    try:
-        page = keyset_page(queryset, limit=25, starting_after=request.GET.get("after") or None)
-    except InvalidCursor:
-        page = keyset_page(queryset, limit=25)
+    page = keyset_page_or_first(queryset, limit=25, starting_after=request.GET.get("after"))
     return render(
         request,
         "billing/invoices.html",
@@ -416,9 +410,7 @@ def invoices(request: ActingRequest) -> HttpResponse:
 
 @acting_customer_required
 def invoice_detail(request: ActingRequest, ref: str) -> HttpResponse:
-    billing, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
+    billing, connect = _own_connect_or_404(request)
     invoice = _invoice(connect, ref)
     return render(
         request,
@@ -434,9 +426,7 @@ def invoice_portal(request: ActingRequest, ref: str) -> HttpResponse:
 
     Admins only: the portal can change the buyer's payment details, which is more than reading.
     """
-    _, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
+    _, connect = _own_connect_or_404(request)
     invoice = _invoice(connect, ref)
     back = reverse(
         "billing:invoice_detail", kwargs={"customer_id": request.acting.customer.pk, "ref": ref}

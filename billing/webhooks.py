@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -39,10 +40,13 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"received": True})
 
 
+# Sent (with `event_pk`) once a new event is stored and committed; `billing.tasks` queues its
+# processing. So the dependency points one way: tasks use this module, never the reverse.
+event_stored = Signal()
+
+
 def store_event(event: dict[str, Any]) -> WebhookEvent | None:
     """Store a verified event and enqueue its processing; None if we already had it."""
-    from billing.tasks import process_webhook_event
-
     obj = (event.get("data") or {}).get("object") or {}
     try:
         with transaction.atomic():
@@ -53,7 +57,9 @@ def store_event(event: dict[str, Any]) -> WebhookEvent | None:
                 created=datetime.fromtimestamp(int(event.get("created") or 0), tz=UTC),
                 payload=event,
             )
-            transaction.on_commit(lambda: process_webhook_event.enqueue(stored.pk))
+            transaction.on_commit(
+                lambda: event_stored.send(sender=WebhookEvent, event_pk=stored.pk)
+            )
     except IntegrityError:
         return None
     return stored

@@ -11,7 +11,7 @@ import hashlib
 import re
 import secrets
 import string
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from babel.numbers import list_currencies
 from django.conf import settings
@@ -25,8 +25,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.text import slugify
 
-if TYPE_CHECKING:
-    from storefront.readiness import Readiness
+from storefront.readiness import Readiness, evaluate
 
 
 class UserManager(BaseUserManager["User"]):
@@ -412,8 +411,6 @@ class Storefront(models.Model):
         return f"{self.name} ({self.platform_id})"
 
     def readiness(self) -> Readiness:
-        from storefront.readiness import evaluate
-
         return evaluate(self)
 
     def advertises_agent_billing(self) -> bool:
@@ -587,6 +584,11 @@ class InventorySource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.source_id})"
+
+    @property
+    def is_live(self) -> bool:
+        """Counts for readiness: not disabled (as `InventorySourceQuerySet.live`)."""
+        return self.status != SourceStatus.DISABLED
 
     @property
     def needs_credentials(self) -> bool:

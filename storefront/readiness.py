@@ -16,11 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 
-from storefront.models import SourceStatus, Storefront
+if TYPE_CHECKING:
+    # Only for type hints: the models use this module (`Storefront.readiness`), not the reverse.
+    from storefront.models import Storefront
 
 
 class CheckStatus(StrEnum):
@@ -64,7 +66,7 @@ class CheckResult:
         return payload
 
 
-Check = Callable[[Storefront], CheckResult]
+Check = Callable[["Storefront"], CheckResult]
 
 _CHECKS: dict[str, Check] = {}
 
@@ -118,7 +120,7 @@ def storefront_page_url(storefront: Storefront, anchor: str = "") -> str:
 
 def inventory_sources(storefront: Storefront) -> CheckResult:
     sources = list(storefront.sources.all())
-    live = [s for s in sources if s.status != SourceStatus.DISABLED]
+    live = [s for s in sources if s.is_live]
     if live:
         status = CheckStatus.COMPLETE
         description = f"{len(live)} inventory source{'s' if len(live) != 1 else ''} connected."

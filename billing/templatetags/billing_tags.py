@@ -9,8 +9,8 @@ from django import template
 from django.utils.html import format_html
 
 from billing import status
-from billing.models import OnboardingStatus
 from billing.money import format_money
+from billing.status import OnboardingState
 
 register = template.Library()
 
@@ -71,18 +71,12 @@ def humanize(value: str) -> str:
     return (value or "").replace("_", " ")
 
 
-_BADGES: dict[str, str] = {
-    OnboardingStatus.COMPLETE: "ok",
-    OnboardingStatus.PENDING: "warn",
-    OnboardingStatus.RESTRICTED: "bad",
-    OnboardingStatus.NONE: "off",
-}
-
-
 @register.simple_tag
-def status_badge(status: str) -> str:
-    label = OnboardingStatus(status).label if status in OnboardingStatus.values else status
-    return format_html('<span class="pill {}">{}</span>', _BADGES.get(status, "off"), label)
+def onboarding_badge(state: OnboardingState) -> str:
+    """The one badge for where onboarding stands (billing.status.onboarding_state)."""
+    return format_html(
+        '<span class="pill {}" data-testid="onboarding-badge">{}</span>', state.tone, state.label
+    )
 
 
 _STRIPE_STATUS = {

@@ -92,7 +92,7 @@ def test_unknown_fields_are_refused(account):
 
 def test_fees_may_not_add_up_to_more_than_100_percent(account):
     account.change_fee_schedule(fees=[{"name": "Ad serving", "feePercent": "30"}])
-    with pytest.raises(ValidationError, match="may not exceed 100"):
+    with pytest.raises(ValidationError, match="cannot exceed 100"):
         # Only the platform fee changes, but with the fee already there it passes 100 %.
         account.change_fee_schedule(platform_fee_percent=D("80"))
     assert account.fee_schedule_versions.count() == 2

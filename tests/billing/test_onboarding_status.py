@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+from importlib import import_module
+
 import pytest
 
-from billing.models import ConnectAccount, OnboardingStatus
+from billing.models import BillingAccount, ConnectAccount, OnboardingStatus
 from billing.status import DISABLED_REASONS, derive_onboarding_status, explain
 
 
 def account(**fields) -> ConnectAccount:
-    return ConnectAccount(stripe_id="acct_test", country="US", **fields)
+    connect = ConnectAccount(stripe_id="acct_test", country="US", **fields)
+    # As the mirror stores it when it applies Stripe's account object.
+    connect.onboarding_status = derive_onboarding_status(connect)
+    return connect
 
 
 def test_nothing_provisioned_is_none():
@@ -100,3 +105,62 @@ def test_requirements_read_as_things_a_seller_knows_each_once():
         "Details of a person on the account",
         "Some › new field",
     ]
+
+
+# Stored once, read everywhere
+
+
+def test_the_status_is_stored_when_stripes_account_is_applied_and_on_every_save(cast):
+    billing_account = BillingAccount.objects.open_for(cast.parent)
+    connect = ConnectAccount(billing_account=billing_account, stripe_id="acct_x", country="US")
+    connect.apply_stripe_account({"details_submitted": True, "charges_enabled": True})
+    assert connect.onboarding_status == OnboardingStatus.PENDING
+    connect.apply_stripe_account(
+        {"details_submitted": True, "charges_enabled": True, "payouts_enabled": True}
+    )
+    connect.save()
+    assert ConnectAccount.objects.filter(onboarding_status="complete").get() == connect
+    connect.past_due = ["external_account"]
+    connect.save(update_fields=["past_due"])
+    connect.refresh_from_db()
+    assert connect.onboarding_status == OnboardingStatus.RESTRICTED
+
+
+def test_the_migration_fills_in_the_status_of_existing_accounts(cast):
+    from django.apps import apps
+
+    backfill = import_module("billing.migrations.0013_stored_onboarding_status").backfill
+    for customer, fields in (
+        (
+            cast.parent,
+            {"details_submitted": True, "charges_enabled": True, "payouts_enabled": True},
+        ),
+        (cast.standalone, {"details_submitted": True, "disabled_reason": "rejected.fraud"}),
+        (cast.child, {}),
+    ):
+        ConnectAccount.objects.create(
+            billing_account=BillingAccount.objects.open_for(customer),
+            stripe_id=f"acct_{customer.pk}",
+            country="US",
+            **fields,
+        )
+    ConnectAccount.objects.update(onboarding_status="none")  # as the new column starts out
+    backfill(apps, None)
+    stored = dict(
+        ConnectAccount.objects.values_list("billing_account__customer__name", "onboarding_status")
+    )
+    assert stored == {
+        "Northwind Media": "complete",
+        "Globex Publishing": "restricted",
+        "Northwind Sports": "pending",
+    }
+
+
+def test_the_admin_fee_schedule_page_names_the_status(admin_client, cast):
+    billing_account = BillingAccount.objects.open_for(cast.parent)
+    ConnectAccount.objects.create(
+        billing_account=billing_account, stripe_id="acct_x", country="US", details_submitted=True,
+        disabled_reason="rejected.fraud",
+    )  # fmt: skip
+    page = admin_client.get(f"/admin/billing/billingaccount/{billing_account.pk}/change/")
+    assert "acct_x</a> · Restricted" in page.content.decode()

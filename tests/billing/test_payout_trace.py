@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from billing import mirror, onboarding, payout_trace
 from billing.models import BalanceTransaction, Payout
+from billing.payout_failures import PAYOUT_FAILURES, failure_reason
 
 FAST = mirror.Throttle(1_000_000, sleep=lambda s: None)
 
@@ -301,6 +302,6 @@ def test_the_expected_payout_day_follows_the_schedule(schedule, available_on, ex
 
 
 def test_every_failure_code_reads_as_a_sentence_and_unknown_ones_keep_stripes_words():
-    for code, sentence in payout_trace.PAYOUT_FAILURES.items():
+    for code, sentence in PAYOUT_FAILURES.items():
         assert "_" not in sentence and sentence.endswith("."), code
-    assert payout_trace.failure_reason("brand_new_code", "Stripe says so.") == "Stripe says so."
+    assert failure_reason("brand_new_code", "Stripe says so.") == "Stripe says so."

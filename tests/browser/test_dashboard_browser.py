@@ -11,7 +11,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from billing import ledger, mirror
+from billing import ledger, mirror, onboarding
 from billing.models import BalanceTransaction, ConnectAccount, OnboardingStatus
 from tests.browser_fixtures import log_in
 
@@ -240,3 +240,37 @@ PAGES = {
     "children": "children/",
     "api-keys": "api-keys/",
 }
+
+
+def test_onboarding_states_read_the_same_on_setup_and_overview(cast, new_page, emulated_stripe):
+    """One state at a time, as Globex's owner sees it: details due, Stripe verifying,
+    restricted; the setup page and the overview say the same, each sentence once."""
+    page = new_page()
+    log_in(page, "owner@globex.test")
+    setup, overview = f"/c/{cast.standalone.pk}/billing/setup/", f"/c/{cast.standalone.pk}/"
+    page.goto(setup)
+    page.get_by_role("button", name="Create Stripe account").click()
+    connect = ConnectAccount.objects.get(billing_account__customer=cast.standalone)
+    steps = [
+        ("details-due", None, "Details due", True),
+        ("verifying", "pending_verification", "Stripe is verifying", False),
+        ("restricted", "partial", "Restricted", True),
+    ]
+    for name, action, badge, form in steps:
+        if action:
+            emulated_stripe.complete_onboarding(connect.stripe_id, action)
+            onboarding.refresh(connect)
+        for where, url in (("setup", setup), ("overview", overview)):
+            page.set_viewport_size({"width": 1280, "height": 800})
+            page.goto(url)
+            expect(page.get_by_test_id("onboarding-badge")).to_have_text(badge)
+            expect(page.get_by_test_id("onboarding-summary")).to_have_count(1)
+            shoot(page, f"onboarding-{name}-{where}")
+            page.set_viewport_size({"width": 390, "height": 844})
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            shoot(page, f"onboarding-{name}-{where}-phone")
+        expect(page.locator("#onboarding")).to_have_count(0)  # the overview never embeds it
+        page.goto(setup)
+        expect(page.locator("#onboarding")).to_have_count(1 if form else 0)
+        if form:
+            expect(page.get_by_test_id("onboarding-due")).to_be_visible()
