@@ -476,16 +476,61 @@ def child_rows(parent: Customer, children: list[Customer]) -> list[ChildRow]:
     for child in children:
         account = own.get(child.pk)
         connect = account.connect if account else None
-        totals: dict[str, int] = defaultdict(int)
-        for entry in (connect.balance_available + connect.balance_pending) if connect else []:
-            totals[entry["currency"]] += int(entry["amount"])
+        # Per currency: what is available and what is still pending, never one sum.
+        parts: dict[str, dict[str, int]] = defaultdict(lambda: {"available": 0, "pending": 0})
+        for bucket in ("available", "pending"):
+            for entry in (getattr(connect, f"balance_{bucket}") or []) if connect else []:
+                parts[entry["currency"]][bucket] += int(entry["amount"])
         rows.append(
             ChildRow(
                 customer=child,
                 inherited=account is None,
                 status=derive_onboarding_status(connect) if account else parent_status,
                 connect=connect,
-                balances=[{"currency": c, "amount": a} for c, a in sorted(totals.items())],
+                balances=[{"currency": c, **p} for c, p in sorted(parts.items())],
             )
         )
     return rows
+
+
+# Payout schedule
+
+WEEKDAY_NAMES = {
+    "monday": "Monday", "tuesday": "Tuesday", "wednesday": "Wednesday", "thursday": "Thursday",
+    "friday": "Friday", "saturday": "Saturday", "sunday": "Sunday",
+}  # fmt: skip
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def _words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def payout_schedule(connect: ConnectAccount) -> str:
+    """The account's payout schedule in words ("Daily, 2-day delay", "Weekly on Monday",
+    "Monthly on the 15th", "Manual"), from `settings.payouts.schedule` as Stripe last sent it;
+    "" when we have not seen it."""
+    schedule = (((connect.raw or {}).get("settings") or {}).get("payouts") or {}).get("schedule")
+    if not schedule or not schedule.get("interval"):
+        return ""
+    interval = schedule["interval"]
+    if interval == "manual":
+        return "Manual"
+    if interval == "weekly":
+        days = schedule.get("weekly_payout_days") or [schedule.get("weekly_anchor")]
+        names = [WEEKDAY_NAMES.get(str(d), str(d).title()) for d in days if d]
+        return f"Weekly on {_words(names)}" if names else "Weekly"
+    if interval == "monthly":
+        days = schedule.get("monthly_payout_days") or [schedule.get("monthly_anchor")]
+        dates = [_ordinal(int(d)) for d in days if d]
+        return f"Monthly on the {_words(dates)}" if dates else "Monthly"
+    if interval == "daily":
+        delay = schedule.get("delay_days")
+        if isinstance(delay, int):
+            return f"Daily, {delay}-day delay"
+        return "Daily"
+    return str(interval).title()

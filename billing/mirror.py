@@ -132,7 +132,8 @@ def _behind(stored: str, incoming: str, progress: dict[str, int]) -> bool:
 
 
 def upsert_payout(connect: ConnectAccount, obj: dict[str, Any]) -> Payout:
-    values = {"connect_account": connect, **Payout.values_from_stripe(obj)}
+    external = ((connect.raw or {}).get("external_accounts") or {}).get("data") or []
+    values = {"connect_account": connect, **Payout.values_from_stripe(obj, external)}
     with transaction.atomic():
         payout, created = _locked_or_inserted(Payout, obj["id"], values)
         if created or _behind(payout.status, values["status"], PAYOUT_PROGRESS):

@@ -17,14 +17,14 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from billing import dashboard, disputes, fee_history, gateway, mirror, onboarding, payout_trace
+from billing.activity import Activity, activity_for
 from billing.fees import application_fee
-from billing.forms import CountryForm, LedgerFilterForm
+from billing.forms import CountryForm, InvoiceSearchForm, LedgerFilterForm
 from billing.models import (
     PLATFORM_DEFAULT,
     BalanceTransaction,
     ConnectAccount,
     Invoice,
-    InvoiceItem,
     OnboardingStatus,
     Payout,
 )
@@ -261,14 +261,21 @@ def _not_provisioned(request: ActingRequest, billing: ResolvedBilling, title: st
     return render(request, "billing/no_account.html", {"billing": billing, "title": title})
 
 
+def _activity(request: ActingRequest) -> Activity:
+    """The rows the acting customer may see: its own account's, or, for a child billed through
+    its parent, its own share of the parent's (billing.activity)."""
+    return activity_for(request.acting.customer)
+
+
 @vary_on_headers("HX-Request", "HX-History-Restore-Request")
 @acting_customer_required
 def transactions(request: ActingRequest) -> HttpResponse:
-    billing, connect = _own_connect(request)
+    activity = _activity(request)
+    billing, connect = activity.billing, activity.connect
     if connect is None:
         return _not_provisioned(request, billing, "Transactions")
     form = LedgerFilterForm(request.GET or None)
-    queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect))
+    queryset = form.apply(activity.transactions())
     try:
         page = keyset_page(queryset, limit=25, starting_after=request.GET.get("after") or None)
     except InvalidCursor:
@@ -281,6 +288,7 @@ def transactions(request: ActingRequest) -> HttpResponse:
         "page": page,
         "rows": dashboard.ledger_rows(connect, page.items),
         "filters": form.query_string(),
+        "activity": activity,
     }
     template = "billing/transactions.html"
     htmx = request.htmx  # type: ignore[attr-defined]
@@ -294,13 +302,13 @@ def transactions_totals(request: ActingRequest) -> HttpResponse:
     """The filtered ledger's count and sums, fetched by the page after it shows (htmx): the
     sums read every matching row, so the ledger page itself stays one keyset read however
     long the ledger is."""
-    _, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
+    activity = _activity(request)
+    if activity.connect is None:
+        raise Http404("No Stripe account")
     form = LedgerFilterForm(request.GET or None)
     if form.errors:
         return HttpResponse(status=400)
-    queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect))
+    queryset = form.apply(activity.transactions())
     return render(
         request, "billing/_ledger_totals.html", {"totals": dashboard.ledger_totals(queryset)}
     )
@@ -308,20 +316,25 @@ def transactions_totals(request: ActingRequest) -> HttpResponse:
 
 @acting_customer_required
 def transactions_csv(request: ActingRequest) -> HttpResponse:
-    _, connect = _own_connect(request)
+    activity = _activity(request)
+    connect = activity.connect
     if connect is None:
-        raise Http404("No Stripe account of its own")
+        raise Http404("No Stripe account")
     form = LedgerFilterForm(request.GET or None)
     if form.errors:
         # Show the filters with their messages rather than a bare error for a download.
         ledger = reverse("billing:transactions", kwargs={"customer_id": request.acting.customer.pk})
         return redirect(f"{ledger}?{request.GET.urlencode()}")
-    queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect)).newest_first()
+    queryset = form.apply(activity.transactions()).newest_first()
+    name = slugify(request.acting.customer.name) or "ledger"
+    return _csv_response(connect, queryset, f"{name}-transactions.csv")
+
+
+def _csv_response(connect: ConnectAccount, queryset: Any, filename: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
         dashboard.ledger_csv(connect, queryset), content_type="text/csv; charset=utf-8"
     )
-    name = slugify(request.acting.customer.name) or "ledger"
-    response["Content-Disposition"] = f'attachment; filename="{name}-transactions.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -346,6 +359,8 @@ def payouts(request: ActingRequest) -> HttpResponse:
             "connect": connect,
             "page": page,
             "payouts_paused": payout_trace.payouts_paused(connect),
+            "schedule": dashboard.payout_schedule(connect),
+            "balances": dashboard.balances(connect),
         },
     )
 
@@ -356,9 +371,7 @@ def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
     if connect is None:
         raise Http404("No Stripe account of its own")
     payout = get_object_or_404(Payout, connect_account=connect, stripe_id=payout_id)
-    contained = BalanceTransaction.objects.filter(
-        connect_account=connect, payout_stripe_id=payout.stripe_id
-    ).carried_by_payouts()
+    contained = _carried_by(connect, payout)
     totals = contained.aggregate(
         gross=Sum("amount"), fees=Sum("fee"), net=Sum("net"), count=Count("id")
     )
@@ -375,17 +388,38 @@ def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
             "totals": totals,
             "adds_up": totals["net"] == payout.amount,
             "truncated": totals["count"] > len(rows),
+            "schedule": dashboard.payout_schedule(connect),
         },
     )
 
 
-def _invoice(connect: ConnectAccount, ref: str) -> Invoice:
-    """An invoice by its number ("NW-0042") or its Stripe id ("in_…")."""
+def _carried_by(connect: ConnectAccount, payout: Payout) -> Any:
+    """The transactions a payout carried (what its page lists and its CSV holds)."""
+    return BalanceTransaction.objects.filter(
+        connect_account=connect, payout_stripe_id=payout.stripe_id
+    ).carried_by_payouts()
+
+
+@acting_customer_required
+def payout_csv(request: ActingRequest, payout_id: str) -> HttpResponse:
+    """Exactly the transactions one payout carried, as the ledger's CSV."""
+    _, connect = _own_connect(request)
+    if connect is None:
+        raise Http404("No Stripe account of its own")
+    payout = get_object_or_404(Payout, connect_account=connect, stripe_id=payout_id)
+    name = slugify(request.acting.customer.name) or "payout"
+    return _csv_response(
+        connect, _carried_by(connect, payout).newest_first(), f"{name}-{payout.stripe_id}.csv"
+    )
+
+
+def _invoice(activity: Activity, ref: str) -> Invoice:
+    """An invoice by its number ("NW-0042", in any case) or its Stripe id ("in_…")."""
     invoice = (
-        Invoice.objects.select_related("buyer")
+        activity.invoices()
+        .select_related("buyer")
         .prefetch_related("disputes")
-        .filter(connect_account=connect)
-        .filter(Q(stripe_id=ref) | Q(number=ref))
+        .filter(Q(stripe_id=ref) | Q(number__iexact=ref))
         .first()
     )
     if invoice is None:
@@ -393,37 +427,61 @@ def _invoice(connect: ConnectAccount, ref: str) -> Invoice:
     return invoice
 
 
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 @acting_customer_required
 def invoices(request: ActingRequest) -> HttpResponse:
-    billing, connect = _own_connect(request)
+    """The invoices, newest first, narrowed by one search box (number in any case, buyer,
+    amount or status). The query stays in the URL; htmx swaps just the list."""
+    activity = _activity(request)
+    billing, connect = activity.billing, activity.connect
     if connect is None:
         return _not_provisioned(request, billing, "Invoices")
-    queryset = (
-        Invoice.objects.filter(connect_account=connect)
-        .select_related("buyer")
-        .prefetch_related("disputes")
+    now = timezone.now()
+    form = InvoiceSearchForm(request.GET or None)
+    queryset = form.apply(
+        activity.invoices().select_related("buyer").prefetch_related("disputes"), now
     )
     try:
         page = keyset_page(queryset, limit=25, starting_after=request.GET.get("after") or None)
     except InvalidCursor:
         page = keyset_page(queryset, limit=25)
+    template = "billing/invoices.html"
+    htmx = request.htmx  # type: ignore[attr-defined]
+    if htmx and not htmx.history_restore_request:  # Back/Forward restores the whole page
+        template += "#invoice-list"
     return render(
         request,
-        "billing/invoices.html",
-        {"billing": billing, "connect": connect, "page": page, "now": timezone.now()},
+        template,
+        {
+            "billing": billing,
+            "connect": connect,
+            "activity": activity,
+            "form": form,
+            "query": form.query,
+            "filters": form.query_string(),
+            "page": page,
+            "now": now,
+        },
+        status=400 if form.errors else 200,
     )
 
 
 @acting_customer_required
 def invoice_detail(request: ActingRequest, ref: str) -> HttpResponse:
-    billing, connect = _own_connect(request)
-    if connect is None:
-        raise Http404("No Stripe account of its own")
-    invoice = _invoice(connect, ref)
+    activity = _activity(request)
+    if activity.connect is None:
+        raise Http404("No Stripe account")
+    invoice = _invoice(activity, ref)
     return render(
         request,
         "billing/invoice_detail.html",
-        {"billing": billing, "connect": connect, "invoice": invoice, "now": timezone.now()},
+        {
+            "billing": activity.billing,
+            "connect": activity.connect,
+            "activity": activity,
+            "invoice": invoice,
+            "now": timezone.now(),
+        },
     )
 
 
@@ -434,10 +492,11 @@ def invoice_portal(request: ActingRequest, ref: str) -> HttpResponse:
 
     Admins only: the portal can change the buyer's payment details, which is more than reading.
     """
-    _, connect = _own_connect(request)
+    activity = _activity(request)
+    connect = activity.own_connect  # the parent's buyers' portal is the parent's to open
     if connect is None:
         raise Http404("No Stripe account of its own")
-    invoice = _invoice(connect, ref)
+    invoice = _invoice(activity, ref)
     back = reverse(
         "billing:invoice_detail", kwargs={"customer_id": request.acting.customer.pk, "ref": ref}
     )
@@ -457,18 +516,24 @@ def invoice_portal(request: ActingRequest, ref: str) -> HttpResponse:
 
 @acting_customer_required
 def pending_items(request: ActingRequest) -> HttpResponse:
-    billing, connect = _own_connect(request)
+    activity = _activity(request)
+    billing, connect = activity.billing, activity.connect
     if connect is None:
         return _not_provisioned(request, billing, "Pending items")
     items = (
-        InvoiceItem.objects.filter(connect_account=connect, invoice_stripe_id="")
+        activity.pending_items()
         .select_related("buyer")
         .order_by("buyer__name", "buyer_id", "created", "id")
     )
     return render(
         request,
         "billing/pending.html",
-        {"billing": billing, "connect": connect, "groups": dashboard.group_by_buyer(items)},
+        {
+            "billing": billing,
+            "connect": connect,
+            "activity": activity,
+            "groups": dashboard.group_by_buyer(items),
+        },
     )
 
 
