@@ -85,7 +85,13 @@ class InvoiceSearchForm(forms.Form):
         max_length=100,
         label="Search invoices",
         help_text="Number, buyer, amount or status (e.g. nw-0042, Acme, 1,234.56, overdue).",
-        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "autocomplete": "off",
+                "aria-describedby": "invoice-search-help",
+            }
+        ),
     )
 
     @property

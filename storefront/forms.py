@@ -37,7 +37,7 @@ class ApiKeyForm(forms.Form):
     scopes = forms.MultipleChoiceField(
         widget=forms.CheckboxSelectMultiple,
         required=True,
-        help_text="Keys read only unless you tick a write scope.",
+        help_text="A new key only reads unless you tick a write scope.",
     )
 
     def __init__(self, *args: Any, acting: Acting, **kwargs: Any) -> None:
