@@ -428,6 +428,21 @@ def ledger_totals(queryset: QuerySet[BalanceTransaction]) -> LedgerTotals:
     return LedgerTotals(sum(c.count for c in currencies), currencies)
 
 
+# A child's own invoices on its parent's account
+
+
+def open_invoice_totals(invoices: QuerySet[Invoice]) -> list[dict[str, Any]]:
+    """Per currency: how many invoices are open and what is still due on them. One query."""
+    rows = (
+        invoices.filter(status="open")
+        .order_by()
+        .values("currency")
+        .annotate(count=Count("id"), due=Sum("amount_remaining"))
+        .order_by("currency")
+    )
+    return [{"currency": r["currency"], "count": r["count"], "due": int(r["due"])} for r in rows]
+
+
 # Pending items
 
 

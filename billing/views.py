@@ -149,6 +149,16 @@ def overview(request: ActingRequest) -> HttpResponse:
             publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
             connect_js_url=settings.STRIPE_CONNECT_JS_URL,
         )
+    else:
+        activity = _activity(request)
+        if activity.through_parent:
+            # A child billed through its parent: its own share there, not the parent's money.
+            context.update(
+                activity=activity,
+                own_recent=list(activity.transactions().newest_first()[:6]),
+                own_open=dashboard.open_invoice_totals(activity.invoices()),
+                own_pending=activity.pending_items().count(),
+            )
     return render(request, "billing/overview.html", context)
 
 

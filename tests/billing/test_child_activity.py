@@ -159,3 +159,21 @@ def test_a_childs_payouts_page_says_where_its_money_is_paid_out_without_a_cta_it
     [payout] = family["parent"].connect_account.payouts.all()
     assert page(client_as(cast.child_owner), cast.child, f"payouts/{payout.stripe_id}/")[0] == 404
     assert page(client_as(cast.parent_owner), cast.parent, f"payouts/{payout.stripe_id}/")[0] == 200
+
+
+def test_the_childs_overview_sums_up_its_own_share(cast, client_as, family):
+    response = client_as(cast.child_owner).get(f"/c/{cast.child.pk}/")
+    html = response.content.decode()
+    assert 'data-testid="own-activity"' in html
+    assert "Your sales through Northwind Media" in html
+    own = BalanceTransaction.objects.get(source_id=family["child"].charge_stripe_id)
+    sibling = BalanceTransaction.objects.get(source_id=family["sibling"].charge_stripe_id)
+    section = html.split('data-testid="own-activity"')[1].split("</section>")[0]
+    from billing.money import format_money
+
+    assert format_money(own.net, "usd") in section
+    assert format_money(sibling.net, "usd") not in section
+    assert "<dd>1 <a" in section.replace("\n", "")  # one pending item of its own
+    # The parent's overview has no such section.
+    parent = client_as(cast.parent_owner).get(f"/c/{cast.parent.pk}/").content.decode()
+    assert 'data-testid="own-activity"' not in parent
