@@ -449,7 +449,7 @@ def invoices(request: ActingRequest) -> HttpResponse:
     now = timezone.now()
     form = InvoiceSearchForm(request.GET or None)
     queryset = form.apply(
-        activity.invoices().select_related("buyer").prefetch_related("disputes"), now
+        activity.invoices().select_related("buyer__seller").prefetch_related("disputes"), now
     )
     try:
         page = keyset_page(queryset, limit=25, starting_after=request.GET.get("after") or None)

@@ -146,6 +146,8 @@ def test_the_parent_still_sees_everything_on_its_account(cast, client_as, family
     _, html = page(client_as(cast.parent_owner), cast.parent, "invoices/")
     assert 'data-testid="through-parent"' not in html
     assert all(invoice.number in html for invoice in family.values())
+    # Whose sale each child's invoice is.
+    assert "for Northwind Sports" in html and "for Northwind News" in html
 
 
 def test_a_childs_payouts_page_says_where_its_money_is_paid_out_without_a_cta_it_cannot_take(
