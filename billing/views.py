@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,6 +23,7 @@ from billing.forms import CountryForm, InvoiceSearchForm, LedgerFilterForm
 from billing.models import (
     PLATFORM_DEFAULT,
     BalanceTransaction,
+    BalanceTransactionQuerySet,
     ConnectAccount,
     Invoice,
     OnboardingStatus,
@@ -122,8 +123,9 @@ def express_dashboard(request: ActingRequest) -> HttpResponse:
 def _own_connect(request: ActingRequest) -> tuple[ResolvedBilling, ConnectAccount | None]:
     """The acting customer's billing and, if it has its own, its Connect account.
 
-    An inheriting child's money lives in its parent's account: its pages say so rather than
-    show the parent's ledger (which mixes every child's money) to the child's users.
+    For what belongs to the account itself (payouts, balances, Stripe links, setup). An
+    inheriting child's invoices and payments come through `_activity`: only its own share of
+    the parent's account, never the parent's whole ledger.
     """
     billing = resolve_billing(request.acting.customer)
     return billing, (None if billing.inherited else billing.connect)
@@ -340,7 +342,9 @@ def transactions_csv(request: ActingRequest) -> HttpResponse:
     return _csv_response(connect, queryset, f"{name}-transactions.csv")
 
 
-def _csv_response(connect: ConnectAccount, queryset: Any, filename: str) -> StreamingHttpResponse:
+def _csv_response(
+    connect: ConnectAccount, queryset: QuerySet[BalanceTransaction], filename: str
+) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
         dashboard.ledger_csv(connect, queryset), content_type="text/csv; charset=utf-8"
     )
@@ -403,7 +407,7 @@ def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
     )
 
 
-def _carried_by(connect: ConnectAccount, payout: Payout) -> Any:
+def _carried_by(connect: ConnectAccount, payout: Payout) -> BalanceTransactionQuerySet:
     """The transactions a payout carried (what its page lists and its CSV holds)."""
     return BalanceTransaction.objects.filter(
         connect_account=connect, payout_stripe_id=payout.stripe_id
