@@ -429,6 +429,21 @@ def ledger_totals(queryset: QuerySet[BalanceTransaction]) -> LedgerTotals:
     return LedgerTotals(sum(c.count for c in currencies), currencies)
 
 
+# A child's own invoices on its parent's account
+
+
+def open_invoice_totals(invoices: QuerySet[Invoice]) -> list[dict[str, Any]]:
+    """Per currency: how many invoices are open and what is still due on them. One query."""
+    rows = (
+        invoices.filter(status="open")
+        .order_by()
+        .values("currency")
+        .annotate(count=Count("id"), due=Sum("amount_remaining"))
+        .order_by("currency")
+    )
+    return [{"currency": r["currency"], "count": r["count"], "due": int(r["due"])} for r in rows]
+
+
 # Pending items
 
 
@@ -481,9 +496,11 @@ def child_rows(parent: Customer, children: list[Customer]) -> list[ChildRow]:
         account = own.get(child.pk)
         connect = account.connect if account else None
         serving = connect if account else parent_connect
-        totals: dict[str, int] = defaultdict(int)
-        for entry in (connect.balance_available + connect.balance_pending) if connect else []:
-            totals[entry["currency"]] += int(entry["amount"])
+        # Per currency: what is available and what is still pending, never one sum.
+        parts: dict[str, dict[str, int]] = defaultdict(lambda: {"available": 0, "pending": 0})
+        for bucket in ("available", "pending"):
+            for entry in (getattr(connect, f"balance_{bucket}") or []) if connect else []:
+                parts[entry["currency"]][bucket] += int(entry["amount"])
         rows.append(
             ChildRow(
                 customer=child,
@@ -491,7 +508,50 @@ def child_rows(parent: Customer, children: list[Customer]) -> list[ChildRow]:
                 status=stored_status(serving),
                 state=onboarding_state(serving),
                 connect=connect,
-                balances=[{"currency": c, "amount": a} for c, a in sorted(totals.items())],
+                balances=[{"currency": c, **p} for c, p in sorted(parts.items())],
             )
         )
     return rows
+
+
+# Payout schedule
+
+WEEKDAY_NAMES = {
+    "monday": "Monday", "tuesday": "Tuesday", "wednesday": "Wednesday", "thursday": "Thursday",
+    "friday": "Friday", "saturday": "Saturday", "sunday": "Sunday",
+}  # fmt: skip
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def _words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def payout_schedule(connect: ConnectAccount) -> str:
+    """The account's payout schedule in words ("Daily, 2-day delay", "Weekly on Monday",
+    "Monthly on the 15th", "Manual"), from `settings.payouts.schedule` as Stripe last sent it;
+    "" when we have not seen it."""
+    schedule = (((connect.raw or {}).get("settings") or {}).get("payouts") or {}).get("schedule")
+    if not schedule or not schedule.get("interval"):
+        return ""
+    interval = schedule["interval"]
+    if interval == "manual":
+        return "Manual"
+    if interval == "weekly":
+        days = schedule.get("weekly_payout_days") or [schedule.get("weekly_anchor")]
+        names = [WEEKDAY_NAMES.get(str(d), str(d).title()) for d in days if d]
+        return f"Weekly on {_words(names)}" if names else "Weekly"
+    if interval == "monthly":
+        days = schedule.get("monthly_payout_days") or [schedule.get("monthly_anchor")]
+        dates = [_ordinal(int(d)) for d in days if d]
+        return f"Monthly on the {_words(dates)}" if dates else "Monthly"
+    if interval == "daily":
+        delay = schedule.get("delay_days")
+        if isinstance(delay, int):
+            return f"Daily, {delay}-day delay"
+        return "Daily"
+    return str(interval).title()

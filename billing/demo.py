@@ -15,7 +15,9 @@ of a marketplace seller's life, day by day on the emulator's clock:
   Northwind Sports later takes a manual payout (on a manual schedule for a week) and an instant
   one; Northwind Media is paid out weekly, Northwind Sports daily.
 
-Globex Publishing and Northwind News are left without their own account. Runs only against
+Globex Publishing and Northwind News are left without their own account; Northwind News bills
+through Northwind Media's: Umbrella Brands is its buyer there (`BUYER_SELLERS`), so its users see
+Umbrella's invoices (one overdue), payments and this month's usage, settled through the parent. Runs only against
 the emulator (it drives the emulator's `/_emulator/` controls over HTTP) and only once: if
 Northwind Media already has invoices, it does nothing.
 """
@@ -55,6 +57,9 @@ BUYERS = {
         ("bluth", "Bluth Europe", "rechnung@bluth.test", "eur"),
     ],
 }
+
+# Buyers on a parent's account that belong to one of its children (billed through the parent).
+BUYER_SELLERS = {"umbrella": "Northwind News"}
 
 FEES = {
     "Northwind Media": {
@@ -379,7 +384,16 @@ def seed(customers: dict[str, Customer], say: Callable[[str], None], months: int
 
     buyers = {
         name: [
-            (invoicing.buyer_for(connect, reference=ref, name=buyer, email=email), currency)
+            (
+                invoicing.buyer_for(
+                    connect,
+                    reference=ref,
+                    name=buyer,
+                    email=email,
+                    seller=customers[BUYER_SELLERS[ref]] if ref in BUYER_SELLERS else None,
+                ),
+                currency,
+            )
             for ref, buyer, email, currency in BUYERS[name]
         ]
         for name, connect in sellers.items()
@@ -399,6 +413,15 @@ def seed(customers: dict[str, Customer], say: Callable[[str], None], months: int
         # A buyer pays this month's invoice today: funds show as pending, "available soon".
         for _, invoice in story.issued[:: len(BUYERS["Northwind Media"])]:
             emulator.control("POST", f"invoices/{invoice.stripe_id}/pay")
+        # This month's usage so far, not invoiced yet: pending items.
+        for buyer, currency in buyers["Northwind Media"]:
+            if buyer.reference in BUYER_SELLERS:
+                invoicing.record_usage(
+                    sellers["Northwind Media"], buyer, usage_id=f"demo-so-far-{buyer.reference}",
+                    kind=ItemKind.VARIABLE_COST, description="Display impressions, this month so far",
+                    currency=currency, quantity=640, unit_amount=250,
+                    metric="impressions (thousands)", contract="Media buy MB-200",
+                )  # fmt: skip
         for connect in sellers.values():
             mirror.sync_account(connect, throttle=mirror.Throttle(1_000))
             onboarding.refresh(connect)

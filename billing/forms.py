@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import operator
+import re
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from billing.ledger import KIND_CHOICES, kind_condition
-from billing.models import BalanceTransaction
+from billing.models import BalanceTransaction, Invoice
+from billing.money import minor_unit_exponent
 from billing.onboarding import SUPPORTED_COUNTRIES
 
 
@@ -66,3 +69,63 @@ class LedgerFilterForm(forms.Form):
         return urlencode(
             {k: v for k, v in (self.data or {}).items() if k in self.fields and v and data.get(k)}
         )
+
+
+INVOICE_STATUSES = ("draft", "open", "paid", "uncollectible", "void")
+_AMOUNT = re.compile(r"^[^\d\-]{0,4}\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*[a-zA-Z]{0,3}$")
+
+
+class InvoiceSearchForm(forms.Form):
+    """One search box over the invoices: a number (any case, or part of one), a buyer's name,
+    an amount ("1,234.56", "$1234.56") or a status ("open", "paid", "overdue")."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search invoices",
+        help_text="Number, buyer, amount or status (e.g. nw-0042, Acme, 1,234.56, overdue).",
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "autocomplete": "off",
+                "aria-describedby": "invoice-search-help",
+            }
+        ),
+    )
+
+    @property
+    def query(self) -> str:
+        return (self.cleaned_data.get("q") or "").strip() if self.is_valid() else ""
+
+    def apply(self, queryset: QuerySet[Invoice], now: datetime) -> QuerySet[Invoice]:
+        text = self.query
+        if not text:
+            return queryset
+        match = Q(number__icontains=text) | Q(buyer__name__icontains=text)
+        word = text.casefold()
+        if word == "overdue":
+            match |= Q(status="open", due_date__lt=now)
+        elif word in INVOICE_STATUSES:
+            match |= Q(status=word)
+        amount = _parse_amount(text)
+        if amount is not None:
+            currencies = queryset.order_by().values_list("currency", flat=True).distinct()
+            for currency in set(currencies):
+                minor = amount.scaleb(minor_unit_exponent(currency))
+                if minor == minor.to_integral_value():
+                    match |= Q(currency=currency, total=int(minor))
+        return queryset.filter(match)
+
+    def query_string(self) -> str:
+        from urllib.parse import urlencode
+
+        return urlencode({"q": self.query}) if self.query else ""
+
+
+def _parse_amount(text: str) -> Decimal | None:
+    """ "1,234.56", "$1234.56", "1234.56 USD" → Decimal("1234.56"); anything else → None."""
+    match = _AMOUNT.match(text.strip())
+    if match is None:
+        return None
+    whole, fraction = match.group(1).replace(",", ""), match.group(2) or ""
+    return Decimal(f"{whole}.{fraction}" if fraction else whole)

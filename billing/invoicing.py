@@ -36,16 +36,33 @@ from billing.models import (
     ItemKind,
     MissingFeeSchedule,
 )
+from storefront.models import Customer
 
 logger = logging.getLogger(__name__)
 
 
-def buyer_for(connect: ConnectAccount, *, reference: str, name: str, email: str = "") -> Buyer:
-    """Our buyer `reference` on this seller's account, with its Stripe customer (created once)."""
+def buyer_for(
+    connect: ConnectAccount,
+    *,
+    reference: str,
+    name: str,
+    email: str = "",
+    seller: Customer | None = None,
+) -> Buyer:
+    """Our buyer `reference` on this seller's account, with its Stripe customer (created once).
+
+    `seller` is the child account whose buyer it is when the child bills through this (its
+    parent's) account; the Stripe customer carries it as `seller_customer_id`, so the child's
+    users see that buyer's invoices as theirs.
+    """
+    if seller is not None and seller.parent_id != connect.billing_account.customer_id:
+        raise ValueError("A buyer's seller must be a child of the account's customer")
     buyer = Buyer.objects.filter(connect_account=connect, reference=reference).first()
     if buyer is not None and buyer.stripe_customer_id:
         return buyer
     metadata = {"buyer_reference": reference}
+    if seller is not None:
+        metadata["seller_customer_id"] = str(seller.pk)
     customer = gateway.create_once(
         lambda key: gateway.create_customer(
             connect.stripe_id, name=name, email=email, metadata=metadata, idempotency_key=key
@@ -58,7 +75,12 @@ def buyer_for(connect: ConnectAccount, *, reference: str, name: str, email: str 
             buyer, _ = Buyer.objects.update_or_create(
                 connect_account=connect,
                 reference=reference,
-                defaults={"name": name, "email": email, "stripe_customer_id": customer["id"]},
+                defaults={
+                    "name": name,
+                    "email": email,
+                    "stripe_customer_id": customer["id"],
+                    "seller": seller,
+                },
             )
     except IntegrityError:
         buyer = Buyer.objects.get(connect_account=connect, reference=reference)

@@ -132,7 +132,8 @@ def _behind(stored: str, incoming: str, progress: dict[str, int]) -> bool:
 
 
 def upsert_payout(connect: ConnectAccount, obj: dict[str, Any]) -> Payout:
-    values = {"connect_account": connect, **Payout.values_from_stripe(obj)}
+    external = ((connect.raw or {}).get("external_accounts") or {}).get("data") or []
+    values = {"connect_account": connect, **Payout.values_from_stripe(obj, external)}
     with transaction.atomic():
         payout, created = _locked_or_inserted(Payout, obj["id"], values)
         if not created and not _behind(payout.status, values["status"], PAYOUT_PROGRESS):
@@ -465,7 +466,31 @@ def sync_account(
     # The account's state too (status, requirements): a backfill after lost events repairs it.
     throttle.wait()
     onboarding.refresh(connect)
+    fill_payout_destinations(connect)
     return counts
+
+
+def fill_payout_destinations(connect: ConnectAccount) -> int:
+    """Name the bank (or card) of payouts mirrored before their destination was in the
+    account's `external_accounts` we had (a bank account added just before its first payout).
+    Once named, a payout keeps the name: a later removal of the bank account changes nothing."""
+    external = {
+        ea.get("id"): ea
+        for ea in ((connect.raw or {}).get("external_accounts") or {}).get("data") or []
+    }
+    filled = 0
+    unnamed = Payout.objects.filter(connect_account=connect, destination_last4="").exclude(
+        destination_stripe_id=""
+    )
+    for payout in unnamed.filter(destination_stripe_id__in=list(external)):
+        found = external[payout.destination_stripe_id]
+        if not found.get("last4"):
+            continue
+        payout.destination_bank_name = (found.get("bank_name") or found.get("brand") or "")[:255]
+        payout.destination_last4 = str(found["last4"])[-4:]
+        payout.save(update_fields=["destination_bank_name", "destination_last4"])
+        filled += 1
+    return filled
 
 
 def _sync_resource(

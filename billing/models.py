@@ -670,6 +670,11 @@ class Payout(models.Model):
     failure_message = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField()
     arrival_date = models.DateTimeField(null=True, blank=True)
+    # Where it was sent (Stripe's `destination`: an external account of the connected account),
+    # kept as it was then: a bank account replaced later still names the payouts it received.
+    destination_stripe_id = models.CharField(max_length=255, blank=True)
+    destination_bank_name = models.CharField(max_length=255, blank=True)
+    destination_last4 = models.CharField(max_length=4, blank=True)
     raw = models.JSONField(default=dict)
 
     objects = MirrorQuerySet.as_manager()
@@ -719,9 +724,22 @@ class Payout(models.Model):
             else ""
         )
 
+    @property
+    def destination_label(self) -> str:
+        """ "STRIPE TEST BANK •••• 6789", or what we know of it."""
+        if self.destination_last4:
+            name = self.destination_bank_name or "Account"
+            return f"{name} •••• {self.destination_last4}"
+        return ""
+
     @classmethod
-    def values_from_stripe(cls, obj: dict[str, Any]) -> dict[str, Any]:
-        return {
+    def values_from_stripe(
+        cls, obj: dict[str, Any], external_accounts: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """Columns from a payout; its destination's bank name and last 4 come from the payout
+        when `destination` is expanded, else from the account's `external_accounts`. Unknown
+        there, they are left out (an update then keeps what was stored)."""
+        values = {
             "amount": int(obj["amount"]),
             "currency": obj["currency"],
             "status": obj.get("status") or "",
@@ -734,6 +752,21 @@ class Payout(models.Model):
             "arrival_date": _ts(obj.get("arrival_date")),
             "raw": obj,
         }
+        destination = obj.get("destination")
+        if isinstance(destination, dict):
+            values["raw"] = {**obj, "destination": destination.get("id")}
+        else:
+            destination = next(
+                (ea for ea in external_accounts or [] if ea.get("id") == destination), None
+            ) or {"id": destination}
+        values["destination_stripe_id"] = destination.get("id") or ""
+        if destination.get("last4"):
+            # A bank account has a bank name; a debit card its brand.
+            values["destination_bank_name"] = (
+                destination.get("bank_name") or destination.get("brand") or ""
+            )[:255]
+            values["destination_last4"] = str(destination["last4"])[-4:]
+        return values
 
 
 class Buyer(models.Model):
@@ -748,6 +781,16 @@ class Buyer(models.Model):
     name = models.CharField(max_length=255)
     email = models.EmailField(blank=True)
     stripe_customer_id = models.CharField(max_length=255, blank=True)
+    # The child account whose buyer this is, when the child bills through its parent's Stripe
+    # account (our `seller_customer_id` in the Stripe customer's metadata): that child's users
+    # see this buyer's invoices, pending items and payments as theirs, settled through the parent.
+    seller = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="buyers_via_parent",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

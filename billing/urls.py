@@ -19,6 +19,7 @@ customer_billing = [
     path("transactions/totals/", views.transactions_totals, name="transactions_totals"),
     path("payouts/", views.payouts, name="payouts"),
     path("payouts/<str:payout_id>/", views.payout_detail, name="payout_detail"),
+    path("payouts/<str:payout_id>/transactions.csv", views.payout_csv, name="payout_csv"),
     path("invoices/", views.invoices, name="invoices"),
     path("invoices/<str:ref>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<str:ref>/portal/", views.invoice_portal, name="invoice_portal"),

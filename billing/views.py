@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,15 +17,16 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from billing import dashboard, disputes, fee_history, gateway, mirror, onboarding, payout_trace
+from billing.activity import Activity, activity_for
 from billing.errors import NotProvisioned
 from billing.fees import application_fee
-from billing.forms import CountryForm, LedgerFilterForm
+from billing.forms import CountryForm, InvoiceSearchForm, LedgerFilterForm
 from billing.models import (
     PLATFORM_DEFAULT,
     BalanceTransaction,
+    BalanceTransactionQuerySet,
     ConnectAccount,
     Invoice,
-    InvoiceItem,
     OnboardingStatus,
     Payout,
 )
@@ -122,8 +123,9 @@ def express_dashboard(request: ActingRequest) -> HttpResponse:
 def _own_connect(request: ActingRequest) -> tuple[ResolvedBilling, ConnectAccount | None]:
     """The acting customer's billing and, if it has its own, its Connect account.
 
-    An inheriting child's money lives in its parent's account: its pages say so rather than
-    show the parent's ledger (which mixes every child's money) to the child's users.
+    For what belongs to the account itself (payouts, balances, Stripe links, setup). An
+    inheriting child's invoices and payments come through `_activity`: only its own share of
+    the parent's account, never the parent's whole ledger.
     """
     billing = resolve_billing(request.acting.customer)
     return billing, billing.own_connect
@@ -158,6 +160,16 @@ def overview(request: ActingRequest) -> HttpResponse:
             publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
             connect_js_url=settings.STRIPE_CONNECT_JS_URL,
         )
+    else:
+        activity = _activity(request)
+        if activity.through_parent:
+            # A child billed through its parent: its own share there, not the parent's money.
+            context.update(
+                activity=activity,
+                own_recent=list(activity.transactions().newest_first()[:6]),
+                own_open=dashboard.open_invoice_totals(activity.invoices()),
+                own_pending=activity.pending_items().count(),
+            )
     return render(request, "billing/overview.html", context)
 
 
@@ -269,14 +281,21 @@ def _not_provisioned(request: ActingRequest, billing: ResolvedBilling, title: st
     return render(request, "billing/no_account.html", {"billing": billing, "title": title})
 
 
+def _activity(request: ActingRequest) -> Activity:
+    """The rows the acting customer may see: its own account's, or, for a child billed through
+    its parent, its own share of the parent's (billing.activity)."""
+    return activity_for(request.acting.customer)
+
+
 @vary_on_headers("HX-Request", "HX-History-Restore-Request")
 @acting_customer_required
 def transactions(request: ActingRequest) -> HttpResponse:
-    billing, connect = _own_connect(request)
+    activity = _activity(request)
+    billing, connect = activity.billing, activity.connect
     if connect is None:
         return _not_provisioned(request, billing, "Transactions")
     form = LedgerFilterForm(request.GET or None)
-    queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect))
+    queryset = form.apply(activity.transactions())
     page = keyset_page_or_first(queryset, limit=25, starting_after=request.GET.get("after"))
     if page.restarted:
         messages.info(request, "That page no longer exists; showing the newest transactions.")
@@ -287,6 +306,7 @@ def transactions(request: ActingRequest) -> HttpResponse:
         "page": page,
         "rows": dashboard.ledger_rows(connect, page.items),
         "filters": form.query_string(),
+        "activity": activity,
     }
     template = "billing/transactions.html"
     htmx = request.htmx  # type: ignore[attr-defined]
@@ -300,11 +320,13 @@ def transactions_totals(request: ActingRequest) -> HttpResponse:
     """The filtered ledger's count and sums, fetched by the page after it shows (htmx): the
     sums read every matching row, so the ledger page itself stays one keyset read however
     long the ledger is."""
-    _, connect = _own_connect_or_404(request)
+    activity = _activity(request)
+    if activity.connect is None:
+        raise Http404("No Stripe account")
     form = LedgerFilterForm(request.GET or None)
     if form.errors:
         return HttpResponse(status=400)
-    queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect))
+    queryset = form.apply(activity.transactions())
     return render(
         request, "billing/_ledger_totals.html", {"totals": dashboard.ledger_totals(queryset)}
     )
@@ -312,18 +334,27 @@ def transactions_totals(request: ActingRequest) -> HttpResponse:
 
 @acting_customer_required
 def transactions_csv(request: ActingRequest) -> HttpResponse:
-    _, connect = _own_connect_or_404(request)
+    activity = _activity(request)
+    connect = activity.connect
+    if connect is None:
+        raise Http404("No Stripe account")
     form = LedgerFilterForm(request.GET or None)
     if form.errors:
         # Show the filters with their messages rather than a bare error for a download.
         ledger = reverse("billing:transactions", kwargs={"customer_id": request.acting.customer.pk})
         return redirect(f"{ledger}?{request.GET.urlencode()}")
-    queryset = form.apply(BalanceTransaction.objects.filter(connect_account=connect)).newest_first()
+    queryset = form.apply(activity.transactions()).newest_first()
+    name = slugify(request.acting.customer.name) or "ledger"
+    return _csv_response(connect, queryset, f"{name}-transactions.csv")
+
+
+def _csv_response(
+    connect: ConnectAccount, queryset: QuerySet[BalanceTransaction], filename: str
+) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
         dashboard.ledger_csv(connect, queryset), content_type="text/csv; charset=utf-8"
     )
-    name = slugify(request.acting.customer.name) or "ledger"
-    response["Content-Disposition"] = f'attachment; filename="{name}-transactions.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -345,6 +376,8 @@ def payouts(request: ActingRequest) -> HttpResponse:
             "connect": connect,
             "page": page,
             "payouts_paused": payout_trace.payouts_paused(connect),
+            "schedule": dashboard.payout_schedule(connect),
+            "balances": dashboard.balances(connect),
         },
     )
 
@@ -353,9 +386,7 @@ def payouts(request: ActingRequest) -> HttpResponse:
 def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
     billing, connect = _own_connect_or_404(request)
     payout = get_object_or_404(Payout, connect_account=connect, stripe_id=payout_id)
-    contained = BalanceTransaction.objects.filter(
-        connect_account=connect, payout_stripe_id=payout.stripe_id
-    ).carried_by_payouts()
+    contained = _carried_by(connect, payout)
     totals = contained.aggregate(
         gross=Sum("amount"), fees=Sum("fee"), net=Sum("net"), count=Count("id")
     )
@@ -372,17 +403,38 @@ def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
             "totals": totals,
             "adds_up": totals["net"] == payout.amount,
             "truncated": totals["count"] > len(rows),
+            "schedule": dashboard.payout_schedule(connect),
         },
     )
 
 
-def _invoice(connect: ConnectAccount, ref: str) -> Invoice:
-    """An invoice by its number ("NW-0042") or its Stripe id ("in_…")."""
+def _carried_by(connect: ConnectAccount, payout: Payout) -> BalanceTransactionQuerySet:
+    """The transactions a payout carried (what its page lists and its CSV holds)."""
+    return BalanceTransaction.objects.filter(
+        connect_account=connect, payout_stripe_id=payout.stripe_id
+    ).carried_by_payouts()
+
+
+@acting_customer_required
+def payout_csv(request: ActingRequest, payout_id: str) -> HttpResponse:
+    """Exactly the transactions one payout carried, as the ledger's CSV."""
+    _, connect = _own_connect(request)
+    if connect is None:
+        raise Http404("No Stripe account of its own")
+    payout = get_object_or_404(Payout, connect_account=connect, stripe_id=payout_id)
+    name = slugify(request.acting.customer.name) or "payout"
+    return _csv_response(
+        connect, _carried_by(connect, payout).newest_first(), f"{name}-{payout.stripe_id}.csv"
+    )
+
+
+def _invoice(activity: Activity, ref: str) -> Invoice:
+    """An invoice by its number ("NW-0042", in any case) or its Stripe id ("in_…")."""
     invoice = (
-        Invoice.objects.select_related("buyer")
+        activity.invoices()
+        .select_related("buyer")
         .prefetch_related("disputes")
-        .filter(connect_account=connect)
-        .filter(Q(stripe_id=ref) | Q(number=ref))
+        .filter(Q(stripe_id=ref) | Q(number__iexact=ref))
         .first()
     )
     if invoice is None:
@@ -390,32 +442,58 @@ def _invoice(connect: ConnectAccount, ref: str) -> Invoice:
     return invoice
 
 
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 @acting_customer_required
 def invoices(request: ActingRequest) -> HttpResponse:
-    billing, connect = _own_connect(request)
+    """The invoices, newest first, narrowed by one search box (number in any case, buyer,
+    amount or status). The query stays in the URL; htmx swaps just the list."""
+    activity = _activity(request)
+    billing, connect = activity.billing, activity.connect
     if connect is None:
         return _not_provisioned(request, billing, "Invoices")
-    queryset = (
-        Invoice.objects.filter(connect_account=connect)
-        .select_related("buyer")
-        .prefetch_related("disputes")
+    now = timezone.now()
+    form = InvoiceSearchForm(request.GET or None)
+    queryset = form.apply(
+        activity.invoices().select_related("buyer__seller").prefetch_related("disputes"), now
     )
     page = keyset_page_or_first(queryset, limit=25, starting_after=request.GET.get("after"))
+    template = "billing/invoices.html"
+    htmx = request.htmx  # type: ignore[attr-defined]
+    if htmx and not htmx.history_restore_request:  # Back/Forward restores the whole page
+        template += "#invoice-list"
     return render(
         request,
-        "billing/invoices.html",
-        {"billing": billing, "connect": connect, "page": page, "now": timezone.now()},
+        template,
+        {
+            "billing": billing,
+            "connect": connect,
+            "activity": activity,
+            "form": form,
+            "query": form.query,
+            "filters": form.query_string(),
+            "page": page,
+            "now": now,
+        },
+        status=400 if form.errors else 200,
     )
 
 
 @acting_customer_required
 def invoice_detail(request: ActingRequest, ref: str) -> HttpResponse:
-    billing, connect = _own_connect_or_404(request)
-    invoice = _invoice(connect, ref)
+    activity = _activity(request)
+    if activity.connect is None:
+        raise Http404("No Stripe account")
+    invoice = _invoice(activity, ref)
     return render(
         request,
         "billing/invoice_detail.html",
-        {"billing": billing, "connect": connect, "invoice": invoice, "now": timezone.now()},
+        {
+            "billing": activity.billing,
+            "connect": activity.connect,
+            "activity": activity,
+            "invoice": invoice,
+            "now": timezone.now(),
+        },
     )
 
 
@@ -426,8 +504,11 @@ def invoice_portal(request: ActingRequest, ref: str) -> HttpResponse:
 
     Admins only: the portal can change the buyer's payment details, which is more than reading.
     """
-    _, connect = _own_connect_or_404(request)
-    invoice = _invoice(connect, ref)
+    activity = _activity(request)
+    connect = activity.own_connect  # the parent's buyers' portal is the parent's to open
+    if connect is None:
+        raise Http404("No Stripe account of its own")
+    invoice = _invoice(activity, ref)
     back = reverse(
         "billing:invoice_detail", kwargs={"customer_id": request.acting.customer.pk, "ref": ref}
     )
@@ -447,18 +528,24 @@ def invoice_portal(request: ActingRequest, ref: str) -> HttpResponse:
 
 @acting_customer_required
 def pending_items(request: ActingRequest) -> HttpResponse:
-    billing, connect = _own_connect(request)
+    activity = _activity(request)
+    billing, connect = activity.billing, activity.connect
     if connect is None:
         return _not_provisioned(request, billing, "Pending items")
     items = (
-        InvoiceItem.objects.filter(connect_account=connect, invoice_stripe_id="")
+        activity.pending_items()
         .select_related("buyer")
         .order_by("buyer__name", "buyer_id", "created", "id")
     )
     return render(
         request,
         "billing/pending.html",
-        {"billing": billing, "connect": connect, "groups": dashboard.group_by_buyer(items)},
+        {
+            "billing": billing,
+            "connect": connect,
+            "activity": activity,
+            "groups": dashboard.group_by_buyer(items),
+        },
     )
 
 

@@ -83,6 +83,7 @@ def _connect_for(event: WebhookEvent) -> ConnectAccount | None:
 def _on_account(event: WebhookEvent, connect: ConnectAccount) -> None:
     # Never trust the payload's snapshot: a late older event would roll status back.
     onboarding.refresh(connect)
+    mirror.fill_payout_destinations(connect)
 
 
 def _on_payout(event: WebhookEvent, connect: ConnectAccount) -> None:

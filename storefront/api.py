@@ -175,7 +175,7 @@ def consume_rate_limit(key: ApiKey) -> RateLimit:
 
 
 class ApiKeyAuth(HttpBearer):
-    """`Authorization: Bearer scope3_…` — an active, unrevoked API key."""
+    """`Authorization: Bearer sfk_…` (or a key issued earlier as `scope3_…`) — an active, unrevoked API key."""
 
     openapi_description = (
         "An API key created on the API keys page or with `manage.py create_api_key`."

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from storefront.access import Acting
 from storefront.models import (
     BILLING_MODELS,
+    READ_SCOPES,
+    WRITE_SCOPES,
     AuthenticationType,
     SourceProtocol,
     SourceType,
@@ -32,15 +34,27 @@ class ApiKeyForm(forms.Form):
         max_length=100,
         help_text="What the key is for, e.g. “ERP sync”. You will see it in the list, not the key.",
     )
-    scopes = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, required=True)
+    scopes = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple,
+        required=True,
+        help_text="A new key only reads unless you tick a write scope.",
+    )
 
     def __init__(self, *args: Any, acting: Acting, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [
-            (scope.value, f"{scope.value} — {scope.label}") for scope in acting.allowed_scopes()
+            (
+                scope.value,
+                f"{scope.value} — {scope.label}{' (changes data)' * (scope in WRITE_SCOPES)}",
+            )
+            for scope in acting.allowed_scopes()
         ]
         self.fields["scopes"].choices = choices
-        self.fields["scopes"].initial = [value for value, _ in choices]
+        # Read-only by default: writing is opted into, one scope at a time.
+        self.fields["scopes"].initial = [
+            s.value for s in acting.allowed_scopes() if s in READ_SCOPES
+        ]
+        self.write_scopes = [s.value for s in acting.allowed_scopes() if s in WRITE_SCOPES]
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

@@ -189,8 +189,12 @@ WRITE_SCOPES = [Scope.BILLING_WRITE, Scope.STOREFRONT_WRITE]
 # was issued with it (we have no separate "billing permission"; the scope on the key is the grant).
 GRANTED_SCOPES = [Scope.FINANCE]
 
-# Keys follow the documented shape `scope3_<32-character client id>_<secret>`.
-API_KEY_PREFIX = "scope3_"
+# Keys have the shape `<prefix><32-character client id>_<secret>`. New keys carry a neutral
+# prefix of our own; keys issued under the earlier prefix keep working (each key records its
+# prefix, and the hash covers the whole key, prefix included).
+API_KEY_PREFIX = "sfk_"
+LEGACY_API_KEY_PREFIXES = ("scope3_",)
+API_KEY_PREFIXES = (API_KEY_PREFIX, *LEGACY_API_KEY_PREFIXES)
 _CLIENT_ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -206,10 +210,16 @@ class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
 
     def authenticate(self, raw_key: str) -> ApiKey | None:
         """The active key matching `raw_key`, or None. Compares hashes, never raw secrets."""
-        if not raw_key.startswith(API_KEY_PREFIX):
+        prefix = next((p for p in API_KEY_PREFIXES if raw_key.startswith(p)), None)
+        if prefix is None:
             return None
-        client_id = raw_key[len(API_KEY_PREFIX) :].split("_", 1)[0]
-        key = self.active().select_related("user", "customer").filter(client_id=client_id).first()
+        client_id = raw_key[len(prefix) :].split("_", 1)[0]
+        key = (
+            self.active()
+            .select_related("user", "customer")
+            .filter(client_id=client_id, prefix=prefix)
+            .first()
+        )
         if key is None or not secrets.compare_digest(key.secret_hash, hash_api_key_secret(raw_key)):
             return None
         return key
@@ -226,6 +236,7 @@ class ApiKey(models.Model):
     )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, default=API_KEY_PREFIX, editable=False)
     client_id = models.CharField(max_length=32, unique=True, editable=False)
     secret_hash = models.CharField(max_length=64, editable=False)
     scopes = models.JSONField(default=list)
@@ -253,6 +264,7 @@ class ApiKey(models.Model):
             user=user,
             customer=customer,
             name=name,
+            prefix=API_KEY_PREFIX,
             client_id=client_id,
             secret_hash=hash_api_key_secret(raw_key),
             scopes=sorted(set(scopes)),
@@ -261,7 +273,11 @@ class ApiKey(models.Model):
 
     @property
     def visible_prefix(self) -> str:
-        return f"{API_KEY_PREFIX}{self.client_id[:8]}"
+        return f"{self.prefix}{self.client_id[:8]}"
+
+    @property
+    def can_write(self) -> bool:
+        return any(scope in self.scopes for scope in WRITE_SCOPES)
 
     @property
     def is_active(self) -> bool:

@@ -76,7 +76,11 @@ def api_keys(request: ActingRequest) -> HttpResponse:
         )
         # Post/redirect/get, so a reload cannot create a second key; the raw key rides in the
         # session for exactly one page view and is removed from it as it is shown.
-        request.session[_NEW_KEY_SESSION] = {"customer": acting.customer.pk, "key": raw_key}
+        request.session[_NEW_KEY_SESSION] = {
+            "customer": acting.customer.pk,
+            "key": raw_key,
+            "writes": key.can_write,
+        }
         messages.success(
             request, f"Created API key “{key.name}”. Copy it now: it is not shown again."
         )
@@ -87,7 +91,12 @@ def api_keys(request: ActingRequest) -> HttpResponse:
     response = render(
         request,
         "storefront/api_keys.html",
-        {"form": form, "keys": keys, "new_key": new_key},
+        {
+            "form": form,
+            "keys": keys,
+            "new_key": new_key,
+            "new_key_writes": bool(new_key and pending.get("writes")),
+        },
         status=400 if form.errors else 200,
     )
     if new_key:

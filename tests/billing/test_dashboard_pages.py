@@ -283,7 +283,9 @@ class TestInheritanceAndChildren:
             .get(f"/c/{cast.sibling.pk}/billing/transactions/")
             .content.decode()
         )
-        assert "uses Northwind Media’s billing" in html
+        assert "Settled through Northwind Media’s Stripe account" in html
+        # Only its own share of the parent's ledger: none of the parent's own payments.
+        assert 'data-testid="txn-row"' not in html
 
     def test_fees_show_inheritance(self, cast, client_as, synced):
         html = (

@@ -171,3 +171,109 @@ class TestSwitcher:
     def test_staff_see_the_family_of_the_customer_they_act_as(self, cast):
         customers = access.switcher_customers(access.resolve(cast.staff, cast.standalone.pk))
         assert customers == [cast.standalone]
+
+
+# Whose rows each customer's money pages show on the parent's account.
+MONEY_OWNERS = {
+    "parent": {"child", "sibling", "parent"},
+    "child": {"child"},
+    "sibling": {"sibling"},
+}
+
+
+class TestMoneyOnTheParentsAccount:
+    """What each persona sees of the money pages' rows when acting as each customer it may act
+    as: a child billed through its parent sees only its own buyers' rows there, never a
+    sibling's nor the parent's other rows; the parent sees its whole account."""
+
+    @pytest.fixture
+    def ledger(self, cast):
+        from datetime import UTC, datetime
+
+        from billing.models import (
+            BalanceTransaction,
+            BillingAccount,
+            Buyer,
+            ConnectAccount,
+            Dispute,
+            Invoice,
+            InvoiceItem,
+        )
+
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        account = BillingAccount.objects.open_for(cast.parent)
+        connect = ConnectAccount.objects.create(
+            billing_account=account, stripe_id="acct_parent", country="US"
+        )
+        owners = {"child": cast.child, "sibling": cast.sibling, "parent": None}
+        for who, seller in owners.items():
+            buyer = Buyer.objects.create(
+                connect_account=connect, reference=who, name=f"buyer-{who}", seller=seller
+            )
+            invoice = Invoice.objects.create(
+                connect_account=connect, buyer=buyer, stripe_id=f"in_{who}", number=f"NW-{who}",
+                status="paid", currency="usd", total=100, amount_due=100, amount_paid=100,
+                amount_remaining=0, created=at, charge_stripe_id=f"ch_{who}",
+            )  # fmt: skip
+            InvoiceItem.objects.create(
+                connect_account=connect, buyer=buyer, stripe_id=f"ii_{who}", kind="plan_cost",
+                description=f"item-{who}", amount=100, currency="usd", created=at,
+            )  # fmt: skip
+            Dispute.objects.create(
+                connect_account=connect, invoice=invoice, stripe_id=f"dp_{who}",
+                charge_stripe_id=f"ch_{who}", amount=100, currency="usd", status="lost",
+                created=at,
+            )  # fmt: skip
+            for source in (f"ch_{who}", f"dp_{who}"):
+                BalanceTransaction.objects.create(
+                    connect_account=connect, stripe_id=f"txn_{source}", amount=100, fee=0,
+                    net=100, currency="usd", type="charge", status="available", created=at,
+                    source_id=source,
+                )  # fmt: skip
+        # A card payment of the parent's own, linked to no invoice, and a payout.
+        BalanceTransaction.objects.create(
+            connect_account=connect, stripe_id="txn_card", amount=5, fee=0, net=5,
+            currency="usd", type="charge", status="available", created=at, source_id="ch_card",
+        )  # fmt: skip
+        return connect
+
+    @staticmethod
+    def rows(customer):
+        from billing.activity import activity_for
+
+        activity = activity_for(customer)
+        return (
+            set(activity.invoices().values_list("number", flat=True)),
+            set(activity.pending_items().values_list("description", flat=True)),
+            set(activity.transactions().values_list("stripe_id", flat=True)),
+        )
+
+    @pytest.mark.parametrize(
+        ("user_name", "customer_name"),
+        [(u, c) for u, c, expected in CELLS if expected is not None and c in MONEY_OWNERS],
+    )
+    def test_each_actable_customer_sees_exactly_its_own_rows(
+        self, cast, ledger, user_name, customer_name
+    ):
+        acting = access.resolve(getattr(cast, user_name), getattr(cast, customer_name).pk)
+        invoices, items, transactions = self.rows(acting.customer)
+        expected = MONEY_OWNERS[customer_name]
+        assert invoices == {f"NW-{who}" for who in expected}
+        assert items == {f"item-{who}" for who in expected}
+        own_txns = {f"txn_ch_{who}" for who in expected} | {f"txn_dp_{who}" for who in expected}
+        if customer_name == "parent":
+            own_txns.add("txn_card")
+        assert transactions == own_txns
+
+    def test_a_child_user_never_reaches_the_siblings_or_the_parents_pages(self, cast, ledger):
+        from django.test import Client
+
+        client = Client()
+        client.force_login(cast.child_owner)
+        for customer in (cast.sibling, cast.parent):
+            for path in ("transactions/", "invoices/", "pending/", "invoices/NW-sibling/"):
+                assert client.get(f"/c/{customer.pk}/billing/{path}").status_code == 404
+        html = client.get(f"/c/{cast.child.pk}/billing/invoices/").content.decode()
+        assert "NW-child" in html and "NW-sibling" not in html and "NW-parent" not in html
+        assert client.get(f"/c/{cast.child.pk}/billing/invoices/nw-sibling/").status_code == 404
+        assert client.get(f"/c/{cast.child.pk}/billing/invoices/nw-child/").status_code == 200

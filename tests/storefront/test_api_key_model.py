@@ -23,7 +23,7 @@ def issue(cast, **overrides):
 
 def test_keys_have_the_documented_shape(cast):
     _, raw = issue(cast)
-    assert re.fullmatch(r"scope3_[a-z0-9]{32}_[A-Za-z0-9_-]{40,}", raw)
+    assert re.fullmatch(r"sfk_[a-z0-9]{32}_[A-Za-z0-9_-]{40,}", raw)
 
 
 def test_only_a_hash_and_a_visible_prefix_are_stored(cast):
@@ -33,11 +33,11 @@ def test_only_a_hash_and_a_visible_prefix_are_stored(cast):
         str(value) for value in ApiKey.objects.filter(pk=key.pk).values().first().values()
     )
     assert raw not in stored
-    secret = raw[len("scope3_") + 33 :]
+    secret = raw[len("sfk_") + 33 :]
     assert secret not in stored
     assert key.secret_hash == hashlib.sha256(raw.encode()).hexdigest()
     assert raw.startswith(key.visible_prefix)
-    assert len(key.visible_prefix) == len("scope3_") + 8
+    assert len(key.visible_prefix) == len("sfk_") + 8
 
 
 def test_authenticate_finds_the_key_by_its_raw_value(cast):

@@ -29,7 +29,7 @@ def test_it_creates_a_key_and_shows_it_once(cast, client_as):
     assert posted.status_code == 302  # post/redirect/get: a reload cannot make a second key
     response = client.get(posted["Location"])
     assert response["Cache-Control"] == "no-store"
-    raw = re.search(r'value="(scope3_[^"]+)"', response.content.decode()).group(1)
+    raw = re.search(r'value="(sfk_[^"]+)"', response.content.decode()).group(1)
     key = ApiKey.objects.get()
     assert ApiKey.objects.authenticate(raw) == key
     assert (key.user, key.customer, key.scopes) == (
@@ -119,3 +119,40 @@ def test_a_members_403_page_still_shows_who_they_act_as(cast, client_as):
 def test_it_offers_the_billing_api_scope(cast, client_as):
     html = client_as(cast.parent_owner).get(url(cast.parent)).content.decode()
     assert 'value="finance"' in html and "Billing API" in html
+
+
+def test_the_form_offers_read_only_by_default_and_warns_about_write_scopes(cast, client_as):
+    html = client_as(cast.parent_owner).get(url(cast.parent)).content.decode()
+    checked = set(re.findall(r'value="([a-z:]+)"[^>]*checked', html))
+    assert checked == {"billing:read", "storefront:read"}
+    assert 'data-testid="write-scope-warning"' in html
+    assert "billing:write" in html and "storefront:write" in html  # offered, not ticked
+
+
+def test_a_key_with_write_scopes_is_flagged_when_shown_and_listed(cast, client_as):
+    client = client_as(cast.parent_owner)
+    response = client.get(create(client, cast.parent, scopes=["storefront:write"])["Location"])
+    html = response.content.decode()
+    assert 'data-testid="new-key-writes"' in html
+    assert "can write" in html
+    read_only = client.get(create(client, cast.parent, name="Reader")["Location"])
+    assert 'data-testid="new-key-writes"' not in read_only.content.decode()
+
+
+def test_keys_issued_with_the_earlier_prefix_keep_working(cast):
+    import secrets
+
+    from storefront.models import hash_api_key_secret
+
+    client_id = "a" * 32
+    raw = f"scope3_{client_id}_{secrets.token_urlsafe(32)}"
+    old = ApiKey.objects.create(
+        user=cast.parent_owner, customer=cast.parent, name="Old", prefix="scope3_",
+        client_id=client_id, secret_hash=hash_api_key_secret(raw), scopes=["billing:read"],
+    )  # fmt: skip
+    assert ApiKey.objects.authenticate(raw) == old
+    assert old.visible_prefix == "scope3_aaaaaaaa"
+    # The same id and secret under the other prefix is a different key: refused.
+    assert ApiKey.objects.authenticate("sfk_" + raw[len("scope3_") :]) is None
+    _, new_raw = ApiKey.issue(user=cast.parent_owner, customer=cast.parent, name="New", scopes=[])
+    assert new_raw.startswith("sfk_")

@@ -57,18 +57,24 @@ class TestSeedDemo:
 
 
 class TestCreateApiKey:
-    def test_it_prints_a_working_key_with_the_roles_scopes(self, cast):
+    def test_it_prints_a_working_read_only_key_by_default(self, cast):
         raw = run("create_api_key", "owner@northwind.test").strip()
+        assert raw.startswith("sfk_")
         key = ApiKey.objects.authenticate(raw)
         assert key is not None
         assert key.customer == cast.parent
-        assert key.scopes == [
-            "billing:read",
-            "billing:write",
-            "finance",
-            "storefront:read",
-            "storefront:write",
-        ]
+        assert key.scopes == ["billing:read", "storefront:read"]
+        assert not key.can_write
+
+    def test_write_scopes_are_given_when_named_with_a_warning(self, cast):
+        out, err = io.StringIO(), io.StringIO()
+        call_command(
+            "create_api_key", "owner@northwind.test", "--scopes", "billing:read", "billing:write",
+            stdout=out, stderr=err,
+        )  # fmt: skip
+        key = ApiKey.objects.authenticate(out.getvalue().strip())
+        assert key.scopes == ["billing:read", "billing:write"]
+        assert "Warning: this key can change data (billing:write)" in err.getvalue()
 
     def test_members_get_read_scopes_by_default(self, cast):
         key = ApiKey.objects.authenticate(run("create_api_key", "viewer@northwind.test").strip())
@@ -80,7 +86,15 @@ class TestCreateApiKey:
 
     def test_staff_get_billing_admin(self, cast):
         key = ApiKey.objects.authenticate(
-            run("create_api_key", "staff@example.com", "--customer", str(cast.parent.pk)).strip()
+            run(
+                "create_api_key",
+                "staff@example.com",
+                "--customer",
+                str(cast.parent.pk),
+                "--scopes",
+                "billing:read",
+                "billing:admin",
+            ).strip()  # fmt: skip
         )
         assert "billing:admin" in key.scopes
 

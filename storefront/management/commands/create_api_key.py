@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from storefront import access
-from storefront.models import ApiKey, Scope, User
+from storefront.models import READ_SCOPES, WRITE_SCOPES, ApiKey, Scope, User
 
 
 class Command(BaseCommand):
@@ -22,8 +22,8 @@ class Command(BaseCommand):
             "--scopes",
             nargs="+",
             choices=Scope.values,
-            help="Scopes to grant (default: everything the user's role allows; a MEMBER gets "
-            "the Billing API scope `finance` only when it is named).",
+            help="Scopes to grant (default: read only, billing:read and storefront:read; write "
+            "scopes and the Billing API scope `finance` only when named).",
         )
         parser.add_argument("--name", default="Command-line key", help="A label for the key.")
 
@@ -36,8 +36,8 @@ class Command(BaseCommand):
         except access.AccessDenied as exc:
             raise CommandError(str(exc)) from None
         allowed = [scope.value for scope in acting.allowed_scopes()]
-        # For a MEMBER, `finance` is the grant of billing access: never given by default.
-        default = [s for s in allowed if acting.is_admin or s != Scope.FINANCE]
+        # Read-only by default: writing, and the Billing API grant, are asked for by name.
+        default = [s for s in allowed if s in READ_SCOPES]
         scopes = options["scopes"] or default
         too_much = sorted(set(scopes) - set(allowed))
         if too_much:
@@ -52,4 +52,9 @@ class Command(BaseCommand):
             f"API key for {user.email} on {acting.customer.name} (customer {acting.customer.pk}), "
             f"scopes: {', '.join(key.scopes)}. It is shown only this once:"
         )
+        if key.can_write:
+            writes = ", ".join(s for s in key.scopes if s in WRITE_SCOPES)
+            self.stderr.write(
+                f"Warning: this key can change data ({writes}). Keep it where few can read it."
+            )
         self.stdout.write(raw_key)
