@@ -4,12 +4,14 @@ elements checked in the contract's order (tests/api/billing_api_client.py)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing import gateway, invoice_states, invoicing, onboarding
-from billing.billing_api import render_xml
+from billing.billing_api import Many, render_json, render_xml
 from billing.models import Invoice, InvoiceItem, ItemKind
 from storefront import access
 from storefront.models import ApiKey
@@ -21,6 +23,7 @@ from tests.api.billing_api_client import (
     check_payment,
     one_invoice,
     parse,
+    tags,
 )
 
 FORMATS = ("xml", "json")
@@ -432,11 +435,37 @@ def test_errors_are_documents_with_the_right_status(world):
     )
 
 
+NASTY = "a\x00b\x1f\x0b<c> & d ☃ \ud800\ufffe\uffff\U0001f600]]>"
+# What XML 1.0 can carry of it: control characters, lone surrogates and U+FFFE/U+FFFF dropped.
+CARRIED = "ab<c> & d ☃ \U0001f600]]>"
+
+
 def test_xml_is_well_formed_whatever_the_text():
+    """Any text, in a plain element or in a record of a list (the fast path), is escaped by the
+    library and parses back; what XML cannot carry at all is dropped, the rest kept exactly."""
     from xml.etree import ElementTree as ET
 
-    body = render_xml("invoice", {"name": "a\x00b\x1f<c> & d ☃ \ud800"})
-    assert ET.fromstring(body).findtext("name") == "ab<c> & d ☃ "
+    body = render_xml("invoice", {"name": NASTY, "n": 3, "ok": True})
+    parsed = ET.fromstring(body)
+    assert (parsed.findtext("name"), parsed.findtext("n"), parsed.findtext("ok")) == (
+        CARRIED,
+        "3",
+        "true",
+    )
+    records = [{"id": f"il_{n}", "name": NASTY, "quantity": n, "plan_id": None} for n in range(3)]
+    body = render_xml("line-items", Many("line-item", records, records=True))
+    parsed = ET.fromstring(body)
+    assert [tags(line) for line in parsed] == [["id", "name", "quantity", "plan_id"]] * 3
+    assert [line.findtext("name") for line in parsed] == [CARRIED] * 3
+    assert [line.findtext("quantity") for line in parsed] == ["0", "1", "2"]
+    assert [line.find("plan_id").text for line in parsed] == [None] * 3
+
+
+def test_json_carries_control_characters_escaped_and_drops_lone_surrogates():
+    records = [{"id": "il_1", "name": NASTY, "quantity": 2}]
+    body = render_json("line-items", Many("line-item", records, records=True))
+    expected = {"id": "il_1", "name": NASTY.replace("\ud800", ""), "quantity": 2}
+    assert json.loads(body.decode("utf-8")) == {"line_items": [{"line_item": expected}]}
 
 
 def test_a_list_page_costs_the_same_queries_whatever_its_size(world):
