@@ -56,6 +56,9 @@ BUYERS = {
     ],
 }
 
+# Stripe's test Visa: a buyer's card on file.
+CARD = "pm_card_visa"
+
 FEES = {
     "Northwind Media": {
         "platform_fee_percent": Decimal("12.5"),
@@ -384,6 +387,11 @@ def seed(customers: dict[str, Customer], say: Callable[[str], None], months: int
         ]
         for name, connect in sellers.items()
     }
+    # Buyers keep a card on file for invoices (the Billing API's charge uses it), all but the
+    # last of each seller: charging that one is refused with the reason.
+    for name, pairs in buyers.items():
+        for buyer, _currency in pairs[:-1]:
+            gateway.save_default_card(sellers[name].stripe_id, buyer.stripe_customer_id, CARD)
     story = Story(
         emulator, sellers, buyers, random.Random(20261122), start, months, now=emulator.now()
     )

@@ -407,6 +407,9 @@ def test_charge_collects_an_issued_invoice_and_explains_a_draft(world):
         admin.call("POST", f"/invoices/{world.draft.stripe_id}/charge.xml"), 422, "xml"
     )
     assert "is open and cannot be charged" in messages[0]
+    gateway.save_default_card(
+        world.seller.stripe_id, world.buyer.stripe_customer_id, "pm_card_visa"
+    )
     charged = one_invoice(
         admin.call("POST", f"/invoices/{world.issued.number}/charge.json"), "json"
     )
@@ -416,7 +419,23 @@ def test_charge_collects_an_issued_invoice_and_explains_a_draft(world):
     payment = check_payment(payment, "xml")
     assert (payment["success"], payment["amount"], payment["currency"]) == ("true", "157.50", "USD")
     assert payment["reference"].startswith("ch_")
+    # The mirror knows the charge that paid it (Stripe shows payments only when expanded).
+    paid = Invoice.objects.get(pk=world.issued.pk)
+    assert paid.charge_stripe_id == payment["reference"]
     check_errors(admin.call("POST", f"/invoices/{world.issued.stripe_id}/charge.xml"), 422, "xml")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_charge_explains_a_buyer_without_a_payment_method(world, emulated_stripe, fmt):
+    """Stripe refuses to pay an invoice whose buyer has no card on file: the answer says so,
+    and what can be done, and nothing changes."""
+    ref = world.issued.number
+    [message] = check_errors(world.admin.call("POST", f"/invoices/{ref}/charge.{fmt}"), 422, fmt)
+    assert message.startswith(f"Invoice {ref} cannot be charged: {BUYER_NAME} has no payment ")
+    assert "no default card for invoices" in message and "state=paid" in message
+    fresh = gateway.retrieve("invoices", world.issued.stripe_id, world.seller.stripe_id)
+    assert (fresh["status"], fresh["attempt_count"], fresh["payments"]["data"]) == ("open", 0, [])
+    assert Invoice.objects.get(pk=world.issued.pk).status == "open"
 
 
 def test_errors_are_documents_with_the_right_status(world):
