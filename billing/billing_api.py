@@ -148,9 +148,16 @@ def _records(parent: etree._Element, tag: str, items: list[dict[str, Any]]) -> N
         append(template.__copy__())  # a deep copy
         values.append(None)  # the record element itself
         extend(item.values())
+    # _set_text inlined: this loop runs once per element of the page.
     for node, value in zip(islice(parent.iter(), skip, None), values, strict=True):
+        if type(value) is str:
+            try:
+                node.text = value
+                continue
+            except ValueError:
+                pass
         if value is not None:
-            _set_text(node, value)
+            node.text = xml_text(value)
 
 
 def _fill(element: etree._Element, value: Any) -> None:
@@ -823,6 +830,12 @@ def add_line_item(call: Call, ref: str) -> tuple[int, str, Any]:
     too_long = [k for k, v in (("name", name), *metadata.items()) if len(v) > 500]
     if too_long:
         raise Problem(422, f"{too_long[0]} is longer than 500 characters.")
+    unprintable = [k for k, v in (("name", name), *metadata.items()) if _NOT_XML.search(v)]
+    if unprintable:
+        # Refused here rather than dropped later when the line is shown as XML.
+        raise Problem(
+            422, f"{unprintable[0]} contains control characters an XML document cannot carry."
+        )
     try:
         _, line = invoice_editing.add_line(
             invoice, description=name, amount=amount, metadata=metadata

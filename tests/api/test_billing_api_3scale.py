@@ -459,6 +459,16 @@ NASTY = "a\x00b\x1f\x0b<c> & d ☃ \ud800\ufffe\uffff\U0001f600]]>"
 CARRIED = "ab<c> & d ☃ \U0001f600]]>"
 
 
+def test_a_line_item_with_characters_xml_cannot_carry_is_refused(world):
+    path = f"/invoices/{world.draft.stripe_id}/line_items.xml"
+    [message] = check_errors(
+        world.admin.call("POST", path, {"name": "Bell\x07", "cost": "1.00"}), 422, "xml"
+    )
+    assert message == "name contains control characters an XML document cannot carry."
+    assert len(gateway.retrieve("invoices", world.draft.stripe_id, world.seller.stripe_id)[
+        "lines"]["data"]) == len(world.draft.lines)  # fmt: skip
+
+
 def test_xml_is_well_formed_whatever_the_text():
     """Any text, in a plain element or in a record of a list (the fast path), is escaped by the
     library and parses back; what XML cannot carry at all is dropped, the rest kept exactly."""
