@@ -300,6 +300,10 @@ class World:
                 ids.append(self.charge)
             elif placeholder == "dispute":
                 ids.append(self.dispute)
+            elif placeholder == "customer":
+                ids.append(self.customer)
+            elif placeholder == "payment_method":
+                ids.append("pm_card_visa")  # a test card: attaching it makes the customer's own
             elif placeholder == "id" and endpoint.path.startswith("/v1/application_fees/"):
                 ids.append(self.application_fee)
             else:
