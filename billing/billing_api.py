@@ -21,6 +21,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -117,17 +118,21 @@ def _set_text(element: etree._Element, value: Any) -> None:
 
 # One template element per record shape (tag and keys): copying a template in C and setting
 # its texts costs a fraction of building each element from Python.
-_TEMPLATES: dict[tuple[str, tuple[str, ...]], etree._Element] = {}
+# Kept per thread: lxml trees are best not shared between threads.
+_TEMPLATES = threading.local()
 
 
 def _template(tag: str, keys: tuple[str, ...]) -> etree._Element:
-    template = _TEMPLATES.get((tag, keys))
+    cache: dict[tuple[str, tuple[str, ...]], etree._Element] = _TEMPLATES.__dict__.setdefault(
+        "cache", {}
+    )
+    template = cache.get((tag, keys))
     if template is None:
         template = etree.Element(tag)
         for key in keys:
             etree.SubElement(template, key)
-        if len(_TEMPLATES) < 64:
-            _TEMPLATES[(tag, keys)] = template
+        if len(cache) < 64:
+            cache[(tag, keys)] = template
     return template
 
 

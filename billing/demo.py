@@ -5,6 +5,9 @@ of a marketplace seller's life, day by day on the emulator's clock:
 
 - monthly billing runs invoice a few buyers' usage of the month before; most invoices are paid
   a week later, the latest (three days ago) are open and one is overdue;
+- buyers keep a card on file for invoices (Stripe's test Visa), all but the last of each seller
+  (Umbrella Brands, Bluth Europe): charging their open invoices through the Billing API works,
+  and for those two is refused with the reason;
 - buyers also pay by card directly, a few times a day, with the application fee the product's
   fee arithmetic computes from the schedule in force; Bluth Europe pays Northwind Sports (a US
   account, which settles dollars only) in euros, converted;
