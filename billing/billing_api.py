@@ -161,6 +161,9 @@ def _records(parent: etree._Element, tag: str, items: list[dict[str, Any]]) -> N
                 continue
             except ValueError:
                 pass
+        elif type(value) is int:
+            node.text = str(value)
+            continue
         if value is not None:
             node.text = xml_text(value)
 
