@@ -249,7 +249,8 @@ ENDPOINTS: list[tuple[str, str, str, list[dict[str, Any]], dict[str, Any] | None
     (
         "/api/invoices/{id}/charge",
         "post",
-        "Charge the buyer's payment method now",
+        "Charge the buyer's payment method on file now (422 explaining why not: not issued "
+        "yet, already settled, or no payment method on file)",
         [ID],
         None,
         200,

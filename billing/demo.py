@@ -5,6 +5,9 @@ of a marketplace seller's life, day by day on the emulator's clock:
 
 - monthly billing runs invoice a few buyers' usage of the month before; most invoices are paid
   a week later, the latest (three days ago) are open and one is overdue;
+- buyers keep a card on file for invoices (Stripe's test Visa), all but the last of each seller
+  (Umbrella Brands, Bluth Europe): charging their open invoices through the Billing API works,
+  and for those two is refused with the reason;
 - buyers also pay by card directly, a few times a day, with the application fee the product's
   fee arithmetic computes from the schedule in force; Bluth Europe pays Northwind Sports (a US
   account, which settles dollars only) in euros, converted;
@@ -60,6 +63,9 @@ BUYERS = {
 
 # Buyers on a parent's account that belong to one of its children (billed through the parent).
 BUYER_SELLERS = {"umbrella": "Northwind News"}
+
+# Stripe's test Visa: a buyer's card on file.
+CARD = "pm_card_visa"
 
 FEES = {
     "Northwind Media": {
@@ -398,6 +404,11 @@ def seed(customers: dict[str, Customer], say: Callable[[str], None], months: int
         ]
         for name, connect in sellers.items()
     }
+    # Buyers keep a card on file for invoices (the Billing API's charge uses it), all but the
+    # last of each seller: charging that one is refused with the reason.
+    for name, pairs in buyers.items():
+        for buyer, _currency in pairs[:-1]:
+            gateway.save_default_card(sellers[name].stripe_id, buyer.stripe_customer_id, CARD)
     story = Story(
         emulator, sellers, buyers, random.Random(20261122), start, months, now=emulator.now()
     )

@@ -370,7 +370,8 @@ def list_all(
     """
     service = getattr(client().v1, resource)
     action = f"list {resource.replace('_', ' ')}"
-    page = _call(action, lambda: service.list({"limit": 100, **(params or {})}, _on(account_id)))
+    params = {"limit": 100, **_included(resource, "data."), **(params or {})}
+    page = _call(action, lambda: service.list(params, _on(account_id)))
     yield from _every(action, page)
 
 
@@ -400,9 +401,10 @@ def list_page(
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page of a list endpoint on a connected account: (objects, has_more)."""
     service = getattr(client().v1, resource)
+    params = {"limit": 100, **_included(resource, "data."), **(params or {})}
     page = _call(
         f"list {resource.replace('_', ' ')}",
-        lambda: service.list({"limit": 100, **(params or {})}, _on(account_id)),
+        lambda: service.list(params, _on(account_id)),
     )
     return [_as_dict(item) for item in page.data], bool(page.has_more)
 
@@ -410,10 +412,21 @@ def list_page(
 def retrieve(resource: str, object_id: str, account_id: str) -> dict[str, Any]:
     """One object of `client.v1.<resource>` on a connected account, as Stripe has it now."""
     service = getattr(client().v1, resource)
+    params = _included(resource) or None
     return _call(
         f"read {resource.replace('_', ' ').rstrip('s')} {object_id}",
-        lambda: _as_dict(service.retrieve(object_id, None, _on(account_id))),
+        lambda: _as_dict(service.retrieve(object_id, params, _on(account_id))),
     )
+
+
+# Fields Stripe includes only when asked (`expand`) that the mirror keeps: an invoice's payments
+# (which charge paid it, the declined attempts).
+_INCLUDED = {"invoices": ["payments"]}
+
+
+def _included(resource: str, prefix: str = "") -> dict[str, Any]:
+    fields = _INCLUDED.get(resource)
+    return {"expand": [prefix + name for name in fields]} if fields else {}
 
 
 def retrieve_application_fee(fee_id: str) -> dict[str, Any]:
@@ -477,6 +490,29 @@ def create_customer(
     )
 
 
+def save_default_card(account_id: str, customer_id: str, payment_method: str) -> dict[str, Any]:
+    """Attach a card to the buyer (one collected by Stripe, or a test card such as
+    `pm_card_visa`) and make it their default for invoices: what charging an invoice uses."""
+    attached = _call(
+        "save the buyer's card",
+        lambda: _as_dict(
+            client().v1.payment_methods.attach(
+                payment_method, {"customer": customer_id}, _on(account_id)
+            )
+        ),
+    )
+    return _call(
+        "make the card the buyer's default",
+        lambda: _as_dict(
+            client().v1.customers.update(
+                customer_id,
+                {"invoice_settings": {"default_payment_method": attached["id"]}},
+                _on(account_id),
+            )
+        ),
+    )
+
+
 def create_invoice_item(
     account_id: str, params: dict[str, Any], *, idempotency_key: str
 ) -> dict[str, Any]:
@@ -510,7 +546,9 @@ def update_invoice(account_id: str, invoice_id: str, params: dict[str, Any]) -> 
         "update the invoice",
         lambda: _as_dict(
             client().v1.invoices.update(
-                invoice_id, cast("InvoiceUpdateParams", params), _on(account_id)
+                invoice_id,
+                cast("InvoiceUpdateParams", {**params, **_included("invoices")}),
+                _on(account_id),
             )
         ),
     )
@@ -539,6 +577,7 @@ def invoice_action(
     method = getattr(client().v1.invoices, action) if action in allowed else None
     if method is None:
         raise ValueError(f"Unknown invoice action {action}")
+    params = {**(params or {}), **_included("invoices")}
     return _call(
         allowed[action],
         lambda: _as_dict(method(invoice_id, params, _on(account_id, idempotency_key))),

@@ -25,7 +25,8 @@ Moves (target ← from: Stripe call):
 - `unpaid` is reached only when a charge fails, never by request; `open` never again.
 
 `charge` collects a finalized, pending, unpaid or failed invoice now: Stripe's `pay`, which
-charges the buyer's payment method on file.
+charges the invoice's default payment method, else the buyer's default for invoices. Stripe
+refuses to pay without one; we check first and say so (`NoPaymentMethod`).
 """
 
 from __future__ import annotations
@@ -110,6 +111,10 @@ class MoveRefused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class NoPaymentMethod(MoveRefused):
+    """Charging needs a payment method on file, and the buyer has none."""
 
 
 def invoice_state(invoice: Invoice) -> str:
@@ -199,8 +204,32 @@ def charge(invoice: Invoice) -> Invoice:
             why = f"only a {', '.join(CHARGEABLE)} invoice can be charged"
         raise MoveRefused(f"Invoice {label} is {current} and cannot be charged: {why}.")
     connect = invoice.connect_account
+    if not _payment_method_on_file(connect, invoice):
+        label = invoice.friendly_id or invoice.number or invoice.stripe_id
+        buyer = invoice.buyer.name if invoice.buyer else "The buyer"
+        raise NoPaymentMethod(
+            f"Invoice {label} cannot be charged: {buyer} has no payment method on file in "
+            "Stripe (no default card for invoices), so there is nothing to charge. The buyer can "
+            "pay on the invoice's hosted page or save a card in the billing portal; a payment "
+            "made outside Stripe is recorded with state=paid."
+        )
     obj = gateway.invoice_action("pay", connect.stripe_id, invoice.stripe_id)
     return mirror.upsert_invoice(connect, obj)
+
+
+def _payment_method_on_file(connect: ConnectAccount, invoice: Invoice) -> bool:
+    """Whether Stripe has something to charge: the invoice's default payment method (or
+    source), else its customer's default for invoices (Stripe's own order)."""
+    raw = invoice.raw
+    if raw.get("default_payment_method") or raw.get("default_source"):
+        return True
+    customer = raw.get("customer")
+    customer_id = customer.get("id") if isinstance(customer, dict) else customer
+    if not customer_id:
+        return False
+    found = gateway.retrieve("customers", customer_id, connect.stripe_id)
+    settings = found.get("invoice_settings") or {}
+    return bool(settings.get("default_payment_method") or found.get("default_source"))
 
 
 def create_draft(buyer: Buyer, *, period: str, currency: str | None = None) -> Invoice:

@@ -195,6 +195,12 @@ def upsert_invoice(
         if not created and _behind(invoice.status, values["status"], INVOICE_PROGRESS):
             return invoice  # an older read than the one we have
         paid_by_before = invoice.charge_stripe_id
+        if "payments" not in obj and not created:
+            # Stripe includes payments only when expanded (the gateway asks for them on every
+            # invoice it reads): a read without them keeps what we know of them.
+            values["charge_stripe_id"] = invoice.charge_stripe_id
+            if "payments" in invoice.raw:
+                values["raw"] = {**obj, "payments": invoice.raw["payments"]}
         for name, value in values.items():
             setattr(invoice, name, value)
         invoice.buyer = _buyer_for_stripe_customer(connect, customer_id)

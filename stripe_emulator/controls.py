@@ -186,8 +186,9 @@ def buyer_payment(req: Request) -> JSON:
 
 @controls.route("POST", "/_emulator/invoices/{invoice_id}/pay")
 def pay_invoice(req: Request, invoice_id: str) -> JSON:
-    """The buyer pays the invoice (as from the hosted invoice page); with ``decline_code``
-    (e.g. ``insufficient_funds``, see ``charges.DECLINES``) the card is declined instead."""
+    """The buyer pays the invoice (as from the hosted invoice page, typing a card there: no
+    payment method on file is needed); with ``decline_code`` (e.g. ``insufficient_funds``, see
+    ``charges.DECLINES``) the card is declined instead. Answers the invoice with its payments."""
     invoice = req.state.find(invoice_id)
     owner = req.state.owner_of(invoice_id)
     if invoice is None or invoice["object"] != "invoice" or owner is None:
@@ -195,9 +196,10 @@ def pay_invoice(req: Request, invoice_id: str) -> JSON:
     decline_code = req.params.choice("decline_code", tuple(charges.DECLINES))
     if decline_code:
         invoices.decline(req.state, invoice, owner, decline_code)
-        return public(invoice)
-    invoices.pay(req.state, invoice, owner, out_of_band=False)
-    return public(invoice)
+    else:
+        invoices.pay(req.state, invoice, owner, out_of_band=False)
+    # With its payments, as `expand[]=payments` would show them.
+    return {**public(invoice), "payments": invoices.payments_of(req.state, invoice)}
 
 
 @controls.route("POST", "/_emulator/refunds/{refund_id}/fail")

@@ -195,6 +195,11 @@ def embedded_list(items: list[JSON], url: str, limit: int = 10) -> JSON:
     }
 
 
+# Fields Stripe includes only when expanded ("includable"), by (object, field): each computes
+# the field for a rendered object from the stored state.
+INCLUDABLE: dict[tuple[str, str], Callable[[State, JSON], Any]] = {}
+
+
 def _expand(state: State, node: Any, parts: list[str], owner: str) -> Any:
     if not parts or node is None:
         return node
@@ -203,6 +208,9 @@ def _expand(state: State, node: Any, parts: list[str], owner: str) -> Any:
     if not isinstance(node, dict):
         return node
     head, rest = parts[0], parts[1:]
+    include = INCLUDABLE.get((str(node.get("object")), head))
+    if include is not None and head not in node:
+        node[head] = include(state, node)
     if head not in node:
         raise invalid(f"This property cannot be expanded ({head}).", "expand")
     value = node[head]

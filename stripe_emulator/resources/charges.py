@@ -64,6 +64,7 @@ def create_charge(
     description: str | None,
     application_fee_amount: int | None,
     request_id: str | None = None,
+    payment_method: JSON | None = None,
 ) -> JSON:
     """A successful card charge on ``account`` (a direct charge when it is a connected one).
 
@@ -108,6 +109,7 @@ def create_charge(
             "_settlement_currency": settle,
         }
     )
+    _paid_with(charge, payment_method)
     state.put(charge, account)
     state.emit("charge.succeeded", charge, account, request_id=request_id)
     if platform_billed:
@@ -155,6 +157,24 @@ def create_charge(
     return charge
 
 
+def _paid_with(charge: JSON, payment_method: JSON | None) -> None:
+    """The card a charge was made with: a customer's payment method, or (None) the test Visa a
+    buyer types on the hosted invoice page."""
+    if payment_method is None:
+        return
+    card = payment_method["card"]
+    charge["payment_method"] = payment_method["id"]
+    charge["payment_method_details"]["card"].update(
+        {
+            "brand": card["brand"],
+            "fingerprint": card["fingerprint"],
+            "funding": card["funding"],
+            "last4": card["last4"],
+            "network": card["brand"],
+        }
+    )
+
+
 # Stripe's test-card declines: decline code → (failure_code, failure_message).
 DECLINES = {
     "generic_decline": ("card_declined", "Your card was declined."),
@@ -177,9 +197,11 @@ def create_failed_charge(
     description: str | None,
     decline_code: str,
     request_id: str | None = None,
+    payment_method: JSON | None = None,
 ) -> JSON:
     """A declined card payment: a ``failed`` charge that moves no money (``charge.failed``)."""
     charge = charge_object(state.new_id("ch"), state.now(), amount, currency, customer, description)
+    _paid_with(charge, payment_method)
     failure_code, message = DECLINES[decline_code]
     card_declined = failure_code == "card_declined"
     charge.update(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import no_such
+from ..errors import invalid, no_such
 from ..params import Params, merge_metadata
 from ..server import Request, api, list_matching
 from ..state import public, random_token
+from . import payment_methods
 
 JSON = dict[str, Any]
 
@@ -27,6 +28,23 @@ def _customer_fields(customer: JSON, p: Params) -> None:
     if "preferred_locales" in p:
         customer["preferred_locales"] = [str(x) for x in p.list("preferred_locales")]
     customer["metadata"] = merge_metadata(customer["metadata"], p.metadata())
+
+
+def _invoice_settings(req: Request, customer: JSON, p: Params) -> None:
+    """``invoice_settings``: the default payment method must be attached to the customer
+    (checked before anything changes); an empty value clears it."""
+    settings = p.dict("invoice_settings")
+    if settings is None:
+        return
+    if "default_payment_method" in settings:
+        method_id = settings.str("default_payment_method")
+        if method_id:
+            payment_methods.owned_by(
+                req, method_id, customer["id"], "invoice_settings[default_payment_method]"
+            )
+        customer["invoice_settings"]["default_payment_method"] = method_id or None
+    if "footer" in settings:
+        customer["invoice_settings"]["footer"] = settings.str("footer")
 
 
 @api.route("POST", "/v1/customers")
@@ -73,7 +91,33 @@ def create_customer(req: Request) -> JSON:
         "test_clock": None,
     }
     _customer_fields(customer, p)
+    # Checked before the customer is stored: a refused create leaves no customer behind.
+    method = None
+    named = p.str("payment_method")
+    if named:
+        method = payment_methods.resolve(req, named, "payment_method")
+        if method["customer"] is not None:
+            raise invalid(
+                "The payment method you provided has already been attached to a customer.",
+                "payment_method",
+                "payment_method_unexpected_state",
+            )
+    settings = p.dict("invoice_settings")
+    default = settings.str("default_payment_method") if settings is not None else None
+    if default and not (method is not None and default == named):
+        # Only the payment method attached by this same request can be its default.
+        payment_methods.owned_by(
+            req, default, customer_id, "invoice_settings[default_payment_method]"
+        )
     req.state.put(customer, req.owner)
+    if method is not None:
+        payment_methods.attach(req, method, customer)
+    if settings is not None and "footer" in settings:
+        customer["invoice_settings"]["footer"] = settings.str("footer")
+    if default:
+        customer["invoice_settings"]["default_payment_method"] = (
+            method["id"] if method is not None and default == named else default
+        )
     req.emit("customer.created", customer)
     return public(customer)
 
@@ -97,6 +141,8 @@ def retrieve_customer(req: Request, customer_id: str) -> JSON:
 def update_customer(req: Request, customer_id: str) -> JSON:
     customer = customer_of(req, customer_id)
     before = public(customer)
+    # The payment method is checked before any field changes.
+    _invoice_settings(req, customer, req.params)
     _customer_fields(customer, req.params)
     req.emit_changes("customer.updated", customer, before)
     return public(customer)

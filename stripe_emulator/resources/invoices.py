@@ -4,13 +4,15 @@ drafts, previews, auto-finalizing and overdue timers.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import Any
 
 from ..errors import StripeError, invalid, missing_param, no_such, state_error
 from ..params import Params, in_range, merge_metadata
-from ..server import Request, api, embedded_list, list_matching, paginate
+from ..server import INCLUDABLE, Request, api, embedded_list, list_matching, paginate
 from ..state import State, diff, public, random_token
+from . import payment_methods
 from .balance import APPLICATION_ID
 from .charges import check_application_fee, create_charge, create_failed_charge
 from .customers import customer_of
@@ -299,6 +301,17 @@ def _changed(req: Request, invoice: JSON, before: JSON | None) -> None:
 # --- invoices ------------------------------------------------------------------------------
 
 
+def payments_of(state: State, node: JSON) -> JSON | None:
+    """The invoice's ``payments`` (an includable field): its payments, oldest first."""
+    invoice = state.find(node["id"])
+    if invoice is None or "_payments" not in invoice:
+        return None
+    return embedded_list(invoice["_payments"], f"/v1/invoice_payments?invoice={node['id']}")
+
+
+INCLUDABLE[("invoice", "payments")] = payments_of
+
+
 def _invoice_object(req: Request, invoice_id: str, customer: JSON, currency: str) -> JSON:
     account = req.state.find(req.owner) or {}
     now = req.now
@@ -368,12 +381,6 @@ def _invoice_object(req: Request, invoice_id: str, customer: JSON, currency: str
             "payment_method_options": None,
             "payment_method_types": None,
         },
-        "payments": {
-            "object": "list",
-            "data": [],
-            "has_more": False,
-            "url": f"/v1/invoice_payments?invoice={invoice_id}",
-        },
         "period_end": now,
         "period_start": now,
         "post_payment_credit_notes_amount": 0,
@@ -406,6 +413,8 @@ def _invoice_object(req: Request, invoice_id: str, customer: JSON, currency: str
         "total": 0,
         "total_discount_amounts": [],
         "total_excluding_tax": 0,
+        # Stripe includes `payments` only when asked (`expand[]=payments`): see _payments_list.
+        "_payments": [],
         "total_pretax_credit_amounts": [],
         "total_taxes": [],
         "webhooks_delivered_at": None,
@@ -461,6 +470,11 @@ def _apply_invoice_params(req: Request, invoice: JSON, p: Params, *, creating: b
                 "application_fee_amount",
             )
         invoice["_application_fee_amount"] = fee
+    if "default_payment_method" in p:
+        method_id = p.str("default_payment_method")
+        if method_id:
+            payment_methods.owned_by(req, method_id, invoice["customer"], "default_payment_method")
+        invoice["default_payment_method"] = method_id or None
     if "on_behalf_of" in p:
         invoice["on_behalf_of"] = p.str("on_behalf_of")
     if "number" in p:
@@ -532,7 +546,14 @@ def update_invoice(req: Request, invoice_id: str) -> JSON:
     before = public(invoice)
     p = req.params
     if invoice["status"] != "draft":
-        allowed = {"metadata", "description", "footer", "auto_advance", "expand"}
+        allowed = {
+            "metadata",
+            "description",
+            "footer",
+            "auto_advance",
+            "default_payment_method",
+            "expand",
+        }
         blocked = set(p.data) - allowed
         if blocked:
             raise state_error(
@@ -677,7 +698,7 @@ def _mark_paid(
     if charge is None and amount:
         invoice["amount_paid_off_stripe"] += amount
     invoice["status_transitions"]["paid_at"] = now
-    for attempt in invoice["payments"]["data"]:
+    for attempt in invoice["_payments"]:
         if attempt["status"] == "open":  # a declined attempt: this payment replaces it
             attempt["status"] = "canceled"
             attempt["status_transitions"]["canceled_at"] = now
@@ -698,13 +719,19 @@ def _mark_paid(
             "status": "paid",
             "status_transitions": {"canceled_at": None, "paid_at": now},
         }
-        invoice["payments"]["data"].append(payment)
+        invoice["_payments"].append(payment)
     state.emit("invoice.paid", invoice, owner, request_id=request_id)
     if charge is not None:
         state.emit("invoice.payment_succeeded", invoice, owner, request_id=request_id)
 
 
-def decline(state: State, invoice: JSON, owner: str, decline_code: str) -> JSON:
+def decline(
+    state: State,
+    invoice: JSON,
+    owner: str,
+    decline_code: str,
+    payment_method: JSON | None = None,
+) -> JSON:
     """The buyer tries to pay an open invoice and the card is declined.
 
     As on Stripe: the invoice stays ``open`` with ``attempted`` and one more ``attempt_count``,
@@ -722,11 +749,12 @@ def decline(state: State, invoice: JSON, owner: str, decline_code: str) -> JSON:
         customer=invoice["customer"],
         description=f"Payment for Invoice {invoice['number']}",
         decline_code=decline_code,
+        payment_method=payment_method,
     )
     now = state.now()
     invoice["attempted"] = True
     invoice["attempt_count"] += 1
-    invoice["payments"]["data"].append(
+    invoice["_payments"].append(
         {
             "id": state.new_id("inpay"),
             "object": "invoice_payment",
@@ -749,9 +777,18 @@ def decline(state: State, invoice: JSON, owner: str, decline_code: str) -> JSON:
 
 
 def pay(
-    state: State, invoice: JSON, owner: str, *, out_of_band: bool, request_id: str | None = None
+    state: State,
+    invoice: JSON,
+    owner: str,
+    *,
+    out_of_band: bool,
+    request_id: str | None = None,
+    payment_method: JSON | None = None,
 ) -> None:
-    """Collect an invoice: a card charge (direct, with the application fee) or out of band."""
+    """Collect an invoice: a card charge (direct, with the application fee) or out of band.
+
+    ``payment_method`` is the customer's card the charge uses; None is the card a buyer types on
+    the hosted invoice page (the emulator's controls)."""
     if invoice["status"] == "draft":
         finalize(state, invoice, owner, request_id)
         if invoice["status"] == "paid":
@@ -767,6 +804,10 @@ def pay(
             invoice["amount_remaining"],
             "application_fee_amount",
         )
+        declined = payment_methods.decline_of(payment_method) if payment_method else None
+        if declined:
+            failed = decline(state, invoice, owner, declined, payment_method)
+            raise card_declined(failed, declined)
         number = invoice["number"]
         charge = create_charge(
             state,
@@ -777,24 +818,64 @@ def pay(
             description=f"Payment for Invoice {number}",
             application_fee_amount=invoice["_application_fee_amount"],
             request_id=request_id,
+            payment_method=payment_method,
         )
     _mark_paid(state, invoice, owner, charge, request_id)
     state.emit("invoice.updated", invoice, owner, diff(before, invoice), request_id)
     state.touch()
 
 
+def card_declined(charge: JSON, decline_code: str) -> StripeError:
+    """Stripe's 402 for a declined card: the failed charge's code and message."""
+    return StripeError(
+        402,
+        "card_error",
+        charge["failure_message"] or "Your card was declined.",
+        code=charge["failure_code"] or "card_declined",
+    )
+
+
 @api.route("POST", "/v1/invoices/{invoice_id}/pay")
 def pay_invoice(req: Request, invoice_id: str) -> JSON:
+    """Stripe's order: refused unless the invoice can be paid; out of band needs nothing more;
+    otherwise the card is the ``payment_method`` passed (the customer's), else the invoice's
+    ``default_payment_method``, else the customer's ``invoice_settings.default_payment_method``.
+    With none, Stripe's 400 and nothing changes (a draft is not even finalized)."""
     invoice = _invoice(req, invoice_id)
-    out_of_band = bool(req.params.bool("paid_out_of_band", False))
+    p = req.params
+    out_of_band = bool(p.bool("paid_out_of_band", False))
+    if invoice["status"] not in ("draft", "open", "uncollectible"):
+        raise state_error(f"Invoice is already {invoice['status']}.", "invoice_unexpected_state")
     account = req.state.find(req.owner) or {}
     if not out_of_band and not req.is_platform and not account.get("charges_enabled"):
         raise invalid(
             "This account cannot currently make live charges (charges_enabled is false).",
             code="account_invalid",
         )
-    pay(req.state, invoice, req.owner, out_of_band=out_of_band, request_id=req.request_id)
+    method = None
+    explicit = p.str("payment_method")
+    if explicit:
+        method = payment_methods.owned_by(req, explicit, invoice["customer"], "payment_method")
+    if not out_of_band and method is None:
+        method = payment_methods.charged_for_invoice(req.state, invoice, None)
+        if method is None and _charges_something(invoice):
+            raise invalid(payment_methods.NO_PAYMENT_METHOD, code="resource_missing")
+    pay(
+        req.state,
+        invoice,
+        req.owner,
+        out_of_band=out_of_band,
+        request_id=req.request_id,
+        payment_method=method,
+    )
     return public(invoice)
+
+
+def _charges_something(invoice: JSON) -> bool:
+    """Whether paying would charge a card: an amount is left (a draft's once finalized)."""
+    if invoice["status"] == "draft":
+        return invoice["total"] > 0
+    return invoice["amount_remaining"] > 0
 
 
 def _transition(req: Request, invoice_id: str, target: str, event: str, stamp: str) -> JSON:
@@ -917,7 +998,6 @@ def create_preview(req: Request) -> JSON:
     preview_id = "upcoming_in_1" + random_token(23)
     invoice = _invoice_object(req, preview_id, customer, currency)
     invoice["status"] = "draft"
-    invoice["payments"] = None
     for item in pending:
         if item["currency"] == currency:
             invoice["_lines"].append(_line_for(item, preview_id))
@@ -974,8 +1054,14 @@ def invoice_timers(state: State, now: int) -> None:
                     state.emit("invoice.sent", invoice, owner)
                 elif invoice["status"] == "open":
                     account = state.find(owner) or {}
-                    if account.get("charges_enabled") or owner == state.platform:
-                        pay(state, invoice, owner, out_of_band=False)
+                    method = payment_methods.charged_for_invoice(state, invoice, None)
+                    # Without a payment method on file there is nothing to charge: it stays open.
+                    if method is not None and (
+                        account.get("charges_enabled") or owner == state.platform
+                    ):
+                        # A declined card is recorded on the invoice as a failed attempt.
+                        with contextlib.suppress(StripeError):
+                            pay(state, invoice, owner, out_of_band=False, payment_method=method)
         if (
             invoice["status"] == "open"
             and invoice["due_date"] is not None

@@ -4,12 +4,14 @@ elements checked in the contract's order (tests/api/billing_api_client.py)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing import gateway, invoice_states, invoicing, onboarding
-from billing.billing_api import render_xml
+from billing.billing_api import Many, render_json, render_xml
 from billing.models import Invoice, InvoiceItem, ItemKind
 from storefront import access
 from storefront.models import ApiKey
@@ -21,6 +23,7 @@ from tests.api.billing_api_client import (
     check_payment,
     one_invoice,
     parse,
+    tags,
 )
 
 FORMATS = ("xml", "json")
@@ -404,6 +407,9 @@ def test_charge_collects_an_issued_invoice_and_explains_a_draft(world):
         admin.call("POST", f"/invoices/{world.draft.stripe_id}/charge.xml"), 422, "xml"
     )
     assert "is open and cannot be charged" in messages[0]
+    gateway.save_default_card(
+        world.seller.stripe_id, world.buyer.stripe_customer_id, "pm_card_visa"
+    )
     charged = one_invoice(
         admin.call("POST", f"/invoices/{world.issued.number}/charge.json"), "json"
     )
@@ -413,7 +419,23 @@ def test_charge_collects_an_issued_invoice_and_explains_a_draft(world):
     payment = check_payment(payment, "xml")
     assert (payment["success"], payment["amount"], payment["currency"]) == ("true", "157.50", "USD")
     assert payment["reference"].startswith("ch_")
+    # The mirror knows the charge that paid it (Stripe shows payments only when expanded).
+    paid = Invoice.objects.get(pk=world.issued.pk)
+    assert paid.charge_stripe_id == payment["reference"]
     check_errors(admin.call("POST", f"/invoices/{world.issued.stripe_id}/charge.xml"), 422, "xml")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_charge_explains_a_buyer_without_a_payment_method(world, emulated_stripe, fmt):
+    """Stripe refuses to pay an invoice whose buyer has no card on file: the answer says so,
+    and what can be done, and nothing changes."""
+    ref = world.issued.number
+    [message] = check_errors(world.admin.call("POST", f"/invoices/{ref}/charge.{fmt}"), 422, fmt)
+    assert message.startswith(f"Invoice {ref} cannot be charged: {BUYER_NAME} has no payment ")
+    assert "no default card for invoices" in message and "state=paid" in message
+    fresh = gateway.retrieve("invoices", world.issued.stripe_id, world.seller.stripe_id)
+    assert (fresh["status"], fresh["attempt_count"], fresh["payments"]["data"]) == ("open", 0, [])
+    assert Invoice.objects.get(pk=world.issued.pk).status == "open"
 
 
 def test_errors_are_documents_with_the_right_status(world):
@@ -432,11 +454,47 @@ def test_errors_are_documents_with_the_right_status(world):
     )
 
 
+NASTY = "a\x00b\x1f\x0b<c> & d ☃ \ud800\ufffe\uffff\U0001f600]]>"
+# What XML 1.0 can carry of it: control characters, lone surrogates and U+FFFE/U+FFFF dropped.
+CARRIED = "ab<c> & d ☃ \U0001f600]]>"
+
+
+def test_a_line_item_with_characters_xml_cannot_carry_is_refused(world):
+    path = f"/invoices/{world.draft.stripe_id}/line_items.xml"
+    [message] = check_errors(
+        world.admin.call("POST", path, {"name": "Bell\x07", "cost": "1.00"}), 422, "xml"
+    )
+    assert message == "name contains control characters an XML document cannot carry."
+    assert len(gateway.retrieve("invoices", world.draft.stripe_id, world.seller.stripe_id)[
+        "lines"]["data"]) == len(world.draft.lines)  # fmt: skip
+
+
 def test_xml_is_well_formed_whatever_the_text():
+    """Any text, in a plain element or in a record of a list (the fast path), is escaped by the
+    library and parses back; what XML cannot carry at all is dropped, the rest kept exactly."""
     from xml.etree import ElementTree as ET
 
-    body = render_xml("invoice", {"name": "a\x00b\x1f<c> & d ☃ \ud800"})
-    assert ET.fromstring(body).findtext("name") == "ab<c> & d ☃ "
+    body = render_xml("invoice", {"name": NASTY, "n": 3, "ok": True})
+    parsed = ET.fromstring(body)
+    assert (parsed.findtext("name"), parsed.findtext("n"), parsed.findtext("ok")) == (
+        CARRIED,
+        "3",
+        "true",
+    )
+    records = [{"id": f"il_{n}", "name": NASTY, "quantity": n, "plan_id": None} for n in range(3)]
+    body = render_xml("line-items", Many("line-item", records, records=True))
+    parsed = ET.fromstring(body)
+    assert [tags(line) for line in parsed] == [["id", "name", "quantity", "plan_id"]] * 3
+    assert [line.findtext("name") for line in parsed] == [CARRIED] * 3
+    assert [line.findtext("quantity") for line in parsed] == ["0", "1", "2"]
+    assert [line.find("plan_id").text for line in parsed] == [None] * 3
+
+
+def test_json_carries_control_characters_escaped_and_drops_lone_surrogates():
+    records = [{"id": "il_1", "name": NASTY, "quantity": 2}]
+    body = render_json("line-items", Many("line-item", records, records=True))
+    expected = {"id": "il_1", "name": NASTY.replace("\ud800", ""), "quantity": 2}
+    assert json.loads(body.decode("utf-8")) == {"line_items": [{"line_item": expected}]}
 
 
 def test_a_list_page_costs_the_same_queries_whatever_its_size(world):

@@ -221,7 +221,16 @@ class Runner:
         )
         self.control(f"accounts/{account.id}/onboarding", action="complete")
         opts: Any = {"stripe_account": account.id}
-        customer = client.v1.customers.create({"email": "buyer@example.com"}, opts)
+        # A card on file: Stripe (and the emulator) charge an invoice only with one.
+        card = {"default_payment_method": "pm_card_visa"}
+        customer = client.v1.customers.create(
+            {
+                "email": "buyer@example.com",
+                "payment_method": "pm_card_visa",
+                "invoice_settings": card,
+            },
+            opts,
+        )
         for n in range(self.items):
             client.v1.invoice_items.create(
                 {

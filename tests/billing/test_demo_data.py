@@ -41,6 +41,17 @@ def test_demo_billing_is_a_sellers_six_months_made_through_the_product_once(db, 
     # Some money is still on its way: "available soon".
     assert any(e["amount"] > 0 for c in accounts.values() for e in c.balance_pending)
 
+    # Buyers keep a card on file for invoices, all but the last of each seller.
+    carded = {
+        buyer.name
+        for connect in accounts.values()
+        for buyer in connect.buyers.all()
+        if gateway.retrieve("customers", buyer.stripe_customer_id, connect.stripe_id)[
+            "invoice_settings"
+        ]["default_payment_method"]
+    }
+    assert carded == {"Acme Agency", "Initech Ads", "Hooli Media Buying", "Stark Outdoor"}
+
     # Every kind of money event, on the ledger a seller reads.
     kinds = Counter(sports.balance_transactions.values_list("type", "reporting_category"))
     assert kinds[("charge", "charge")] > 150  # invoices paid and card payments, a few a day

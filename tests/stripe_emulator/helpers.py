@@ -48,7 +48,15 @@ def open_invoice(
 ) -> stripe.Invoice:
     """A buyer invoice on the connected account (direct charge), finalized and not paid."""
     opts = {"stripe_account": account_id}
-    customer = client.v1.customers.create({"email": "buyer@example.com"}, opts)
+    customer = client.v1.customers.create(
+        {
+            "email": "buyer@example.com",
+            # A card on file, the buyer's default for invoices: what paying through the API uses.
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        },
+        opts,
+    )
     client.v1.invoice_items.create({"customer": customer.id, "amount": amount}, opts)
     invoice = client.v1.invoices.create(
         {

@@ -247,6 +247,8 @@ class World:
         paid = paid_invoice(client, self.account)
         emulator.advance(days=3, seconds=1)  # the daily automatic payout
         self.customer = str(paid.customer)
+        customer = client.v1.customers.retrieve(self.customer, None, self.opts)
+        self.payment_method = str(customer.invoice_settings.default_payment_method)
         [payout] = client.v1.payouts.list(None, self.opts).data
         self.payout = payout.id
         self.item = client.v1.invoice_items.create(
@@ -298,6 +300,10 @@ class World:
                 ids.append(self.charge)
             elif placeholder == "dispute":
                 ids.append(self.dispute)
+            elif placeholder == "customer":
+                ids.append(self.customer)
+            elif placeholder == "payment_method":
+                ids.append("pm_card_visa")  # a test card: attaching it makes the customer's own
             elif placeholder == "id" and endpoint.path.startswith("/v1/application_fees/"):
                 ids.append(self.application_fee)
             else:
@@ -314,6 +320,8 @@ class World:
             "payout": self.payout,
             "charge": self.refundable,
             "configuration": self.portal_configuration,
+            "payment_method": self.payment_method,
+            "default_payment_method": self.payment_method,
             "id": self.invoice.lines.data[0].id,  # update_lines / remove_lines name lines by id
         }.get(field)
 
@@ -383,6 +391,14 @@ ADJUSTMENTS: list[tuple[str, Any]] = [
     ("invoices.update", lambda p: p.update(collection_method="send_invoice")),
     # The emulator implements direct charges only (documented): no destination invoices.
     ("invoices.create", lambda p: p.pop("transfer_data")),
+    # A new customer's card is attached by the same request (a test card), and is its default.
+    (
+        "customers.create",
+        lambda p: (
+            p.update(payment_method="pm_card_visa"),
+            p["invoice_settings"].update(default_payment_method="pm_card_visa"),
+        ),
+    ),
     # A payout goes to the account's default bank account when no destination is named.
     ("payouts.create", lambda p: p.pop("destination")),
     # A refund names the charge or the payment intent (the emulator has no payment intents).

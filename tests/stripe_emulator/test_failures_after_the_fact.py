@@ -69,7 +69,7 @@ def test_a_declined_card_leaves_the_invoice_open_with_a_failed_attempt(
 
     stripe_emulator.control("POST", f"invoices/{invoice.id}/pay", decline_code="insufficient_funds")
 
-    invoice = stripe_client.v1.invoices.retrieve(invoice.id, options=opts)
+    invoice = stripe_client.v1.invoices.retrieve(invoice.id, {"expand": ["payments"]}, opts)
     assert (invoice.status, invoice.attempted, invoice.attempt_count) == ("open", True, 1)
     assert invoice.amount_remaining == 10_000
     [attempt] = invoice.payments.data
@@ -85,7 +85,7 @@ def test_a_declined_card_leaves_the_invoice_open_with_a_failed_attempt(
 
     # The buyer pays with another card: the declined attempt is canceled, the invoice paid.
     stripe_emulator.control("POST", f"invoices/{invoice.id}/pay")
-    invoice = stripe_client.v1.invoices.retrieve(invoice.id, options=opts)
+    invoice = stripe_client.v1.invoices.retrieve(invoice.id, {"expand": ["payments"]}, opts)
     assert invoice.status == "paid"
     assert [p.status for p in invoice.payments.data] == ["canceled", "paid"]
 

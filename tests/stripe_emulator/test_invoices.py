@@ -20,7 +20,13 @@ def seller(stripe_client, stripe_emulator):
 @pytest.fixture
 def buyer(stripe_client, seller):
     return stripe_client.v1.customers.create(
-        {"email": "buyer@example.com", "name": "Buyer"}, seller
+        {
+            "email": "buyer@example.com",
+            "name": "Buyer",
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        },
+        seller,
     )
 
 
@@ -91,7 +97,7 @@ def test_full_send_invoice_lifecycle(stripe_client, stripe_emulator, seller, buy
     pdf = requests.get(invoice.invoice_pdf, timeout=5)
     assert pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     invoice = stripe_client.v1.invoices.send_invoice(invoice.id, None, seller)
-    invoice = stripe_client.v1.invoices.pay(invoice.id, None, seller)
+    invoice = stripe_client.v1.invoices.pay(invoice.id, {"expand": ["payments"]}, seller)
     assert invoice.status == "paid" and invoice.amount_paid == 4_000
     assert invoice.amount_remaining == 0
     assert invoice.payments.data[0].payment.type == "charge"
@@ -339,3 +345,142 @@ def test_a_refused_update_changes_nothing(stripe_client):
         )
     assert refused.value.param == "application_fee_amount"
     assert stripe_client.v1.invoices.retrieve(invoice.id).description is None
+
+
+# --- payment methods: what paying an invoice charges --------------------------------------
+
+
+def _open_invoice_for(stripe_client, seller, customer_id: str, amount: int = 1_500):
+    invoice = stripe_client.v1.invoices.create(
+        {"customer": customer_id, "collection_method": "send_invoice", "days_until_due": 7}, seller
+    )
+    stripe_client.v1.invoices.add_lines(invoice.id, {"lines": [{"amount": amount}]}, seller)
+    return stripe_client.v1.invoices.finalize_invoice(invoice.id, None, seller)
+
+
+def test_paying_without_a_payment_method_is_refused_as_on_stripe(stripe_client, seller):
+    bare = stripe_client.v1.customers.create({"email": "bare@example.com"}, seller)
+    invoice = _open_invoice_for(stripe_client, seller, bare.id)
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        stripe_client.v1.invoices.pay(invoice.id, None, seller)
+    assert (info.value.http_status, info.value.code, info.value.param) == (
+        400,
+        "resource_missing",
+        None,
+    )
+    assert info.value.error.type == "invalid_request_error"
+    assert info.value.error.message.startswith(
+        "This customer has no attached payment source or default payment method. Please "
+        "consider adding a default payment method."
+    )
+    # Nothing happened: no attempt, no charge.
+    again = stripe_client.v1.invoices.retrieve(invoice.id, {"expand": ["payments"]}, seller)
+    assert (again.status, again.attempt_count, again.payments.data) == ("open", 0, [])
+    assert stripe_client.v1.charges.list(None, seller).data == []
+    # A card attached but set as no default is still not used on its own...
+    card = stripe_client.v1.payment_methods.attach("pm_card_visa", {"customer": bare.id}, seller)
+    assert card.id.startswith("pm_") and card.id != "pm_card_visa"
+    assert (card.customer, card.type, card.card.brand, card.card.last4) == (
+        bare.id,
+        "card",
+        "visa",
+        "4242",
+    )
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.invoices.pay(invoice.id, None, seller)
+    # ...but paying with it by name does, and the charge is made with it.
+    paid = stripe_client.v1.invoices.pay(
+        invoice.id, {"payment_method": card.id, "expand": ["payments"]}, seller
+    )
+    assert paid.status == "paid"
+    charge = stripe_client.v1.charges.retrieve(paid.payments.data[0].payment.charge, None, seller)
+    assert (charge.payment_method, charge.payment_method_details.card.last4) == (card.id, "4242")
+    # Out of band needs no card at all.
+    other = _open_invoice_for(stripe_client, seller, bare.id)
+    marked = stripe_client.v1.invoices.pay(other.id, {"paid_out_of_band": True}, seller)
+    assert marked.status == "paid"
+
+
+def test_the_invoice_default_beats_the_customer_default(stripe_client, seller):
+    customer = stripe_client.v1.customers.create({"email": "two@example.com"}, seller)
+    visa = stripe_client.v1.payment_methods.attach(
+        "pm_card_visa", {"customer": customer.id}, seller
+    )
+    amex = stripe_client.v1.payment_methods.attach(
+        "pm_card_amex", {"customer": customer.id}, seller
+    )
+    stranger = stripe_client.v1.payment_methods.attach(
+        "pm_card_mastercard",
+        {"customer": stripe_client.v1.customers.create({}, seller).id},
+        seller,
+    )
+    # A default must be the customer's own card: refused, nothing changed.
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        stripe_client.v1.customers.update(
+            customer.id, {"invoice_settings": {"default_payment_method": stranger.id}}, seller
+        )
+    assert info.value.param == "invoice_settings[default_payment_method]"
+    customer = stripe_client.v1.customers.update(
+        customer.id, {"invoice_settings": {"default_payment_method": visa.id}}, seller
+    )
+    assert customer.invoice_settings.default_payment_method == visa.id
+    listed = stripe_client.v1.customers.payment_methods.list(customer.id, None, seller).data
+    assert {m.id for m in listed} == {visa.id, amex.id}
+    invoice = _open_invoice_for(stripe_client, seller, customer.id)
+    with pytest.raises(stripe.InvalidRequestError) as info:
+        stripe_client.v1.invoices.update(
+            invoice.id, {"default_payment_method": stranger.id}, seller
+        )
+    assert info.value.param == "default_payment_method"
+    invoice = stripe_client.v1.invoices.update(
+        invoice.id, {"default_payment_method": amex.id}, seller
+    )
+    paid = stripe_client.v1.invoices.pay(invoice.id, {"expand": ["payments"]}, seller)
+    charge = stripe_client.v1.charges.retrieve(paid.payments.data[0].payment.charge, None, seller)
+    assert charge.payment_method == amex.id
+    # Detaching the customer's default clears it: paying is refused again.
+    stripe_client.v1.payment_methods.detach(visa.id, None, seller)
+    customer = stripe_client.v1.customers.retrieve(customer.id, None, seller)
+    assert customer.invoice_settings.default_payment_method is None
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.invoices.pay(
+            _open_invoice_for(stripe_client, seller, customer.id).id, None, seller
+        )
+
+
+def test_a_declined_test_card_records_a_failed_attempt(stripe_client, seller):
+    customer = stripe_client.v1.customers.create(
+        {
+            "payment_method": "pm_card_chargeDeclinedInsufficientFunds",
+            "invoice_settings": {
+                "default_payment_method": "pm_card_chargeDeclinedInsufficientFunds"
+            },
+        },
+        seller,
+    )
+    assert customer.invoice_settings.default_payment_method.startswith("pm_")
+    invoice = _open_invoice_for(stripe_client, seller, customer.id)
+    with pytest.raises(stripe.CardError) as info:
+        stripe_client.v1.invoices.pay(invoice.id, None, seller)
+    assert (info.value.http_status, info.value.code) == (402, "card_declined")
+    assert info.value.error.message == "Your card has insufficient funds."
+    invoice = stripe_client.v1.invoices.retrieve(invoice.id, {"expand": ["payments"]}, seller)
+    assert (invoice.status, invoice.attempt_count) == ("open", 1)
+    assert [p.status for p in invoice.payments.data] == ["open"]
+
+
+def test_invoice_payments_are_included_only_when_expanded(
+    stripe_client, stripe_emulator, seller, buyer
+):
+    invoice = _open_invoice_for(stripe_client, seller, buyer.id)
+    paid = stripe_client.v1.invoices.pay(invoice.id, None, seller)
+    assert "payments" not in paid.to_dict()
+    assert "payments" not in stripe_client.v1.invoices.retrieve(invoice.id, None, seller)
+    expanded = stripe_client.v1.invoices.retrieve(invoice.id, {"expand": ["payments"]}, seller)
+    [payment] = expanded.payments.data
+    assert (payment.status, payment.payment.type) == ("paid", "charge")
+    listed = stripe_client.v1.invoices.list({"expand": ["data.payments"]}, seller).data
+    assert [len(i.payments.data) for i in listed if i.id == invoice.id] == [1]
+    # Events carry the invoice as Stripe sends it: without payments.
+    events = stripe_client.v1.events.list({"type": "invoice.paid"}, seller).data
+    assert events and "payments" not in events[0].data.object.to_dict()

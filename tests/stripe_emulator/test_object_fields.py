@@ -126,7 +126,12 @@ def world(stripe_client, stripe_emulator):
             "payout": (stripe.Payout, f"/v1/payouts/{payout.id}", account.id),
             "customer": (stripe.Customer, f"/v1/customers/{customer}", account.id),
             "invoiceitem": (stripe.InvoiceItem, f"/v1/invoiceitems/{item.id}", account.id),
-            "invoice": (stripe.Invoice, f"/v1/invoices/{invoice.id}", account.id),
+            # `payments` is includable: Stripe shows it only when expanded.
+            "invoice": (
+                stripe.Invoice,
+                f"/v1/invoices/{invoice.id}?expand[]=payments",
+                account.id,
+            ),
             "line_item": (stripe.InvoiceLineItem, f"/v1/invoices/{invoice.id}/lines", account.id),
             "charge": (stripe.Charge, f"/v1/charges/{charge.id}", account.id),
             "application_fee": (stripe.ApplicationFee, f"/v1/application_fees/{fee.id}", None),

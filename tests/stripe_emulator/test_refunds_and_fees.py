@@ -255,7 +255,14 @@ def test_application_fee_refunds_through_their_own_api(stripe_client, stripe_emu
 def test_an_application_fee_must_be_less_than_the_invoice(stripe_client, stripe_emulator):
     account = onboarded_account(stripe_client, stripe_emulator)
     opts = {"stripe_account": account.id}
-    customer = stripe_client.v1.customers.create({"email": "b@example.com"}, opts)
+    customer = stripe_client.v1.customers.create(
+        {
+            "email": "b@example.com",
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        },
+        opts,
+    )
     stripe_client.v1.invoice_items.create({"customer": customer.id, "amount": 1_000}, opts)
     params = {
         "customer": customer.id,
