@@ -26,8 +26,8 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Body, Query, Router, Schema
-from pydantic import ConfigDict, Field, field_validator
+from ninja import Body, Router, Schema
+from pydantic import Field, field_validator
 
 from billing import dashboard, gateway, onboarding
 from billing.models import (
@@ -45,8 +45,11 @@ from billing.resolution import ResolvedBilling, resolve_billing
 from storefront.access import Acting
 from storefront.api import (
     ApiError,
+    ApiInput,
     Envelope,
     ListEnvelope,
+    NoBody,
+    Query,
     TargetQuery,
     acting_for,
     error_responses,
@@ -105,9 +108,7 @@ def _epoch(value: datetime | None) -> int | None:
 # Setup: provision, onboarding links, account sessions
 
 
-class ConnectIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class ConnectIn(ApiInput):
     country: str | None = Field(
         None,
         min_length=2,
@@ -205,7 +206,10 @@ def onboard(
     summary="An account session client secret for embedded onboarding",
 )
 def account_session(
-    request: HttpRequest, response: HttpResponse, query: Query[TargetQuery]
+    request: HttpRequest,
+    response: HttpResponse,
+    query: Query[TargetQuery],
+    body: NoBody | None = Body(None),  # noqa: B008 - ninja's parameter declaration
 ) -> dict[str, Any]:
     acting = _acting_to_provision(request, query.targetCustomerId)
     _no_store(response)
@@ -315,9 +319,7 @@ def _printable(value: str | None) -> str | None:
     return value
 
 
-class FeeIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class FeeIn(ApiInput):
     name: str = Field(min_length=1, max_length=255, examples=["Ad serving"])
     feePercent: float = Field(ge=0, le=100, examples=[2])
     description: str | None = Field(None, max_length=500, examples=["Third-party ad serving"])
@@ -326,10 +328,8 @@ class FeeIn(Schema):
     _text = field_validator("name", "description")(_printable)
 
 
-class BillingUpdate(Schema):
+class BillingUpdate(ApiInput):
     """Send only the fields to change; `fees` replaces the whole list; null clears a field."""
-
-    model_config = ConfigDict(extra="forbid")
 
     platformFeePercent: float | None = Field(None, ge=0, le=100, examples=[12.5])
     fees: list[FeeIn] | None = None

@@ -8,23 +8,41 @@ only ever reaches that customer's storefront, so another customer's sources are 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
-from ninja import Body, Query, Router, Schema, Status
+from ninja import Body, Router, Schema, Status
 from pydantic import Field
 
 from storefront.access import Acting
-from storefront.api import ApiError, Envelope, ErrorEnvelope, TargetQuery, acting_for, ok
+from storefront.api import (
+    ApiError,
+    ApiInput,
+    Envelope,
+    ErrorEnvelope,
+    Query,
+    TargetQuery,
+    acting_for,
+    issue,
+    ok,
+    validation_error,
+)
 from storefront.models import (
+    BILLING_MODELS,
     ActivationBlocked,
+    AuthenticationType,
+    ExecutionType,
     InventorySource,
     LifecycleError,
+    SourceProtocol,
+    SourceStatus,
+    SourceType,
     Storefront,
+    StorefrontStatus,
     validate_currency_code,
 )
 
@@ -59,16 +77,22 @@ class StorefrontOut(Schema):
     updatedAt: str
 
 
-class StorefrontCreateIn(Schema):
+# The billing models an agent may advertise (AdCP `account.supported_billing`).
+BillingModel = Literal[BILLING_MODELS]  # type: ignore[valid-type]
+
+
+class StorefrontCreateIn(ApiInput):
     platformId: str | None = Field(None, description="2–100 chars, `^[a-z0-9][a-z0-9-]*[a-z0-9]$`.")
     name: str | None = Field(None, description="1–255 chars; defaults to the customer's name.")
 
 
-class StorefrontUpdateIn(Schema):
+class StorefrontUpdateIn(ApiInput):
     name: str | None = None
     defaultCurrency: str | None = Field(None, description="ISO 4217, uppercase, e.g. `USD`.")
-    status: str | None = Field(
-        None, description="`ACTIVE` (refused with 409 while readiness is blocked) or `DISABLED`."
+    status: StorefrontStatus | None = Field(
+        None,
+        description="`ACTIVE` (refused with 409 while readiness is blocked) or `DISABLED`; "
+        "a storefront never goes back to `PENDING` (409).",
     )
 
 
@@ -117,36 +141,38 @@ class SourceList(Schema):
     error: None = None
 
 
-class SourceCreateIn(Schema):
+class SourceCreateIn(ApiInput):
     name: str = Field(description="1–255 chars.")
     sourceId: str | None = Field(
         None, description="Unique in the storefront; defaults to the slugified name."
     )
-    executionType: str = "AGENT"
-    type: str = "SALES"
+    executionType: ExecutionType = ExecutionType.AGENT
+    type: SourceType = SourceType.SALES
     endpointUrl: str
-    protocol: str = "MCP"
-    authenticationType: str = "API_KEY"
+    protocol: SourceProtocol = SourceProtocol.MCP
+    authenticationType: AuthenticationType = AuthenticationType.API_KEY
     auth: dict[str, Any] | None = Field(
         None, description="Credentials, shape per authentication type. Stored, never returned."
     )
     description: str = ""
-    supportedBilling: list[str] = Field(
+    supportedBilling: list[BillingModel] = Field(
         default_factory=list,
         description='Billing models the agent advertises, e.g. ["operator", "agent"].',
     )
 
 
-class SourceUpdateIn(Schema):
+class SourceUpdateIn(ApiInput):
     name: str | None = None
-    type: str | None = None
+    type: SourceType | None = None
     endpointUrl: str | None = None
-    protocol: str | None = None
-    authenticationType: str | None = None
+    protocol: SourceProtocol | None = None
+    authenticationType: AuthenticationType | None = None
     auth: dict[str, Any] | None = None
     description: str | None = None
-    supportedBilling: list[str] | None = None
-    status: str | None = Field(None, description="`ACTIVE` or `DISABLED`; never back to `PENDING`.")
+    supportedBilling: list[BillingModel] | None = None
+    status: SourceStatus | None = Field(
+        None, description="`ACTIVE` or `DISABLED`; never back to `PENDING` (409)."
+    )
 
 
 class Deleted(Schema):
@@ -207,20 +233,16 @@ def _source(storefront: Storefront, source_id: str) -> InventorySource:
 
 
 def _validation_error(exc: ValidationError) -> ApiError:
-    """The first problem, named by its API field; all of them in `details`."""
+    """A model's validation errors, each named by its API field, in the API's one shape."""
     if hasattr(exc, "error_dict"):
         issues = [
-            {"field": _API_FIELDS.get(name, name), "message": message}
+            issue("body", None if name == "__all__" else _API_FIELDS.get(name, name), message)
             for name, messages in exc.message_dict.items()
             for message in messages
         ]
     else:
-        issues = [{"field": None, "message": message} for message in exc.messages]
-    first = issues[0]
-    field = None if first["field"] == "__all__" else first["field"]
-    return ApiError(
-        400, "VALIDATION_ERROR", first["message"], field=field, details={"issues": issues}
-    )
+        issues = [issue("body", None, message) for message in exc.messages]
+    return validation_error(issues)
 
 
 def _lifecycle_error(exc: LifecycleError) -> ApiError:
@@ -241,6 +263,37 @@ def _credentials(auth: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 # Storefront
+
+
+def _refuse_differences(existing: Storefront, payload: StorefrontCreateIn | None) -> None:
+    """409 when a create asks for a storefront other than the one that exists (after checking
+    the values themselves: an invalid platformId is a 400 either way)."""
+    if payload is None:
+        return
+    if payload.platformId is not None:
+        probe = Storefront(
+            customer=existing.customer, platform_id=payload.platformId, name=existing.name
+        )
+        try:
+            probe.clean_fields(
+                exclude=[f.name for f in Storefront._meta.fields if f.name != "platform_id"]
+            )
+        except ValidationError as exc:
+            raise _validation_error(exc) from None
+    wanted = {"platformId": payload.platformId, "name": payload.name}
+    current = {"platformId": existing.platform_id, "name": existing.name}
+    for field, value in wanted.items():
+        if value is not None and value.strip() != current[field]:
+            raise ApiError(
+                409,
+                "CONFLICT",
+                f"This customer's storefront already exists with {field} "
+                f"{current[field]!r}; a storefront is created once. Change the name with "
+                "PUT /api/v2/storefront; the platformId is fixed.",
+                field=field,
+                details={"current": current},
+            )
+
 
 _STOREFRONT_ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope}
 
@@ -269,6 +322,9 @@ def create_storefront(
     acting = acting_for(request, query.targetCustomerId, scope=WRITE)
     existing = Storefront.objects.filter(customer=acting.customer).first()
     if existing is not None:
+        # Idempotent: the same request again gets the storefront back; asking for another
+        # platformId or name is not silently ignored.
+        _refuse_differences(existing, payload)
         return Status(200, ok(storefront_out(existing)))
     if not acting.is_admin:
         raise ApiError(403, "FORBIDDEN", f"Only admins of {acting.customer.name} can create it.")

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 
-from storefront.api import error_response
+from storefront.api import error_response, issue
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -57,6 +57,15 @@ class RequestGuardMiddleware:
                 "VALIDATION_ERROR",
                 "The request contains a NUL character, which no field accepts.",
                 field=parameter,
+                details={
+                    "issues": [
+                        issue(
+                            "path" if parameter == "path" else "query",
+                            parameter,
+                            "The request contains a NUL character, which no field accepts.",
+                        )
+                    ]
+                },
             )
         return self.get_response(request)
 
@@ -70,7 +79,8 @@ def _body_too_large(request: HttpRequest) -> HttpResponse | None:
     if length > limit:
         return error_response(
             413,
-            "PAYLOAD_TOO_LARGE",
+            # The documented code table has no 413 code: the closest is BAD_REQUEST.
+            "BAD_REQUEST",
             f"The request body is {length:,} bytes; the API accepts at most {limit:,}.",
         )
     return None
