@@ -120,13 +120,21 @@ class ConnectIn(ApiInput):
     )
 
 
+ONBOARDING_URL_DESCRIPTION = (
+    "A link the seller opens (no dashboard login needed) to continue on Stripe's hosted "
+    "onboarding: each click mints a fresh Stripe account link and redirects to it. Valid for "
+    "24 hours, for this account only; the next link issued replaces it, and it stops working "
+    "once onboarding is complete."
+)
+
+
 class ConnectOut(Schema):
     stripeConnectedAccountId: str
-    onboardingUrl: str = Field(description="Stripe-hosted onboarding, valid for 24 hours.")
+    onboardingUrl: str = Field(description=ONBOARDING_URL_DESCRIPTION)
 
 
 class OnboardOut(Schema):
-    onboardingUrl: str = Field(description="Stripe-hosted onboarding, valid for 24 hours.")
+    onboardingUrl: str = Field(description=ONBOARDING_URL_DESCRIPTION)
 
 
 class AccountSessionOut(Schema):

@@ -233,6 +233,21 @@ class ConnectAccount(models.Model):
         self.balance_as_of = timezone.now()
 
 
+class OnboardingLink(models.Model):
+    """The newest onboarding link handed out for an account (billing.onboarding.onboarding_url):
+    only the link carrying this id works, so issuing a new link revokes the older ones. A row
+    of its own, so saving a ConnectAccount read earlier never brings a revoked link back."""
+
+    connect_account = models.OneToOneField(
+        ConnectAccount, on_delete=models.CASCADE, related_name="onboarding_link"
+    )
+    link_id = models.CharField(max_length=32)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Onboarding link of {self.connect_account}"
+
+
 @dataclass(frozen=True)
 class AdditionalFee:
     """A named fee on top of the platform fee, a percentage of each buyer payment."""
