@@ -8,6 +8,7 @@ only ever reaches that customer's storefront, so another customer's sources are 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -16,8 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
 from ninja import Body, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from storefront import tasks
 from storefront.access import Acting
 from storefront.api import (
     ApiError,
@@ -38,6 +40,7 @@ from storefront.models import (
     ExecutionType,
     InventorySource,
     LifecycleError,
+    SourceCheck,
     SourceProtocol,
     SourceStatus,
     SourceType,
@@ -67,14 +70,18 @@ _API_FIELDS = {
 # Schemas
 
 
+# Responses: each resource's fields are declared once, here, and read from the model
+# (`validation_alias` names the model attribute); no hand-written dict repeats them.
+
+
 class StorefrontOut(Schema):
-    platformId: str
+    platformId: str = Field(validation_alias="platform_id")
     name: str
-    status: str
-    defaultCurrency: str | None
-    customerId: int
-    createdAt: str
-    updatedAt: str
+    status: StorefrontStatus
+    defaultCurrency: str | None = Field(validation_alias="default_currency")
+    customerId: int = Field(validation_alias="customer_id")
+    createdAt: datetime = Field(validation_alias="created_at")
+    updatedAt: datetime = Field(validation_alias="updated_at")
 
 
 # The billing models an agent may advertise (AdCP `account.supported_billing`).
@@ -114,21 +121,48 @@ class ReadinessOut(Schema):
     checks: list[ReadinessCheckOut]
 
 
+class SourceCheckOut(Schema):
+    """The last background check of the agent behind a source."""
+
+    outcome: SourceCheck = Field(validation_alias="check_outcome")
+    checkedAt: datetime | None = Field(validation_alias="checked_at")
+    error: str | None = Field(
+        validation_alias="check_error", description="Why the agent did not answer; null if it did."
+    )
+
+    @field_validator("error", mode="before")
+    @classmethod
+    def _blank_is_null(cls, value: str | None) -> str | None:
+        return value or None
+
+
 class SourceOut(Schema):
-    id: str
-    sourceId: str
+    id: str = Field(description="The global id (a number, as a string).")
+    sourceId: str = Field(validation_alias="source_id")
     name: str
-    executionType: str
-    type: str
-    endpointUrl: str
-    protocol: str
-    authenticationType: str
-    authConfigured: bool
+    executionType: ExecutionType = Field(validation_alias="execution_type")
+    type: SourceType
+    endpointUrl: str = Field(validation_alias="endpoint_url")
+    protocol: SourceProtocol
+    authenticationType: AuthenticationType = Field(validation_alias="authentication_type")
+    # Never the credentials themselves: only whether they are configured.
+    authConfigured: bool = Field(validation_alias="auth_configured")
     description: str
-    status: str
-    supportedBilling: list[str]
-    createdAt: str
-    updatedAt: str
+    status: SourceStatus
+    supportedBilling: list[str] = Field(validation_alias="supported_billing")
+    lastCheck: SourceCheckOut = Field(
+        description="PENDING sources activate once their agent answers this check."
+    )
+    createdAt: datetime = Field(validation_alias="created_at")
+    updatedAt: datetime = Field(validation_alias="updated_at")
+
+    @staticmethod
+    def resolve_id(source: InventorySource) -> str:
+        return str(source.pk)
+
+    @staticmethod
+    def resolve_lastCheck(source: InventorySource) -> InventorySource:  # noqa: N802
+        return source
 
 
 class SourceListMeta(Schema):
@@ -178,41 +212,6 @@ class SourceUpdateIn(ApiInput):
 class Deleted(Schema):
     sourceId: str
     deleted: bool
-
-
-# Payloads
-
-
-def storefront_out(storefront: Storefront) -> dict[str, Any]:
-    return {
-        "platformId": storefront.platform_id,
-        "name": storefront.name,
-        "status": storefront.status,
-        "defaultCurrency": storefront.default_currency,
-        "customerId": storefront.customer_id,
-        "createdAt": storefront.created_at.isoformat(),
-        "updatedAt": storefront.updated_at.isoformat(),
-    }
-
-
-def source_out(source: InventorySource) -> dict[str, Any]:
-    # Never the credentials themselves: only whether they are configured.
-    return {
-        "id": str(source.pk),
-        "sourceId": source.source_id,
-        "name": source.name,
-        "executionType": source.execution_type,
-        "type": source.type,
-        "endpointUrl": source.endpoint_url,
-        "protocol": source.protocol,
-        "authenticationType": source.authentication_type,
-        "authConfigured": source.auth_configured,
-        "description": source.description,
-        "status": source.status,
-        "supportedBilling": list(source.supported_billing),
-        "createdAt": source.created_at.isoformat(),
-        "updatedAt": source.updated_at.isoformat(),
-    }
 
 
 # Helpers
@@ -306,7 +305,7 @@ _STOREFRONT_ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope
 )
 def get_storefront(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
     _, storefront = _storefront(request, query.targetCustomerId, READ)
-    return ok(storefront_out(storefront))
+    return ok(storefront)
 
 
 @router.post(
@@ -325,7 +324,7 @@ def create_storefront(
         # Idempotent: the same request again gets the storefront back; asking for another
         # platformId or name is not silently ignored.
         _refuse_differences(existing, payload)
-        return Status(200, ok(storefront_out(existing)))
+        return Status(200, ok(existing))
     if not acting.is_admin:
         raise ApiError(403, "FORBIDDEN", f"Only admins of {acting.customer.name} can create it.")
     storefront = Storefront.objects.for_customer(acting.customer)
@@ -340,7 +339,7 @@ def create_storefront(
             storefront.delete()
             raise _validation_error(exc) from None
         storefront.save()
-    return Status(201, ok(storefront_out(storefront)))
+    return Status(201, ok(storefront))
 
 
 @router.put(
@@ -377,7 +376,7 @@ def update_storefront(
     except LifecycleError as exc:
         raise _lifecycle_error(exc) from None
     storefront.refresh_from_db()
-    return ok(storefront_out(storefront))
+    return ok(storefront)
 
 
 @router.get(
@@ -400,7 +399,7 @@ def get_readiness(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, 
 )
 def list_sources(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
     _, storefront = _storefront(request, query.targetCustomerId, READ)
-    sources = [source_out(source) for source in storefront.sources.all()]
+    sources = list(storefront.sources.all())
     return {"data": sources, "meta": {"count": len(sources)}, "error": None}
 
 
@@ -435,7 +434,8 @@ def create_source(
         if error.field == "sourceId" and "already has" in error.message:
             error.status, error.code = 409, "CONFLICT"
         raise error from None
-    return Status(201, ok(source_out(source)))
+    tasks.queue_check(source)
+    return Status(201, ok(source))
 
 
 @router.get(
@@ -445,7 +445,7 @@ def create_source(
 )
 def get_source(request: HttpRequest, source_id: str, query: Query[TargetQuery]) -> dict[str, Any]:
     _, storefront = _storefront(request, query.targetCustomerId, READ)
-    return ok(source_out(_source(storefront, source_id)))
+    return ok(_source(storefront, source_id))
 
 
 @router.put(
@@ -488,7 +488,8 @@ def update_source(
     except LifecycleError as exc:
         raise _lifecycle_error(exc) from None
     source.refresh_from_db()
-    return ok(source_out(source))
+    tasks.queue_check(source)
+    return ok(source)
 
 
 @router.delete(

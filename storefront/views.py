@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from storefront import access
+from storefront import access, tasks
 from storefront.access import ActingRequest, acting_customer_required
 from storefront.forms import ApiKeyForm, DefaultCurrencyForm, InventorySourceForm
 from storefront.models import (
@@ -161,6 +161,7 @@ def add_source(request: ActingRequest) -> HttpResponse:
             for name, errors in exc.message_dict.items():
                 form.add_error(name if name in form.fields else None, errors)
         else:
+            tasks.queue_check(source)
             return _done(request, storefront, f"Added inventory source “{source.name}”.")
     return _refused(
         request,
@@ -195,6 +196,7 @@ def set_source_credential(request: ActingRequest, pk: int) -> HttpResponse:
             request, storefront, f"Enter the credential for “{source.name}”.", status=400
         )
     source.update(credentials={"secret": credential})
+    tasks.queue_check(source)
     return _done(request, storefront, f"Saved the credential for “{source.name}”.")
 
 

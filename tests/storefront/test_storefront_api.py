@@ -232,7 +232,8 @@ def test_credentials_are_stored_but_never_echoed(cast, parent_api):
     )
     source = data(response, 201)
     assert source["authConfigured"] is True
-    assert source["status"] == "ACTIVE"
+    # Waits for the background check of its agent (tests/storefront/test_source_checks.py).
+    assert source["status"] == "PENDING"
     assert secret not in response.content.decode()
     assert secret not in parent_api.get(SOURCES).content.decode()
     assert secret not in parent_api.get(f"{SOURCES}/ctv-sales-agent").content.decode()
@@ -242,10 +243,15 @@ def test_credentials_are_stored_but_never_echoed(cast, parent_api):
 def test_a_source_needing_credentials_waits_in_pending_until_they_arrive(parent_api):
     source = data(parent_api.post(SOURCES, a_source(authenticationType="JWT")), 201)
     assert (source["status"], source["authConfigured"]) == ("PENDING", False)
+    assert source["lastCheck"] == {"outcome": "NOT_CHECKED", "checkedAt": None, "error": None}
     err = error(parent_api.put(f"{SOURCES}/ctv-sales-agent", {"status": "ACTIVE"}), 409, "CONFLICT")
     assert "credentials" in err["message"]
     source = data(parent_api.put(f"{SOURCES}/ctv-sales-agent", {"auth": {"token": "jwt"}}))
-    assert (source["status"], source["authConfigured"]) == ("ACTIVE", True)
+    # The credential is there; ACTIVE comes when the agent answers with it.
+    assert (source["status"], source["authConfigured"]) == ("PENDING", True)
+    assert source["lastCheck"]["outcome"] == "QUEUED"
+    err = error(parent_api.put(f"{SOURCES}/ctv-sales-agent", {"status": "ACTIVE"}), 409, "CONFLICT")
+    assert "once its agent answers" in err["message"]
 
 
 def test_the_lifecycle_never_goes_back_to_pending(parent_api):
