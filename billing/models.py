@@ -657,6 +657,7 @@ class Payout(models.Model):
     failure_message = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField()
     arrival_date = models.DateTimeField(null=True, blank=True)
+    description = models.CharField(max_length=500, blank=True)
     raw = models.JSONField(default=dict)
 
     objects = MirrorQuerySet.as_manager()
@@ -721,6 +722,7 @@ class Payout(models.Model):
             "failure_message": (obj.get("failure_message") or "")[:500],
             "created": _ts(obj["created"]),
             "arrival_date": _ts(obj.get("arrival_date")),
+            "description": (obj.get("description") or "")[:500],
             "raw": obj,
         }
 
@@ -776,6 +778,7 @@ class InvoiceItem(models.Model):
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)
     invoice_stripe_id = models.CharField(max_length=255, blank=True, db_index=True)
+    proration = models.BooleanField(default=False)
     created = models.DateTimeField()
     raw = models.JSONField(default=dict)
 
@@ -846,6 +849,13 @@ class Invoice(models.Model):
     # number never changes once finalized), and the billing period it covers ("YYYY-MM").
     friendly_id = models.CharField(max_length=100, blank=True, db_index=True)
     period = models.CharField(max_length=7, blank=True)
+    # Stripe's, promoted from the invoice object: the period its lines cover, its memo and
+    # the customer details it was issued to.
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    description = models.TextField(blank=True)
+    customer_email = models.CharField(max_length=255, blank=True)
+    customer_name = models.CharField(max_length=255, blank=True)
     raw = models.JSONField(default=dict)
 
     objects = MirrorQuerySet.as_manager()
@@ -871,6 +881,11 @@ class Invoice(models.Model):
             "due_date": _ts(obj.get("due_date")),
             "hosted_invoice_url": obj.get("hosted_invoice_url") or "",
             "invoice_pdf": obj.get("invoice_pdf") or "",
+            "period_start": _ts(obj.get("period_start")),
+            "period_end": _ts(obj.get("period_end")),
+            "description": obj.get("description") or "",
+            "customer_email": (obj.get("customer_email") or "")[:255],
+            "customer_name": (obj.get("customer_name") or "")[:255],
             "raw": obj,
         }
 

@@ -529,10 +529,14 @@ class TargetQuery(Schema):
 
 
 class CustomerOut(Schema):
-    id: int
+    id: int = Field(validation_alias="pk")
     name: str
     company: str
     customerType: str
+
+    @staticmethod
+    def resolve_customerType(customer: Any) -> str:  # noqa: N802
+        return str(customer.customer_type.value)
 
 
 class WhoAmI(Schema):
@@ -544,15 +548,6 @@ class WhoAmI(Schema):
     scopes: list[str]
     keyCustomer: CustomerOut
     actingCustomer: CustomerOut
-
-
-def customer_out(customer: Any) -> dict[str, Any]:
-    return {
-        "id": customer.pk,
-        "name": customer.name,
-        "company": customer.company,
-        "customerType": customer.customer_type.value,
-    }
 
 
 @api.get(
@@ -571,7 +566,7 @@ def whoami(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
             "role": acting.role.value,
             # The scopes in effect: what the key holds and the user's role still allows.
             "scopes": sorted(set(key.scopes) & {str(s) for s in acting.allowed_scopes()}),
-            "keyCustomer": customer_out(key.customer),
-            "actingCustomer": customer_out(acting.customer),
+            "keyCustomer": key.customer,
+            "actingCustomer": acting.customer,
         }
     )
