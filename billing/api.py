@@ -532,7 +532,7 @@ class ChildAccount(Schema):
 
     @staticmethod
     def resolve_onboardingStatus(row: dashboard.ChildRow) -> str:  # noqa: N802
-        # API.md 3.7: an inheriting child reports "none" (the page shows the parent's).
+        # An inheriting child reports "none" (the page shows the parent's).
         return "none" if row.inherited else str(row.status.value)
 
 

@@ -46,7 +46,7 @@ T = TypeVar("T")
 API_VERSION = "2.1.0"
 API_VERSION_HEADER = "API-Version"
 
-# The documented status → code table (API.md 1.2). Every error the API answers carries one of
+# The documented status → code table of the contract. Every error the API answers carries one of
 # these codes; a status the table does not list (405, 413, 415) gets the closest one,
 # BAD_REQUEST, while keeping its HTTP status.
 DOCUMENTED_CODES: dict[int, tuple[str, ...]] = {

@@ -715,7 +715,7 @@ class InventorySource(models.Model):
             and self.needs_credentials
             and self.check_outcome != SourceCheck.PASSED
         ):
-            # ACTIVE needs an agent that answered with the credential (API.md 4.3).
+            # ACTIVE needs an agent that answered with the credential (the contract).
             last = f" The last check said: {self.check_error}" if self.check_error else ""
             raise LifecycleError(
                 f"{self.source_id} can be ACTIVE once its agent answers with the credential "
