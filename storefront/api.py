@@ -15,7 +15,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -237,8 +237,6 @@ class NoBody(ApiInput):
 class _StrictQueryModel(QueryModel):
     """Query parameters as declared, and a refusal for each parameter the endpoint does not
     declare (ninja would drop those silently)."""
-
-    accepted: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def resolve(cls, request: HttpRequest, api: NinjaAPI, path_params: Any) -> Any:

@@ -52,20 +52,14 @@ class RequestGuardMiddleware:
             if not is_api:
                 # Rendered by handler400, the site's own 400 page.
                 raise BadRequest("The request contains a NUL character.")
+            message = "The request contains a NUL character, which no field accepts."
+            location = "path" if parameter == "path" else "query"
             return error_response(
                 400,
                 "VALIDATION_ERROR",
-                "The request contains a NUL character, which no field accepts.",
+                message,
                 field=parameter,
-                details={
-                    "issues": [
-                        issue(
-                            "path" if parameter == "path" else "query",
-                            parameter,
-                            "The request contains a NUL character, which no field accepts.",
-                        )
-                    ]
-                },
+                details={"issues": [issue(location, parameter, message)]},
             )
         return self.get_response(request)
 

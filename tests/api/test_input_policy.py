@@ -146,3 +146,12 @@ def test_query_and_body_errors_have_the_same_keys(parent_api):
     assert query["field"] == "limit"
     assert body["details"]["issues"][0]["in"] == "body"
     assert body["field"] == "type"
+
+
+def test_a_bad_value_and_an_unknown_parameter_are_reported_together(parent_api):
+    error = parent_api.get("/billing/transactions", limit=0, bogus=1).json()["error"]
+    assert [(i["in"], i["field"]) for i in error["details"]["issues"]] == [
+        ("query", "limit"),
+        ("query", "bogus"),
+    ]
+    assert "greater than or equal to 1" in error["details"]["issues"][0]["message"]
