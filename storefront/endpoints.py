@@ -486,6 +486,9 @@ def update_source(
     except ValidationError as exc:
         raise _validation_error(exc) from None
     except LifecycleError as exc:
+        # Refused because its agent has not answered yet: check it (again) now.
+        source.refresh_from_db()
+        tasks.queue_check(source)
         raise _lifecycle_error(exc) from None
     source.refresh_from_db()
     tasks.queue_check(source)

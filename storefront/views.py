@@ -180,6 +180,8 @@ def change_source_status(request: ActingRequest, pk: int) -> HttpResponse:
     try:
         source.transition_to(status)
     except LifecycleError as exc:
+        # Refused because its agent has not answered yet: check it (again) now.
+        tasks.queue_check(source)
         return _refused(request, storefront, exc.message, status=409)
     return _done(
         request, storefront, f"“{source.name}” is now {source.get_status_display().lower()}."

@@ -185,3 +185,22 @@ def test_a_disabled_source_that_never_answered_cannot_be_enabled(
     source = InventorySource.objects.get()
     assert source.status == "DISABLED"
     assert source.check_outcome != SourceCheck.PASSED
+
+
+def test_asking_to_enable_a_source_whose_agent_never_answered_checks_it_again(
+    create, agent, parent_api, django_capture_on_commit_callbacks
+):
+    # A source from before checks existed: ACTIVE with credentials, never checked.
+    create(endpointUrl=agent.url, authenticationType="NO_AUTH")
+    InventorySource.objects.update(
+        authentication_type="API_KEY", credentials={"apiKey": GOOD_KEY}, status="DISABLED"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = parent_api.put(f"{SOURCES}/ctv-sales-agent", {"status": "ACTIVE"})
+    error(response, 409, "CONFLICT")
+    # The agent answered the check that refusal queued: enabling now works.
+    assert InventorySource.objects.get().check_outcome == SourceCheck.PASSED
+    assert (
+        data(parent_api.put(f"{SOURCES}/ctv-sales-agent", {"status": "ACTIVE"}))["status"]
+        == "ACTIVE"
+    )
