@@ -310,7 +310,12 @@ def get_storefront(request: HttpRequest, query: Query[TargetQuery]) -> dict[str,
 
 @router.post(
     "",
-    response={200: Envelope[StorefrontOut], 201: Envelope[StorefrontOut], **_STOREFRONT_ERRORS},
+    response={
+        200: Envelope[StorefrontOut],
+        201: Envelope[StorefrontOut],
+        409: ErrorEnvelope,
+        **_STOREFRONT_ERRORS,
+    },
     summary="Create the storefront if missing; idempotent (returns the existing one)",
 )
 def create_storefront(
