@@ -381,6 +381,7 @@ def upsert_invoice_item(
             "period_end": _dt(period.get("end")),
             "invoice_stripe_id": (invoice.get("id") if isinstance(invoice, dict) else invoice)
             or "",
+            "proration": bool(obj.get("proration")),
             "created": _dt(obj.get("date") or obj.get("created")) or timezone.now(),
             "raw": obj,
         },

@@ -241,6 +241,21 @@ class ConnectAccount(models.Model):
         self.balance_as_of = timezone.now()
 
 
+class OnboardingLink(models.Model):
+    """The newest onboarding link handed out for an account (billing.onboarding.onboarding_url):
+    only the link carrying this id works, so issuing a new link revokes the older ones. A row
+    of its own, so saving a ConnectAccount read earlier never brings a revoked link back."""
+
+    connect_account = models.OneToOneField(
+        ConnectAccount, on_delete=models.CASCADE, related_name="onboarding_link"
+    )
+    link_id = models.CharField(max_length=32)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Onboarding link of {self.connect_account}"
+
+
 @dataclass(frozen=True)
 class AdditionalFee:
     """A named fee on top of the platform fee, a percentage of each buyer payment."""
@@ -675,6 +690,7 @@ class Payout(models.Model):
     destination_stripe_id = models.CharField(max_length=255, blank=True)
     destination_bank_name = models.CharField(max_length=255, blank=True)
     destination_last4 = models.CharField(max_length=4, blank=True)
+    description = models.CharField(max_length=500, blank=True)
     raw = models.JSONField(default=dict)
 
     objects = MirrorQuerySet.as_manager()
@@ -750,6 +766,7 @@ class Payout(models.Model):
             "failure_message": (obj.get("failure_message") or "")[:500],
             "created": _ts(obj["created"]),
             "arrival_date": _ts(obj.get("arrival_date")),
+            "description": (obj.get("description") or "")[:500],
             "raw": obj,
         }
         destination = obj.get("destination")
@@ -830,6 +847,7 @@ class InvoiceItem(models.Model):
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)
     invoice_stripe_id = models.CharField(max_length=255, blank=True, db_index=True)
+    proration = models.BooleanField(default=False)
     created = models.DateTimeField()
     raw = models.JSONField(default=dict)
 
@@ -900,6 +918,13 @@ class Invoice(models.Model):
     # number never changes once finalized), and the billing period it covers ("YYYY-MM").
     friendly_id = models.CharField(max_length=100, blank=True, db_index=True)
     period = models.CharField(max_length=7, blank=True)
+    # Stripe's, promoted from the invoice object: the period its lines cover, its memo and
+    # the customer details it was issued to.
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    description = models.TextField(blank=True)
+    customer_email = models.CharField(max_length=255, blank=True)
+    customer_name = models.CharField(max_length=255, blank=True)
     raw = models.JSONField(default=dict)
 
     objects = MirrorQuerySet.as_manager()
@@ -925,6 +950,11 @@ class Invoice(models.Model):
             "due_date": _ts(obj.get("due_date")),
             "hosted_invoice_url": obj.get("hosted_invoice_url") or "",
             "invoice_pdf": obj.get("invoice_pdf") or "",
+            "period_start": _ts(obj.get("period_start")),
+            "period_end": _ts(obj.get("period_end")),
+            "description": obj.get("description") or "",
+            "customer_email": (obj.get("customer_email") or "")[:255],
+            "customer_name": (obj.get("customer_name") or "")[:255],
             "raw": obj,
         }
 

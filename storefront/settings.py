@@ -213,6 +213,10 @@ STORAGES = {
 # Background work: django-tasks with its database backend; `manage.py db_worker` runs them.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# Inventory-source checks call the URL an owner typed (storefront.agents). In production an
+# agent must be on a public address; development runs agents on localhost.
+AGENT_CHECK_ALLOW_PRIVATE_ADDRESSES = envbool("AGENT_CHECK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
+
 # Stripe. With STRIPE_API_BASE set, the SDK talks to that server (the emulator in development);
 # unset, it talks to api.stripe.com.
 STRIPE_SECRET_KEY = envstr("STRIPE_SECRET_KEY", "sk_test_emulator" if DEBUG else "")
