@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import BigIntegerField, Count, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
+from django.utils.dates import MONTHS_3
 
 from billing.charged_fees import ChargedFees, schedule_history
 from billing.ledger import kind_condition, type_name
@@ -24,7 +25,7 @@ from billing.models import (
     OnboardingStatus,
     Payout,
 )
-from billing.money import to_major
+from billing.money import format_money, to_major
 from billing.payout_trace import Trace, trace_transactions
 from billing.status import derive_onboarding_status
 from storefront.models import Customer
@@ -40,6 +41,16 @@ class LedgerRow:
     trace: Trace | None = None  # which payout it went into, or why not yet
     # The invoice the charge paid, if it paid one.
     invoice: Invoice | None = None
+    # Prepared for the page, so the template only prints: dates in the site's time zone and
+    # amounts in the reader's locale (formatting in the template cost most of the render).
+    day: str = ""
+    time: str = ""
+    available_day: str = ""
+    amount: str = ""
+    fee: str = ""
+    net: str = ""
+    # fee_parts with their amounts formatted.
+    fee_lines: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def fee_note(self) -> str:
@@ -50,23 +61,44 @@ class LedgerRow:
 
 
 def ledger_rows(
-    connect: ConnectAccount, transactions: Iterable[BalanceTransaction]
+    connect: ConnectAccount, transactions: Iterable[BalanceTransaction], locale: str = "en_US"
 ) -> list[LedgerRow]:
     """Rows with their fee breakdown as charged and their payout trace: two queries (the
     schedule history, and the invoices the page's charges paid) plus at most three for the
-    traces, whatever the page size."""
+    traces, whatever the page size. Dates and amounts come formatted (`locale` for money)."""
     transactions = list(transactions)
     fees = ChargedFees.for_batch(connect, [(t.source_id, t.fee_details) for t in transactions])
     traces = trace_transactions(connect, transactions)
-    return [
-        LedgerRow(
-            txn=txn,
-            fee_parts=fees.parts(txn.fee_details, txn.source_id, txn.created),
-            invoice=fees.invoice(txn.source_id),
-            trace=traces.get(txn.stripe_id),
+    rows = []
+    for txn in transactions:
+        fee_parts = fees.parts(txn.fee_details, txn.source_id, txn.created)
+        created = timezone.localtime(txn.created)
+        rows.append(
+            LedgerRow(
+                txn=txn,
+                fee_parts=fee_parts,
+                invoice=fees.invoice(txn.source_id),
+                trace=traces.get(txn.stripe_id),
+                day=day_text(created),
+                time=f"{created:%H:%M}",
+                available_day=day_text(txn.available_on, year=False) if txn.available_on else "",
+                amount=format_money(txn.amount, txn.currency, locale),
+                fee=format_money(txn.fee, txn.currency, locale),
+                net=format_money(txn.net, txn.currency, locale),
+                fee_lines=[
+                    (name, format_money(amount, txn.currency, locale)) for name, amount in fee_parts
+                ],
+            )
         )
-        for txn in transactions
-    ]
+    return rows
+
+
+def day_text(moment: datetime, *, year: bool = True) -> str:
+    """What the `date:"j M Y"` filter prints ("3 Feb 2025"; "3 Feb" without the year), in the
+    current time zone, without its per-call format parsing."""
+    local = timezone.localtime(moment)
+    month = MONTHS_3[local.month].title()
+    return f"{local.day} {month} {local.year}" if year else f"{local.day} {month}"
 
 
 class _Echo:

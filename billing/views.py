@@ -28,7 +28,7 @@ from billing.models import (
     OnboardingStatus,
     Payout,
 )
-from billing.money import minor_unit_exponent
+from billing.money import minor_unit_exponent, request_locale
 from billing.pagination import InvalidCursor, keyset_page
 from billing.resolution import ResolvedBilling, resolve_billing
 from billing.status import explain
@@ -279,7 +279,7 @@ def transactions(request: ActingRequest) -> HttpResponse:
         "connect": connect,
         "form": form,
         "page": page,
-        "rows": dashboard.ledger_rows(connect, page.items),
+        "rows": dashboard.ledger_rows(connect, page.items, request_locale(request)),
         "filters": form.query_string(),
     }
     template = "billing/transactions.html"
@@ -371,7 +371,7 @@ def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
             "connect": connect,
             "payout": payout,
             "failure": payout_trace.failure_story(connect, payout),
-            "rows": dashboard.ledger_rows(connect, rows),
+            "rows": dashboard.ledger_rows(connect, rows, request_locale(request)),
             "totals": totals,
             "adds_up": totals["net"] == payout.amount,
             "truncated": totals["count"] > len(rows),
