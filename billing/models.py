@@ -1049,3 +1049,17 @@ class SyncProgress(models.Model):
                 fields=["connect_account", "resource"], name="sync_progress_unique"
             ),
         ]
+
+
+class AccountLease(models.Model):
+    """Which worker holds a Stripe account's background work, and until when
+    (billing.account_lease). One row per account that ever had work; `until` in the past
+    means free."""
+
+    # The Stripe account id, so a webhook event can be held before its account is looked up.
+    account = models.CharField(max_length=255, unique=True)
+    holder = models.CharField(max_length=64, blank=True)
+    until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.account} held by {self.holder or 'nobody'}"

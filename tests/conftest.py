@@ -17,7 +17,12 @@ from django.test import Client
 from storefront.models import Customer, Role, User
 from tests.factories import make_customer, make_member, make_user
 
-pytest_plugins = ["tests.emulator_fixtures", "tests.browser_fixtures", "tests.billing_fixtures"]
+pytest_plugins = [
+    "tests.emulator_fixtures",
+    "tests.browser_fixtures",
+    "tests.billing_fixtures",
+    "tests.rq_worker",
+]
 
 
 @dataclass
