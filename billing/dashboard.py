@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import BigIntegerField, Count, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.core.cache import cache
+from django.db.models import BigIntegerField, Count, Max, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 
@@ -336,6 +337,10 @@ class Chart:
         )
 
 
+def _month_after(first: date) -> date:
+    return (first + timedelta(days=32)).replace(day=1)
+
+
 def _month_starts(today: date, months: int) -> list[date]:
     first = today.replace(day=1)
     for _ in range(months - 1):
@@ -381,40 +386,70 @@ def chart_bars(months: list[MonthVolume], *, height: int = 140) -> tuple[list[Ba
 def net_volume(connect: ConnectAccount, months: int = 6, today: date | None = None) -> list[Chart]:
     """Net volume by month, one chart per currency: gross, refunds, chargebacks, fees, net.
 
-    One query, whatever the number of transactions.
+    One aggregate query, whatever the number of transactions, and cached: a mirrored balance
+    transaction never changes its amount, fee, net, kind or date, so the sums change only when
+    a transaction is added, i.e. when the account's highest transaction id moves (one index
+    look-up).
     """
     starts = _month_starts(today or timezone.now().date(), months)
+    newest_id = BalanceTransaction.objects.filter(connect_account=connect).aggregate(
+        newest=Max("id")
+    )["newest"]
+    key = f"billing:net-volume:{connect.pk}:{starts[0]}:{months}:{newest_id}"
+    charts = cache.get(key)
+    if charts is None:
+        charts = _net_volume(connect, starts)
+        cache.set(key, charts, NET_VOLUME_CACHE_SECONDS)
+    return charts
+
+
+# The chart's months roll over at midnight UTC and the key names its first month; the timeout
+# only clears out entries nobody asks for any more.
+NET_VOLUME_CACHE_SECONDS = 24 * 60 * 60
+
+
+def _net_volume(connect: ConnectAccount, starts: list[date]) -> list[Chart]:
+    months = len(starts)
     sales, refunds, disputes, fees = (kind_condition(kind) for kind in VOLUME_KINDS)
     zero = Value(0, output_field=BigIntegerField())
+    # Each month is a range of `created` (no per-row date truncation, which SQLite runs as a
+    # Python function on every row): its sums are conditional aggregates of one query.
+    bounds = [datetime.combine(start, time.min, UTC) for start in starts]
+    bounds.append(datetime.combine(_month_after(starts[-1]), time.min, UTC))
+    sums: dict[str, Any] = {}
+    for index in range(months):
+        within = Q(created__gte=bounds[index], created__lt=bounds[index + 1])
+        sums |= {
+            f"gross_{index}": Coalesce(Sum("amount", filter=within & sales), zero),
+            f"refunds_{index}": Coalesce(Sum("amount", filter=within & refunds), zero),
+            f"chargebacks_{index}": Coalesce(Sum("amount", filter=within & disputes), zero),
+            f"fee_rows_{index}": Coalesce(Sum("net", filter=within & fees), zero),
+            f"fees_charged_{index}": Coalesce(Sum("fee", filter=within & ~fees), zero),
+            f"count_{index}": Count("id", filter=within),
+        }
     rows = (
         BalanceTransaction.objects.filter(
             connect_account=connect,
-            created__gte=datetime.combine(starts[0], time.min, UTC),
+            created__gte=bounds[0],
+            created__lt=bounds[-1],
             kind__in=VOLUME_KINDS,
         )
-        .annotate(month=TruncMonth("created"))
-        .values("currency", "month")
-        .annotate(
-            gross=Coalesce(Sum("amount", filter=sales), zero),
-            refunds=Coalesce(Sum("amount", filter=refunds), zero),
-            chargebacks=Coalesce(Sum("amount", filter=disputes), zero),
-            fee_rows=Coalesce(Sum("net", filter=fees), zero),
-            fees_charged=Coalesce(Sum("fee", filter=~fees), zero),
-        )
+        .values("currency")
+        .annotate(**sums)
         .order_by()
     )
     by_currency: dict[str, dict[date, MonthVolume]] = defaultdict(dict)
     for row in rows:
-        month = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
-        if month not in starts:  # later than this month: a clock ahead of ours
-            continue
-        by_currency[row["currency"]][month] = MonthVolume(
-            month,
-            gross=int(row["gross"]),
-            refunds=int(row["refunds"]),
-            chargebacks=int(row["chargebacks"]),
-            fees=int(row["fee_rows"]) - int(row["fees_charged"]),
-        )
+        for index, month in enumerate(starts):
+            if not row[f"count_{index}"]:
+                continue
+            by_currency[row["currency"]][month] = MonthVolume(
+                month,
+                gross=int(row[f"gross_{index}"]),
+                refunds=int(row[f"refunds_{index}"]),
+                chargebacks=int(row[f"chargebacks_{index}"]),
+                fees=int(row[f"fee_rows_{index}"]) - int(row[f"fees_charged_{index}"]),
+            )
     charts = []
     height = 140
     for currency, per_month in sorted(by_currency.items()):

@@ -40,6 +40,15 @@ class Cast:
     staff: User
 
 
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Each test starts with an empty cache: what one test cached (a switcher list, a chart
+    keyed by ids the next test's rows may reuse) never answers another."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def cast(db: None) -> Cast:
     parent = make_customer("Northwind Media")

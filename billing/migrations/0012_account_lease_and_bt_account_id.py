@@ -8,6 +8,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name='balancetransaction',
+            index=models.Index(fields=['connect_account', 'id'], name='bt_account_id'),
+        ),
         migrations.CreateModel(
             name='AccountLease',
             fields=[
