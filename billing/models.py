@@ -605,6 +605,8 @@ class BalanceTransaction(models.Model):
             models.Index(fields=["connect_account", "payout_stripe_id"], name="bt_payout"),
             # A kind filter reads its page straight off this index, like bt_ledger.
             models.Index(fields=["connect_account", "kind", "-created", "-id"], name="bt_kind"),
+            # The account's newest mirrored row by id, in one look-up (dashboard.net_volume).
+            models.Index(fields=["connect_account", "id"], name="bt_account_id"),
         ]
 
     def __str__(self) -> str:
@@ -1192,3 +1194,17 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} → {self.user}"
+
+
+class AccountLease(models.Model):
+    """Which worker holds a Stripe account's background work, and until when
+    (billing.account_lease). One row per account that ever had work; `until` in the past
+    means free."""
+
+    # The Stripe account id, so a webhook event can be held before its account is looked up.
+    account = models.CharField(max_length=255, unique=True)
+    holder = models.CharField(max_length=64, blank=True)
+    until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.account} held by {self.holder or 'nobody'}"

@@ -29,7 +29,7 @@ from billing.models import (
     OnboardingStatus,
     Payout,
 )
-from billing.money import minor_unit_exponent
+from billing.money import minor_unit_exponent, request_locale
 from billing.pagination import keyset_page_or_first
 from billing.resolution import ResolvedBilling, resolve_billing
 from billing.status import OnboardingStep, explain, onboarding_state
@@ -338,7 +338,7 @@ def transactions(request: ActingRequest) -> HttpResponse:
         "connect": connect,
         "form": form,
         "page": page,
-        "rows": dashboard.ledger_rows(connect, page.items),
+        "rows": dashboard.ledger_rows(connect, page.items, request_locale(request)),
         "filters": form.query_string(),
         "activity": activity,
     }
@@ -433,7 +433,7 @@ def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
             "connect": connect,
             "payout": payout,
             "failure": payout_trace.failure_story(connect, payout),
-            "rows": dashboard.ledger_rows(connect, rows),
+            "rows": dashboard.ledger_rows(connect, rows, request_locale(request)),
             "totals": totals,
             "adds_up": totals["net"] == payout.amount,
             "truncated": totals["count"] > len(rows),
