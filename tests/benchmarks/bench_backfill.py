@@ -10,8 +10,8 @@ file, and starts the emulator of each checkout on a copy of it (``python -m stri
 a subprocess). Then ``billing.mirror.sync_account`` (what ``manage.py billing_sync`` runs)
 backfills the account into a scratch SQLite database twice against each emulator: once paced
 by the sync's throttle (``--rate``, requests per second; the setting's default is 20), once
-unthrottled (what the emulator itself allows). Prints transactions/second, list pages, the
-requests the emulator served (``/_emulator/requests``; an emulator without the counter shows
+unthrottled (what the emulator itself allows). Prints transactions/second, list pages, the emulator's
+CPU time, the requests it served (``/_emulator/requests``; an emulator without the counter shows
 ``-``) and the time against the throttle's own bound (requests / rate; 1.0 means the sync is
 bounded by its throttle, not by the emulator), with current/baseline ratios of the same run.
 An older emulator may be too slow to finish: ``--baseline-seconds`` stops its runs after that
@@ -156,13 +156,22 @@ def reset_counts(base: str) -> None:
     requests.delete(f"{base}/_emulator/requests", timeout=30)
 
 
-def backfill(connect: ConnectAccount, base: str, rate: float, limit: float) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backfill(
+    connect: ConnectAccount, base: str, rate: float, limit: float, pid: int
+) -> dict[str, Any]:
     BalanceTransaction.objects.filter(connect_account=connect).delete()
     SyncProgress.objects.filter(connect_account=connect).delete()
     settings.STRIPE_API_BASE = base
     settings.STRIPE_READ_TIMEOUT = 120
     reset_counts(base)
     pages = 0
+    emulator_cpu = cpu_seconds(pid)
     started = time.monotonic()
 
     def on_page(resource: str, count: int) -> None:
@@ -177,6 +186,7 @@ def backfill(connect: ConnectAccount, base: str, rate: float, limit: float) -> d
     except OutOfTime:
         finished = False
     seconds = time.monotonic() - started
+    emulator_cpu = cpu_seconds(pid) - emulator_cpu
     stored = BalanceTransaction.objects.filter(connect_account=connect).count()
     return {
         "seconds": seconds,
@@ -185,6 +195,7 @@ def backfill(connect: ConnectAccount, base: str, rate: float, limit: float) -> d
         "pages": pages,
         "requests": served(base),
         "finished": finished,
+        "emulator_cpu": emulator_cpu,
         "bound": (pages / rate) if rate else None,
     }
 
@@ -200,7 +211,8 @@ def show(name: str, result: dict[str, Any]) -> None:
     print(
         f"  {name:<28} {result['stored']:>8,} txns in {result['seconds']:7.1f} s = "
         f"{result['per_second']:8.1f} txns/s, {result['pages']:,} list pages, "
-        f"{requests_made} requests served, {bound}{done}"
+        f"{requests_made} requests served, emulator CPU {result['emulator_cpu']:.1f} s, "
+        f"{bound}{done}"
     )
 
 
@@ -232,7 +244,7 @@ def main() -> None:
         try:
             for pacing, rate in (("throttled", ARGS.rate), ("unthrottled", 0.0)):
                 print(f"{name}, {pacing} …", flush=True)
-                result = backfill(connect, base, rate, limit)
+                result = backfill(connect, base, rate, limit, process.pid)
                 results[(name, pacing)] = result
                 show(f"{name} ({pacing})", result)
         finally:
