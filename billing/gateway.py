@@ -376,28 +376,16 @@ def list_invoice_lines(account_id: str, invoice_id: str) -> list[dict[str, Any]]
     return list(_every(action, page))
 
 
-# The list endpoints read page by page, by `client.v1` service name, where the URL differs.
-_LIST_PATHS = {"invoice_items": "/v1/invoiceitems"}
-
-
 def list_page(
     resource: str, account_id: str, params: dict[str, Any] | None = None
 ) -> tuple[list[dict[str, Any]], bool]:
-    """One page of a list endpoint on a connected account: (objects, has_more).
-
-    Read as plain JSON (the SDK's own request, retries and errors, without building a
-    StripeObject of every field of every object only to turn it back into a dict: that was
-    most of a backfill's time per page).
-    """
-    path = _LIST_PATHS.get(resource, f"/v1/{resource}")
-    response = _call(
+    """One page of a list endpoint on a connected account: (objects, has_more)."""
+    service = getattr(client().v1, resource)
+    page = _call(
         f"list {resource.replace('_', ' ')}",
-        lambda: client().raw_request(
-            "get", path, **{"limit": 100, **(params or {})}, **_on(account_id)
-        ),
+        lambda: service.list({"limit": 100, **(params or {})}, _on(account_id)),
     )
-    page = response.data
-    return list(page["data"]), bool(page["has_more"])
+    return [_as_dict(item) for item in page.data], bool(page.has_more)
 
 
 def retrieve(resource: str, object_id: str, account_id: str) -> dict[str, Any]:
