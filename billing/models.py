@@ -196,6 +196,9 @@ class ConnectAccount(models.Model):
     balance_available = models.JSONField(default=list)
     balance_pending = models.JSONField(default=list)
     balance_as_of = models.DateTimeField(null=True, blank=True)
+    # The newest stored webhook event (its id) that the last ledger sync reflects: money events
+    # up to it cost no Stripe call (billing.mirror.sync_ledger).
+    ledger_synced_through_event = models.BigIntegerField(default=0, editable=False)
     # Held by the billing run in progress (billing.invoicing.billing_run_lease).
     billing_run_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

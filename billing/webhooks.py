@@ -93,13 +93,13 @@ def _on_payout(event: WebhookEvent, connect: ConnectAccount) -> None:
     )
     if payout.status in mirror.RECONCILABLE_STATUSES:
         mirror.reconcile_payout(connect, payout)
-    mirror.sync_recent_balance_transactions(connect)
-    mirror.refresh_balance(connect)
+    mirror.sync_ledger(connect, covering=event.pk)
 
 
 def _on_money_moved(event: WebhookEvent, connect: ConnectAccount) -> None:
-    mirror.sync_recent_balance_transactions(connect)
-    mirror.refresh_balance(connect)
+    # Coalesced: of a burst of money events on one account, the first syncs the ledger and
+    # reads the balance; the others, stored before that sync began, are covered by it.
+    mirror.sync_ledger(connect, covering=event.pk)
 
 
 def _on_refund(event: WebhookEvent, connect: ConnectAccount) -> None:
