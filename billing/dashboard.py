@@ -27,7 +27,7 @@ from billing.models import (
     Payout,
 )
 from billing.money import format_money, to_major
-from billing.payout_trace import Trace, trace_transactions
+from billing.payout_trace import Trace, expected_payout_day, schedule_of, trace_transactions
 from billing.resolution import stored_status
 from billing.status import OnboardingState, onboarding_state
 from storefront.models import Customer
@@ -248,6 +248,9 @@ class PayoutSummary:
     last: Payout | None = None
     # On their way past their arrival date: never "next", flagged so the seller acts.
     late: list[Payout] = field(default_factory=list)
+    # With no payout on its way: the day the schedule next pays out the available balance.
+    expected_on: date | None = None
+    schedule: str = ""
 
 
 def payout_summary(connect: ConnectAccount) -> list[PayoutSummary]:
@@ -257,18 +260,31 @@ def payout_summary(connect: ConnectAccount) -> list[PayoutSummary]:
     Two queries per currency the account pays out in (a handful), whatever the payout count.
     """
     payouts = Payout.objects.filter(connect_account=connect)
+    available = defaultdict(int)
+    for entry in connect.balance_available or []:
+        available[entry["currency"]] += int(entry["amount"])
+    schedule = schedule_of(connect)
     summaries = []
     for currency in sorted(set(payouts.values_list("currency", flat=True).distinct())):
         in_currency = payouts.filter(currency=currency)
         on_the_way = list(
             in_currency.filter(status__in=["pending", "in_transit"]).order_by("arrival_date", "id")
         )
+        upcoming = next((p for p in on_the_way if not p.is_late), None)
+        # Stripe creates a scheduled payout on its day: until then, say when that will be.
+        expected_on = (
+            expected_payout_day(schedule, timezone.now())
+            if upcoming is None and available[currency] > 0 and connect.payouts_enabled
+            else None
+        )
         summaries.append(
             PayoutSummary(
                 currency,
-                next=next((p for p in on_the_way if not p.is_late), None),
+                next=upcoming,
                 last=in_currency.filter(status="paid").order_by("-arrival_date", "-id").first(),
                 late=[p for p in on_the_way if p.is_late],
+                expected_on=expected_on,
+                schedule=payout_schedule(connect) if expected_on else "",
             )
         )
     return summaries

@@ -305,3 +305,33 @@ def test_every_failure_code_reads_as_a_sentence_and_unknown_ones_keep_stripes_wo
     for code, sentence in PAYOUT_FAILURES.items():
         assert "_" not in sentence and sentence.endswith("."), code
     assert failure_reason("brand_new_code", "Stripe says so.") == "Stripe says so."
+
+
+def test_with_no_payout_on_its_way_the_overview_says_when_the_schedule_pays_out_next(
+    cast, client_as, seller
+):
+    now = timezone.now()
+    Payout.objects.create(
+        connect_account=seller, stripe_id="po_done", amount=1_000, currency="usd",
+        status="paid", created=now - timedelta(days=9), arrival_date=now - timedelta(days=8),
+    )  # fmt: skip
+    schedule = {"interval": "weekly", "weekly_anchor": "friday", "delay_days": 2}
+    seller.raw = {**seller.raw, "settings": {"payouts": {"schedule": schedule}}}
+    seller.payouts_enabled = True
+    seller.balance_available = [{"amount": 45_000, "currency": "usd"}]
+    seller.save()
+    client = client_as(cast.parent_owner)
+
+    next_payout = client.get(url(cast)).content.decode().split("<dt>Next</dt>", 1)[1]
+    next_payout = next_payout.split("</dd>", 1)[0]
+
+    friday = payout_trace.expected_payout_day(schedule, now)
+    assert friday.weekday() == 4 and friday > now.date()
+    assert f"Expected {friday:%a} {friday.day} {friday:%b}" in next_payout
+    assert "Weekly on Friday" in next_payout and "None scheduled" not in next_payout
+
+    # Nothing available: nothing to expect.
+    seller.balance_available = [{"amount": 0, "currency": "usd"}]
+    seller.save()
+    next_payout = client.get(url(cast)).content.decode().split("<dt>Next</dt>", 1)[1]
+    assert "None scheduled" in next_payout.split("</dd>", 1)[0]
