@@ -118,9 +118,6 @@ def run_billing_for_all_accounts(reschedule: bool = True) -> int:
 @task()
 def run_billing_for_account(connect_pk: int) -> int:
     """One account's share of the billing run, when the run found the account busy."""
-    from billing import invoicing
-    from billing.models import ConnectAccount
-
     connect = ConnectAccount.objects.get(pk=connect_pk)
     try:
         with account_lease.hold(connect.stripe_id):

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from billing import gateway, invoicing
+from billing import account_lease, gateway, invoicing
 from billing.models import OnboardingStatus
 from billing.money import format_money
 
@@ -93,6 +93,11 @@ def run_per_object(
             result = operation(obj)
         except (gateway.GatewayError, invoicing.BillingRunBusy) as exc:
             messages.error(request, f"{obj}: {exc.message}")
+            continue
+        except account_lease.AccountBusy:
+            messages.error(
+                request, f"{obj}: a worker is busy with this account; try again in a minute."
+            )
             continue
         done.append(f"{obj} ({result})" if isinstance(result, str) else str(obj))
     if done:

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from billing import mirror, onboarding
+from billing import account_lease, mirror, onboarding
 from billing.admin.common import OnboardingStatusFilter, ReadOnlyAdmin, pretty_json, run_per_object
 from billing.models import ConnectAccount, OnboardingStatus
 from billing.status import onboarding_state
@@ -54,7 +54,9 @@ class ConnectAccountAdmin(ReadOnlyAdmin):
     @admin.action(description="Resync mirror", permissions=["stripe"])
     def resync_mirror(self, request: HttpRequest, queryset: QuerySet[ConnectAccount]) -> None:
         def sync(connect: ConnectAccount) -> str:
-            counts = mirror.sync_account(connect)
+            # Holding the account's lease, like the workers: never two syncs of one account.
+            with account_lease.hold(connect.stripe_id, wait=5):
+                counts = mirror.sync_account(connect)
             return ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items())
 
         run_per_object(request, queryset, "Resynced", sync)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from django.contrib.messages import get_messages
 
-from billing import invoicing
+from billing import account_lease, invoicing
 from billing.models import (
     BillingAccount,
     ConnectAccount,
@@ -234,3 +234,27 @@ def test_reprocess_reports_events_that_fail_again(admin_client, seller, emulated
     assert messages[1] == "Reprocessed 1 event(s): 1 failed."
     event.refresh_from_db()
     assert (event.status, event.attempts) == ("failed", 2)
+
+
+def test_staff_actions_wait_for_the_worker_that_holds_the_account(
+    admin_client, seller, emulated_stripe, monkeypatch
+):
+    """Resync and reprocess take the account's lease like the workers do: while another
+    worker holds it they change nothing and say so, instead of working beside it."""
+    monkeypatch.setattr(account_lease, "WAIT_SECONDS", 0.1)
+    event = event_for(seller)
+    assert account_lease.try_acquire(seller.stripe_id, "another-worker")
+
+    response = run_action(admin_client, "connectaccount", "resync_mirror", [seller])
+    assert messages_of(response) == [
+        f"{seller}: a worker is busy with this account; try again in a minute."
+    ]
+    response = run_action(admin_client, "webhookevent", "reprocess", [event])
+    assert messages_of(response)[-1] == "Reprocessed 1 event(s): 1 failed."
+    event.refresh_from_db()
+    assert event.status == "failed" and "Another worker" in event.error
+    assert event.attempts == 1  # waiting for a busy account is not an attempt
+
+    account_lease.release(seller.stripe_id, "another-worker")
+    response = run_action(admin_client, "webhookevent", "reprocess", [event])
+    assert messages_of(response) == ["Reprocessed 1 event(s): 1 processed."]

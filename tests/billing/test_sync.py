@@ -9,7 +9,7 @@ from collections import defaultdict
 import pytest
 from django.core.management import CommandError, call_command
 
-from billing import gateway, mirror
+from billing import account_lease, gateway, mirror
 from billing.models import BalanceTransaction, Invoice, InvoiceItem, Payout, SyncProgress
 
 
@@ -146,3 +146,14 @@ def test_a_re_sync_does_not_ask_stripe_again_about_reconciled_payouts(busy_selle
     mirror.sync_account(busy_seller, throttle=no_wait())
     assert Payout.objects.filter(status="paid").exists()
     assert mirror.unreconciled_payouts(busy_seller) == []
+
+
+def test_the_command_waits_for_the_worker_that_holds_the_account(busy_seller, monkeypatch):
+    monkeypatch.setattr(account_lease, "WAIT_SECONDS", 0.1)
+    BalanceTransaction.objects.all().delete()
+    assert account_lease.try_acquire(busy_seller.stripe_id, "another-worker")
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="did not finish"):
+        call_command("billing_sync", "--rate", "1000", stdout=io.StringIO(), stderr=err)
+    assert "a worker is busy with this account" in err.getvalue()
+    assert not BalanceTransaction.objects.exists()

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing import gateway, mirror
+from billing import account_lease, gateway, mirror
 from billing.models import ConnectAccount
 
 
@@ -49,13 +49,20 @@ class Command(BaseCommand):
                     self.stdout.flush()
 
             try:
-                counts = mirror.sync_account(
-                    connect, since=options["since"], throttle=throttle, on_page=progress
-                )
+                # Holding the account's lease, like the workers: never two syncs of one account.
+                with account_lease.hold(connect.stripe_id):
+                    counts = mirror.sync_account(
+                        connect, since=options["since"], throttle=throttle, on_page=progress
+                    )
             except gateway.GatewayError as exc:
                 failed += 1
                 self.stdout.write("")
                 self.stderr.write(f"{label}: {exc.message} Run the command again to resume.")
+                continue
+            except account_lease.AccountBusy:
+                failed += 1
+                self.stdout.write("")
+                self.stderr.write(f"{label}: a worker is busy with this account; run again later.")
                 continue
             if tty:
                 self.stdout.write("")
