@@ -37,6 +37,9 @@ TOOLS = {
     "ruff",
     "schemathesis",
     "axe-playwright-python",
+    "mypy",
+    "django-stubs",
+    "types-lxml",
 }
 
 
