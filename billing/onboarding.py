@@ -164,9 +164,10 @@ def _create_or_find_stripe_account(acting: Acting, country: str) -> dict[str, An
         if found := _find_made_by(attempt, metadata):
             return found
         if timezone.now() - attempt.started_at > CREATION_SETTLES_AFTER:
-            attempt = _start_over(attempt, country)
-            if isinstance(attempt, dict):
-                return attempt
+            restarted = _start_over(attempt, country)
+            if isinstance(restarted, dict):
+                return restarted
+            attempt = restarted
     if attempt is None:
         attempt = _open_attempt(customer, country)
         if attempt.stripe_id:
@@ -186,9 +187,10 @@ def _create_or_find_stripe_account(acting: Acting, country: str) -> dict[str, An
                 # Finished, so one more look tells for sure whether it made the account.
                 if found := _find_made_by(attempt, metadata):
                     return found
-                attempt = _start_over(attempt, country)
-                if isinstance(attempt, dict):
-                    return attempt
+                restarted = _start_over(attempt, country)
+                if isinstance(restarted, dict):
+                    return restarted
+                attempt = restarted
         raise gateway.StripeUnavailable(
             "Could not create the Stripe account: Stripe kept failing. Try again in a minute."
         )
@@ -299,9 +301,7 @@ class OnboardingLinkExpired(BillingError):
 
 def connect_account_from_token(token: str) -> ConnectAccount:
     try:
-        data = signing.loads(
-            token, salt=_ONBOARDING_SALT, max_age=ONBOARDING_URL_MAX_AGE.total_seconds()
-        )
+        data = signing.loads(token, salt=_ONBOARDING_SALT, max_age=ONBOARDING_URL_MAX_AGE)
     except signing.SignatureExpired:
         raise OnboardingLinkExpired(
             "This onboarding link is more than 24 hours old. Open billing setup to get a new one."

@@ -35,7 +35,7 @@ from billing.pagination import keyset_page_or_first
 from billing.resolution import ResolvedBilling, resolve_billing
 from billing.status import OnboardingStep, onboarding_state
 from storefront import access
-from storefront.access import ActingRequest, acting_customer_required
+from storefront.access import ActingRequest, AuthenticatedRequest, acting_customer_required
 
 
 def _problem(request: HttpRequest, title: str, message: str, status: int) -> HttpResponse:
@@ -44,7 +44,7 @@ def _problem(request: HttpRequest, title: str, message: str, status: int) -> Htt
 
 @never_cache
 @login_required
-def onboarding_link(request: HttpRequest, token: str) -> HttpResponse:
+def onboarding_link(request: AuthenticatedRequest, token: str) -> HttpResponse:
     """Our 24-hour onboarding URL: mint a fresh Stripe account link now and go there.
 
     Also Stripe's `refresh_url`, so an expired or used Stripe link heals itself.
@@ -57,7 +57,7 @@ def onboarding_link(request: HttpRequest, token: str) -> HttpResponse:
         return _problem(request, "Onboarding link not valid", exc.message, 404)
     customer = connect.billing_account.customer
     try:
-        acting = access.resolve(request.user, customer.pk)  # type: ignore[arg-type]
+        acting = access.resolve(request.user, customer.pk)
     except access.AccessDenied:
         return _problem(
             request,
@@ -309,7 +309,7 @@ def transactions(request: ActingRequest) -> HttpResponse:
         "activity": activity,
     }
     template = "billing/transactions.html"
-    htmx = request.htmx  # type: ignore[attr-defined]
+    htmx = request.htmx
     if htmx and not htmx.history_restore_request:  # Back/Forward restores the whole page
         template += "#ledger"
     return render(request, template, context, status=400 if form.errors else 200)
@@ -333,7 +333,7 @@ def transactions_totals(request: ActingRequest) -> HttpResponse:
 
 
 @acting_customer_required
-def transactions_csv(request: ActingRequest) -> HttpResponse:
+def transactions_csv(request: ActingRequest) -> HttpResponse | StreamingHttpResponse:
     activity = _activity(request)
     connect = activity.connect
     if connect is None:
@@ -416,7 +416,7 @@ def _carried_by(connect: ConnectAccount, payout: Payout) -> BalanceTransactionQu
 
 
 @acting_customer_required
-def payout_csv(request: ActingRequest, payout_id: str) -> HttpResponse:
+def payout_csv(request: ActingRequest, payout_id: str) -> HttpResponse | StreamingHttpResponse:
     """Exactly the transactions one payout carried, as the ledger's CSV."""
     _, connect = _own_connect(request)
     if connect is None:
@@ -458,7 +458,7 @@ def invoices(request: ActingRequest) -> HttpResponse:
     )
     page = keyset_page_or_first(queryset, limit=25, starting_after=request.GET.get("after"))
     template = "billing/invoices.html"
-    htmx = request.htmx  # type: ignore[attr-defined]
+    htmx = request.htmx
     if htmx and not htmx.history_restore_request:  # Back/Forward restores the whole page
         template += "#invoice-list"
     return render(

@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
+from django_htmx.middleware import HtmxDetails
 
 from storefront.models import (
     GRANTED_SCOPES,
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from storefront.models import User
 
 P = ParamSpec("P")
+R = TypeVar("R", bound=HttpResponseBase)
 
 _ROLE_RANK = {Role.MEMBER: 0, Role.ADMIN: 1}
 
@@ -197,14 +200,26 @@ def switcher_customers(acting: Acting) -> list[Customer]:
     return family + list(others)
 
 
-class ActingRequest(HttpRequest):
+class HtmxRequest(HttpRequest):
+    """Any request, as django-htmx's middleware leaves it."""
+
+    htmx: HtmxDetails
+
+
+class AuthenticatedRequest(HtmxRequest):
+    """A request that went through `login_required`: its user is never anonymous."""
+
+    user: User
+
+
+class ActingRequest(AuthenticatedRequest):
     """A request that went through `acting_customer_required`."""
 
     acting: Acting
 
 
 def acting_customer_required(
-    view: Callable[Concatenate[ActingRequest, P], HttpResponse] | None = None,
+    view: Callable[Concatenate[ActingRequest, P], R] | None = None,
     *,
     admin: bool = False,
 ) -> Any:
@@ -215,22 +230,24 @@ def acting_customer_required(
     """
 
     def decorate(
-        view_func: Callable[Concatenate[ActingRequest, P], HttpResponse],
-    ) -> Callable[..., HttpResponse]:
+        view_func: Callable[Concatenate[ActingRequest, P], R],
+    ) -> Callable[Concatenate[ActingRequest, int, P], R]:
+        # `request` becomes an ActingRequest here: login_required let only a logged-in user
+        # through, and `acting` is set before the view sees it.
         @login_required
         @wraps(view_func)
         def wrapper(
-            request: HttpRequest, customer_id: int, *args: Any, **kwargs: Any
-        ) -> HttpResponse:
+            request: ActingRequest, customer_id: int, *args: P.args, **kwargs: P.kwargs
+        ) -> R:
             try:
-                acting = resolve(request.user, customer_id)  # type: ignore[arg-type]
+                acting = resolve(request.user, customer_id)
             except AccessDenied:
                 raise Http404("No such customer") from None
             # Set before any refusal, so the 403 page still shows who you are acting as.
-            request.acting = acting  # type: ignore[attr-defined]
+            request.acting = acting
             if admin and not acting.is_admin:
                 raise PermissionDenied(f"Only admins of {acting.customer.name} can do this.")
-            return view_func(request, *args, **kwargs)  # type: ignore[arg-type]
+            return view_func(request, *args, **kwargs)
 
         return wrapper
 

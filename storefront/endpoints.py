@@ -8,7 +8,7 @@ only ever reaches that customer's storefront, so another customer's sources are 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -206,8 +206,14 @@ def _source(storefront: Storefront, source_id: str) -> InventorySource:
     return source
 
 
+class _Issue(TypedDict):
+    field: str | None
+    message: str
+
+
 def _validation_error(exc: ValidationError) -> ApiError:
     """The first problem, named by its API field; all of them in `details`."""
+    issues: list[_Issue]
     if hasattr(exc, "error_dict"):
         issues = [
             {"field": _API_FIELDS.get(name, name), "message": message}

@@ -87,7 +87,8 @@ class BillingAccountAdmin(admin.ModelAdmin):
         """The fee schedule editor: preview, add a fee row, or save a new version."""
         account = self.get_object(request, unquote(object_id))
         if account is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            # Django's own answer to a missing object: a warning and the admin's index.
+            return super().change_view(request, object_id, form_url, extra_context)
         if not self.has_view_or_change_permission(request, account):
             raise PermissionDenied
         context = {
