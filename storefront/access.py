@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, overload
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -218,20 +218,32 @@ class ActingRequest(AuthenticatedRequest):
     acting: Acting
 
 
+# A page view as written (it receives the acting request), and as decorated: it then also
+# takes `customer_id` from the URL, after the request.
+ActingView = Callable[Concatenate[ActingRequest, P], R]
+CustomerView = Callable[Concatenate[ActingRequest, int, P], R]
+
+
+@overload
 def acting_customer_required(
-    view: Callable[Concatenate[ActingRequest, P], R] | None = None,
+    view: ActingView[P, R], *, admin: bool = False
+) -> CustomerView[P, R]: ...
+@overload
+def acting_customer_required(
+    view: None = None, *, admin: bool = False
+) -> Callable[[ActingView[P, R]], CustomerView[P, R]]: ...
+def acting_customer_required(
+    view: ActingView[P, R] | None = None,
     *,
     admin: bool = False,
-) -> Any:
+) -> CustomerView[P, R] | Callable[[ActingView[P, R]], CustomerView[P, R]]:
     """Decorate a page view taking `customer_id` from the URL.
 
     Resolves `request.acting` (404 if the user may not act as that customer) and, with
     `admin=True`, refuses non-admins with 403. The view itself no longer receives `customer_id`.
     """
 
-    def decorate(
-        view_func: Callable[Concatenate[ActingRequest, P], R],
-    ) -> Callable[Concatenate[ActingRequest, int, P], R]:
+    def decorate(view_func: ActingView[P, R]) -> CustomerView[P, R]:
         # `request` becomes an ActingRequest here: login_required let only a logged-in user
         # through, and `acting` is set before the view sees it.
         @login_required

@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -174,6 +174,14 @@ def consume_rate_limit(key: ApiKey) -> RateLimit:
     )
 
 
+class ApiRequest(HttpRequest):
+    """A request ApiKeyAuth let through: django-ninja sets `auth` to the key `authenticate`
+    returned, and `rate_limit` is what the request used of that key's budget."""
+
+    auth: ApiKey
+    rate_limit: RateLimit
+
+
 class ApiKeyAuth(HttpBearer):
     """`Authorization: Bearer sfk_…` (or a key issued earlier as `scope3_…`) — an active, unrevoked API key."""
 
@@ -186,7 +194,7 @@ class ApiKeyAuth(HttpBearer):
         if key is None:
             return None
         rate_limit = consume_rate_limit(key)
-        request.rate_limit = rate_limit  # type: ignore[attr-defined]
+        cast(ApiRequest, request).rate_limit = rate_limit
         if rate_limit.exceeded:
             raise ApiError(
                 429,
@@ -195,7 +203,6 @@ class ApiKeyAuth(HttpBearer):
                 f"Try again in {rate_limit.reset} seconds.",
             )
         key.touch()
-        request.api_key = key  # type: ignore[attr-defined]
         return key
 
 
@@ -239,7 +246,8 @@ def acting_for(
     A `targetCustomerId` the key may not act for is a 400 VALIDATION_ERROR,
     never a silent fallback to the key's own customer.
     """
-    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    # Every endpoint that asks runs behind ApiKeyAuth, so `auth` holds the request's key.
+    key = cast(ApiRequest, request).auth
     if scope is not None and not key.has_scope(scope):
         raise ApiError(403, "FORBIDDEN", f"This API key lacks the `{scope}` scope.")
     try:
@@ -374,9 +382,9 @@ def customer_out(customer: Any) -> dict[str, Any]:
     summary="The key's user, scopes and the customer a request acts as",
     tags=["keys"],
 )
-def whoami(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
+def whoami(request: ApiRequest, query: Query[TargetQuery]) -> dict[str, Any]:
     acting = acting_for(request, query.targetCustomerId, scope=None)
-    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    key = request.auth
     return ok(
         {
             "email": acting.user.email,

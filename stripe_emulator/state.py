@@ -17,9 +17,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import no_such
+
+if TYPE_CHECKING:
+    from .webhooks import Deliverer
 
 API_VERSION = "2026-10-28.endive"
 _ALPHABET = string.ascii_letters + string.digits
@@ -84,6 +87,8 @@ class State:
         self.data = fresh_data()
         # Called (under the lock) with each new event so webhooks can queue deliveries.
         self.on_event: Callable[[dict[str, Any]], None] | None = None
+        # The deliverer sending this state's webhooks (it sets itself), for flushes on request.
+        self.deliverer: Deliverer | None = None
         if path is not None and path.exists():
             with path.open() as fh:
                 self.data = json.load(fh)
