@@ -215,7 +215,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        invoice = self.get_object(request, unquote(object_id))
+        invoice: Invoice | None = self.get_object(request, unquote(object_id))
         context = dict(extra_context or {})
         if invoice is not None:
             currency = invoice.currency
