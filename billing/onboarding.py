@@ -26,6 +26,7 @@ from billing.errors import NotProvisioned as NotProvisioned
 from billing.models import AccountCreation, BillingAccount, ConnectAccount
 from billing.resolution import resolve_billing
 from storefront.access import Acting
+from storefront.models import Customer
 
 logger = logging.getLogger(__name__)
 
@@ -246,7 +247,7 @@ def _start_over(attempt: AccountCreation, country: str) -> AccountCreation | dic
     return fresh
 
 
-def _open_attempt(customer: Any, country: str) -> AccountCreation:
+def _open_attempt(customer: Customer, country: str) -> AccountCreation:
     try:
         with transaction.atomic():
             return AccountCreation.objects.create(customer=customer, country=country)
