@@ -21,13 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Body, Query, Router, Schema
-from pydantic import ConfigDict, Field, field_validator
+from ninja import Body, Router, Schema
+from pydantic import BeforeValidator, Field, field_validator
 
 from billing import dashboard, gateway, onboarding
 from billing.models import (
@@ -45,8 +45,11 @@ from billing.resolution import ResolvedBilling, resolve_billing
 from storefront.access import Acting
 from storefront.api import (
     ApiError,
+    ApiInput,
     Envelope,
     ListEnvelope,
+    NoBody,
+    Query,
     TargetQuery,
     acting_for,
     error_responses,
@@ -98,16 +101,27 @@ def _own_connect(acting: Acting) -> ConnectAccount:
         raise _billing_error(exc) from None
 
 
-def _epoch(value: datetime | None) -> int | None:
-    return int(value.timestamp()) if value is not None else None
+def _epoch(value: datetime | int | None) -> int | None:
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    return value
+
+
+def _blank_is_null(value: str | None) -> str | None:
+    return value or None
+
+
+# Response field types: each resource's fields are declared once, in its schema, which reads
+# the mirror's promoted columns (never Stripe's raw JSON); these convert as they read.
+EpochSeconds = Annotated[int, BeforeValidator(_epoch)]
+OptionalEpochSeconds = Annotated[int | None, BeforeValidator(_epoch)]
+OptionalText = Annotated[str | None, BeforeValidator(_blank_is_null)]
 
 
 # Setup: provision, onboarding links, account sessions
 
 
-class ConnectIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class ConnectIn(ApiInput):
     country: str | None = Field(
         None,
         min_length=2,
@@ -119,13 +133,21 @@ class ConnectIn(Schema):
     )
 
 
+ONBOARDING_URL_DESCRIPTION = (
+    "A link the seller opens (no dashboard login needed) to continue on Stripe's hosted "
+    "onboarding: each click mints a fresh Stripe account link and redirects to it. Valid for "
+    "24 hours, for this account only; the next link issued replaces it, and it stops working "
+    "once onboarding is complete."
+)
+
+
 class ConnectOut(Schema):
     stripeConnectedAccountId: str
-    onboardingUrl: str = Field(description="Stripe-hosted onboarding, valid for 24 hours.")
+    onboardingUrl: str = Field(description=ONBOARDING_URL_DESCRIPTION)
 
 
 class OnboardOut(Schema):
-    onboardingUrl: str = Field(description="Stripe-hosted onboarding, valid for 24 hours.")
+    onboardingUrl: str = Field(description=ONBOARDING_URL_DESCRIPTION)
 
 
 class AccountSessionOut(Schema):
@@ -204,7 +226,10 @@ def onboard(
     summary="An account session client secret for embedded onboarding",
 )
 def account_session(
-    request: HttpRequest, response: HttpResponse, query: Query[TargetQuery]
+    request: HttpRequest,
+    response: HttpResponse,
+    query: Query[TargetQuery],
+    body: NoBody | None = Body(None),  # noqa: B008 - ninja's parameter declaration
 ) -> dict[str, Any]:
     acting = _acting_to_provision(request, query.targetCustomerId)
     _no_store(response)
@@ -227,10 +252,17 @@ OnboardingStatusName = Literal["none", "pending", "complete", "restricted"]
 class FeeOut(Schema):
     name: str
     description: str
-    feePercent: float
+    feePercent: float = Field(validation_alias="fee_percent")
+
+
+def _percent(value: Decimal | str | None) -> float | None:
+    # A percentage for display in JSON; money itself never goes through floats.
+    return float(value) if value is not None else None
 
 
 class BillingConfig(Schema):
+    """Read from the resolved billing (the customer's own, or its parent's when inherited)."""
+
     stripeConnectedAccountId: str | None
     onboardingStatus: OnboardingStatusName = Field(
         description="Of the Stripe account serving this customer (the parent's when inherited)."
@@ -244,46 +276,63 @@ class BillingConfig(Schema):
     createdAt: datetime
     updatedAt: datetime
 
+    @staticmethod
+    def resolve_stripeConnectedAccountId(billing: ResolvedBilling) -> str | None:  # noqa: N802
+        return billing.connect.stripe_id if billing.connect else None
+
+    @staticmethod
+    def resolve_onboardingStatus(billing: ResolvedBilling) -> str:  # noqa: N802
+        return str(billing.effective_status.value)
+
+    @staticmethod
+    def resolve_country(billing: ResolvedBilling) -> str | None:
+        return billing.connect.country if billing.connect else None
+
+    @staticmethod
+    def resolve_platformFeePercent(billing: ResolvedBilling) -> float | None:  # noqa: N802
+        schedule = _schedule(billing)
+        return _percent(schedule.platform_fee_percent) if schedule else None
+
+    @staticmethod
+    def resolve_fees(billing: ResolvedBilling) -> list[Any] | None:
+        schedule = _schedule(billing)
+        return schedule.additional_fees if schedule and schedule.fees is not None else None
+
+    @staticmethod
+    def resolve_currency(billing: ResolvedBilling) -> str | None:
+        schedule = _schedule(billing)
+        return schedule.currency if schedule else None
+
+    @staticmethod
+    def resolve_defaultNetDays(billing: ResolvedBilling) -> int | None:  # noqa: N802
+        schedule = _schedule(billing)
+        return schedule.default_net_days if schedule else None
+
+    @staticmethod
+    def resolve_createdAt(billing: ResolvedBilling) -> datetime:  # noqa: N802
+        assert billing.account is not None
+        return billing.account.created_at
+
+    @staticmethod
+    def resolve_updatedAt(billing: ResolvedBilling) -> datetime:  # noqa: N802
+        assert billing.account is not None
+        schedule = _schedule(billing)
+        updated = billing.account.updated_at
+        return max(updated, schedule.created_at) if schedule else updated
+
+
+def _schedule(billing: ResolvedBilling) -> FeeScheduleVersion | None:
+    assert billing.account is not None
+    return billing.account.fee_schedule()
+
 
 class BillingOut(Schema):
     billing: BillingConfig | None
 
 
-def _percent(value: Decimal | str | None) -> float | None:
-    # A percentage for display in JSON; money itself never goes through floats.
-    return float(value) if value is not None else None
-
-
-def _billing_config(billing: ResolvedBilling) -> dict[str, Any] | None:
-    account = billing.account
-    if account is None:
-        return None
-    connect = billing.connect
-    schedule: FeeScheduleVersion | None = account.fee_schedule()
-    updated = max(account.updated_at, schedule.created_at) if schedule else account.updated_at
-    return {
-        "stripeConnectedAccountId": connect.stripe_id if connect else None,
-        "onboardingStatus": billing.effective_status.value,
-        "country": connect.country if connect else None,
-        "platformFeePercent": _percent(schedule.platform_fee_percent) if schedule else None,
-        "fees": (
-            [
-                {
-                    "name": f.name,
-                    "description": f.description,
-                    "feePercent": _percent(f.fee_percent),
-                }
-                for f in schedule.additional_fees
-            ]
-            if schedule and schedule.fees is not None
-            else None
-        ),
-        "currency": schedule.currency if schedule else None,
-        "defaultNetDays": schedule.default_net_days if schedule else None,
-        "inherited": billing.inherited,
-        "createdAt": account.created_at,
-        "updatedAt": updated,
-    }
+def _billing_out(billing: ResolvedBilling) -> dict[str, Any]:
+    # `billing` is null when the storefront has no billing configuration at all.
+    return {"billing": billing if billing.account is not None else None}
 
 
 @router.get(
@@ -293,7 +342,7 @@ def _billing_config(billing: ResolvedBilling) -> dict[str, Any] | None:
 )
 def get_billing(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
     acting = acting_for(request, query.targetCustomerId, scope=Scope.BILLING_READ)
-    return ok({"billing": _billing_config(resolve_billing(acting.customer))})
+    return ok(_billing_out(resolve_billing(acting.customer)))
 
 
 def _exact_percent(value: float | None) -> float | None:
@@ -314,9 +363,7 @@ def _printable(value: str | None) -> str | None:
     return value
 
 
-class FeeIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class FeeIn(ApiInput):
     name: str = Field(min_length=1, max_length=255, examples=["Ad serving"])
     feePercent: float = Field(ge=0, le=100, examples=[2])
     description: str | None = Field(None, max_length=500, examples=["Third-party ad serving"])
@@ -325,10 +372,8 @@ class FeeIn(Schema):
     _text = field_validator("name", "description")(_printable)
 
 
-class BillingUpdate(Schema):
+class BillingUpdate(ApiInput):
     """Send only the fields to change; `fees` replaces the whole list; null clears a field."""
-
-    model_config = ConfigDict(extra="forbid")
 
     platformFeePercent: float | None = Field(None, ge=0, le=100, examples=[12.5])
     fees: list[FeeIn] | None = None
@@ -405,7 +450,7 @@ def update_billing(
             field, messages = next(iter(exc.message_dict.items()))
             api_field = {v: k for k, v in _UPDATE_FIELDS.items()}.get(field, field)
             raise ApiError(400, "VALIDATION_ERROR", messages[0], field=api_field) from None
-    return ok({"billing": _billing_config(resolve_billing(acting.customer))})
+    return ok(_billing_out(resolve_billing(acting.customer)))
 
 
 # Status and child accounts
@@ -427,15 +472,30 @@ class Balance(Schema):
 
 
 class AccountStatus(Schema):
-    accountId: str
-    chargesEnabled: bool
-    payoutsEnabled: bool
+    """Read from the Connect account's latest snapshot."""
+
+    accountId: str = Field(validation_alias="stripe_id")
+    chargesEnabled: bool = Field(validation_alias="charges_enabled")
+    payoutsEnabled: bool = Field(validation_alias="payouts_enabled")
     requirements: Requirements
     balance: Balance
     asOf: datetime | None = Field(
         description="When the oldest part of this snapshot (account or balance) was read from "
         "Stripe; null if never."
     )
+
+    @staticmethod
+    def resolve_requirements(connect: ConnectAccount) -> dict[str, list[str]]:
+        return {"currentlyDue": connect.currently_due, "eventuallyDue": connect.eventually_due}
+
+    @staticmethod
+    def resolve_balance(connect: ConnectAccount) -> dict[str, list[Any]]:
+        return {"available": connect.balance_available, "pending": connect.balance_pending}
+
+    @staticmethod
+    def resolve_asOf(connect: ConnectAccount) -> datetime | None:  # noqa: N802
+        times = [t for t in (connect.refreshed_at, connect.balance_as_of) if t is not None]
+        return min(times) if times else None
 
 
 @router.get(
@@ -445,32 +505,34 @@ class AccountStatus(Schema):
 )
 def status(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
     acting = acting_for(request, query.targetCustomerId, scope=Scope.BILLING_READ)
-    connect = _own_connect(acting)
-    times = [t for t in (connect.refreshed_at, connect.balance_as_of) if t is not None]
-    return ok(
-        {
-            "accountId": connect.stripe_id,
-            "chargesEnabled": connect.charges_enabled,
-            "payoutsEnabled": connect.payouts_enabled,
-            "requirements": {
-                "currentlyDue": list(connect.currently_due),
-                "eventuallyDue": list(connect.eventually_due),
-            },
-            "balance": {
-                "available": list(connect.balance_available),
-                "pending": list(connect.balance_pending),
-            },
-            "asOf": min(times) if times else None,
-        }
-    )
+    return ok(_own_connect(acting))
 
 
 class ChildAccount(Schema):
+    """Read from a row of `billing.dashboard.child_rows`."""
+
     customerId: int
     name: str
     company: str
     inherited: bool
     onboardingStatus: OnboardingStatusName
+
+    @staticmethod
+    def resolve_customerId(row: dashboard.ChildRow) -> int:  # noqa: N802
+        return int(row.customer.pk)
+
+    @staticmethod
+    def resolve_name(row: dashboard.ChildRow) -> str:
+        return row.customer.name
+
+    @staticmethod
+    def resolve_company(row: dashboard.ChildRow) -> str:
+        return row.customer.company
+
+    @staticmethod
+    def resolve_onboardingStatus(row: dashboard.ChildRow) -> str:  # noqa: N802
+        # An inheriting child reports "none" (the page shows the parent's).
+        return "none" if row.inherited else str(row.status.value)
 
 
 class AccountsOut(Schema):
@@ -491,17 +553,7 @@ def accounts(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
             "VALIDATION_ERROR",
             f"{acting.customer.name} is not a parent account: it has no child accounts.",
         )
-    rows = [
-        {
-            "customerId": row.customer.pk,
-            "name": row.customer.name,
-            "company": row.customer.company,
-            "inherited": row.inherited,
-            # The contract: an inheriting child reports "none" (the page shows the parent's).
-            "onboardingStatus": "none" if row.inherited else row.status.value,
-        }
-        for row in dashboard.child_rows(acting.customer, children)
-    ]
+    rows = dashboard.child_rows(acting.customer, children)
     return ok({"accounts": rows})
 
 
@@ -523,7 +575,6 @@ def _page(
     request: HttpRequest,
     query: ListQuery,
     queryset: Callable[[ConnectAccount], QuerySet[Any]],
-    serialize: Callable[[Any], dict[str, Any]],
 ) -> dict[str, Any]:
     acting = acting_for(request, query.targetCustomerId, scope=Scope.BILLING_READ)
     connect = _own_connect(acting)
@@ -533,38 +584,19 @@ def _page(
         )
     except InvalidCursor as exc:
         raise ApiError(400, "VALIDATION_ERROR", str(exc), field="starting_after") from None
-    return ok_list(
-        [serialize(item) for item in page.items],
-        limit=page.limit,
-        has_more=page.has_more,
-        cursor=page.cursor,
-    )
+    return ok_list(list(page.items), limit=page.limit, has_more=page.has_more, cursor=page.cursor)
 
 
 class Transaction(Schema):
-    id: str
+    id: str = Field(validation_alias="stripe_id")
     type: str
     amount: int
     currency: str
-    created: int
-    description: str | None
+    created: EpochSeconds
+    description: OptionalText
     status: str
     fee: int
     net: int
-
-
-def _transaction(row: BalanceTransaction) -> dict[str, Any]:
-    return {
-        "id": row.stripe_id,
-        "type": row.type,
-        "amount": row.amount,
-        "currency": row.currency,
-        "created": _epoch(row.created),
-        "description": row.description or None,
-        "status": row.status,
-        "fee": row.fee,
-        "net": row.net,
-    }
 
 
 @router.get(
@@ -574,35 +606,19 @@ def _transaction(row: BalanceTransaction) -> dict[str, Any]:
 )
 def transactions(request: HttpRequest, query: Query[ListQuery]) -> dict[str, Any]:
     return _page(
-        request,
-        query,
-        lambda connect: BalanceTransaction.objects.filter(connect_account=connect),
-        _transaction,
+        request, query, lambda connect: BalanceTransaction.objects.filter(connect_account=connect)
     )
 
 
 class PayoutOut(Schema):
-    id: str
+    id: str = Field(validation_alias="stripe_id")
     amount: int
     currency: str
-    created: int
-    arrivalDate: int | None
+    created: EpochSeconds
+    arrivalDate: OptionalEpochSeconds = Field(validation_alias="arrival_date")
     status: str
-    method: str | None
-    description: str | None
-
-
-def _payout(row: Payout) -> dict[str, Any]:
-    return {
-        "id": row.stripe_id,
-        "amount": row.amount,
-        "currency": row.currency,
-        "created": _epoch(row.created),
-        "arrivalDate": _epoch(row.arrival_date),
-        "status": row.status,
-        "method": row.method or None,
-        "description": row.raw.get("description") or None,
-    }
+    method: OptionalText
+    description: OptionalText
 
 
 @router.get(
@@ -611,53 +627,35 @@ def _payout(row: Payout) -> dict[str, Any]:
     summary="Payouts to the bank, newest first",
 )
 def payouts(request: HttpRequest, query: Query[ListQuery]) -> dict[str, Any]:
-    return _page(
-        request, query, lambda connect: Payout.objects.filter(connect_account=connect), _payout
-    )
+    return _page(request, query, lambda connect: Payout.objects.filter(connect_account=connect))
 
 
 class InvoiceOut(Schema):
-    id: str
-    number: str | None
-    status: str | None
+    id: str = Field(validation_alias="stripe_id")
+    number: OptionalText
+    status: OptionalText
     currency: str
-    amountDue: int
-    amountPaid: int
-    amountRemaining: int
+    amountDue: int = Field(validation_alias="amount_due")
+    amountPaid: int = Field(validation_alias="amount_paid")
+    amountRemaining: int = Field(validation_alias="amount_remaining")
     total: int
-    created: int
-    dueDate: int | None
-    periodStart: int | None
-    periodEnd: int | None
-    hostedInvoiceUrl: str | None
-    invoicePdf: str | None
-    description: str | None
+    created: EpochSeconds
+    dueDate: OptionalEpochSeconds = Field(validation_alias="due_date")
+    periodStart: OptionalEpochSeconds = Field(validation_alias="period_start")
+    periodEnd: OptionalEpochSeconds = Field(validation_alias="period_end")
+    hostedInvoiceUrl: OptionalText = Field(validation_alias="hosted_invoice_url")
+    invoicePdf: OptionalText = Field(validation_alias="invoice_pdf")
+    description: OptionalText
     customerEmail: str | None
     customerName: str | None
 
+    @staticmethod
+    def resolve_customerEmail(invoice: Invoice) -> str | None:  # noqa: N802
+        return invoice.customer_email or (invoice.buyer.email if invoice.buyer else "") or None
 
-def _invoice(row: Invoice) -> dict[str, Any]:
-    raw = row.raw
-    buyer = row.buyer
-    return {
-        "id": row.stripe_id,
-        "number": row.number or None,
-        "status": row.status or None,
-        "currency": row.currency,
-        "amountDue": row.amount_due,
-        "amountPaid": row.amount_paid,
-        "amountRemaining": row.amount_remaining,
-        "total": row.total,
-        "created": _epoch(row.created),
-        "dueDate": _epoch(row.due_date),
-        "periodStart": raw.get("period_start") or None,
-        "periodEnd": raw.get("period_end") or None,
-        "hostedInvoiceUrl": row.hosted_invoice_url or None,
-        "invoicePdf": row.invoice_pdf or None,
-        "description": raw.get("description") or None,
-        "customerEmail": raw.get("customer_email") or (buyer.email if buyer else None) or None,
-        "customerName": raw.get("customer_name") or (buyer.name if buyer else None) or None,
-    }
+    @staticmethod
+    def resolve_customerName(invoice: Invoice) -> str | None:  # noqa: N802
+        return invoice.customer_name or (invoice.buyer.name if invoice.buyer else "") or None
 
 
 @router.get(
@@ -670,7 +668,6 @@ def invoices(request: HttpRequest, query: Query[ListQuery]) -> dict[str, Any]:
         request,
         query,
         lambda connect: Invoice.objects.filter(connect_account=connect).select_related("buyer"),
-        _invoice,
     )
 
 
@@ -680,37 +677,29 @@ class Period(Schema):
 
 
 class PendingItem(Schema):
-    id: str
+    id: str = Field(validation_alias="stripe_id")
     description: str
     currency: str
     amount: int
     quantity: int
-    unitAmount: int | None
-    date: int
+    unitAmount: int | None = Field(validation_alias="unit_amount")
+    date: EpochSeconds = Field(validation_alias="created")
     period: Period
     proration: bool
     customerId: str | None
 
+    @staticmethod
+    def resolve_period(item: InvoiceItem) -> dict[str, int | None]:
+        # An item without a period of its own covers the moment it was created.
+        date = _epoch(item.created)
+        return {
+            "start": _epoch(item.period_start) or date,
+            "end": _epoch(item.period_end) or date,
+        }
 
-def _pending_item(row: InvoiceItem) -> dict[str, Any]:
-    date = _epoch(row.created)
-    customer = row.raw.get("customer")
-    customer_id = customer.get("id") if isinstance(customer, dict) else customer
-    return {
-        "id": row.stripe_id,
-        "description": row.description,
-        "currency": row.currency,
-        "amount": row.amount,
-        "quantity": row.quantity,
-        "unitAmount": row.unit_amount,
-        "date": date,
-        "period": {
-            "start": _epoch(row.period_start) or date,
-            "end": _epoch(row.period_end) or date,
-        },
-        "proration": bool(row.raw.get("proration", False)),
-        "customerId": (row.buyer.stripe_customer_id if row.buyer else None) or customer_id,
-    }
+    @staticmethod
+    def resolve_customerId(item: InvoiceItem) -> str | None:  # noqa: N802
+        return item.buyer.stripe_customer_id or None
 
 
 @router.get(
@@ -725,5 +714,4 @@ def pending_invoice_items(request: HttpRequest, query: Query[ListQuery]) -> dict
         lambda connect: InvoiceItem.objects.filter(
             connect_account=connect, invoice_stripe_id=""
         ).select_related("buyer"),
-        _pending_item,
     )

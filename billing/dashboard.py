@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import BigIntegerField, Count, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.core.cache import cache
+from django.db.models import BigIntegerField, Count, Max, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
+from django.utils.dates import MONTHS_3
 
 from billing.charged_fees import ChargedFees, schedule_history
 from billing.ledger import kind_condition, type_name
@@ -24,7 +26,7 @@ from billing.models import (
     OnboardingStatus,
     Payout,
 )
-from billing.money import to_major
+from billing.money import format_money, to_major
 from billing.payout_trace import Trace, trace_transactions
 from billing.resolution import stored_status
 from billing.status import OnboardingState, onboarding_state
@@ -41,6 +43,16 @@ class LedgerRow:
     trace: Trace | None = None  # which payout it went into, or why not yet
     # The invoice the charge paid, if it paid one.
     invoice: Invoice | None = None
+    # Prepared for the page, so the template only prints: dates in the site's time zone and
+    # amounts in the reader's locale (formatting in the template cost most of the render).
+    day: str = ""
+    time: str = ""
+    available_day: str = ""
+    amount: str = ""
+    fee: str = ""
+    net: str = ""
+    # fee_parts with their amounts formatted.
+    fee_lines: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def fee_note(self) -> str:
@@ -51,23 +63,44 @@ class LedgerRow:
 
 
 def ledger_rows(
-    connect: ConnectAccount, transactions: Iterable[BalanceTransaction]
+    connect: ConnectAccount, transactions: Iterable[BalanceTransaction], locale: str = "en_US"
 ) -> list[LedgerRow]:
     """Rows with their fee breakdown as charged and their payout trace: two queries (the
     schedule history, and the invoices the page's charges paid) plus at most three for the
-    traces, whatever the page size."""
+    traces, whatever the page size. Dates and amounts come formatted (`locale` for money)."""
     transactions = list(transactions)
     fees = ChargedFees.for_batch(connect, [(t.source_id, t.fee_details) for t in transactions])
     traces = trace_transactions(connect, transactions)
-    return [
-        LedgerRow(
-            txn=txn,
-            fee_parts=fees.parts(txn.fee_details, txn.source_id, txn.created),
-            invoice=fees.invoice(txn.source_id),
-            trace=traces.get(txn.stripe_id),
+    rows = []
+    for txn in transactions:
+        fee_parts = fees.parts(txn.fee_details, txn.source_id, txn.created)
+        created = timezone.localtime(txn.created)
+        rows.append(
+            LedgerRow(
+                txn=txn,
+                fee_parts=fee_parts,
+                invoice=fees.invoice(txn.source_id),
+                trace=traces.get(txn.stripe_id),
+                day=day_text(created),
+                time=f"{created:%H:%M}",
+                available_day=day_text(txn.available_on, year=False) if txn.available_on else "",
+                amount=format_money(txn.amount, txn.currency, locale),
+                fee=format_money(txn.fee, txn.currency, locale),
+                net=format_money(txn.net, txn.currency, locale),
+                fee_lines=[
+                    (name, format_money(amount, txn.currency, locale)) for name, amount in fee_parts
+                ],
+            )
         )
-        for txn in transactions
-    ]
+    return rows
+
+
+def day_text(moment: datetime, *, year: bool = True) -> str:
+    """What the `date:"j M Y"` filter prints ("3 Feb 2025"; "3 Feb" without the year), in the
+    current time zone, without its per-call format parsing."""
+    local = timezone.localtime(moment)
+    month = MONTHS_3[local.month].title()
+    return f"{local.day} {month} {local.year}" if year else f"{local.day} {month}"
 
 
 class _Echo:
@@ -305,6 +338,10 @@ class Chart:
         )
 
 
+def _month_after(first: date) -> date:
+    return (first + timedelta(days=32)).replace(day=1)
+
+
 def _month_starts(today: date, months: int) -> list[date]:
     first = today.replace(day=1)
     for _ in range(months - 1):
@@ -350,40 +387,70 @@ def chart_bars(months: list[MonthVolume], *, height: int = 140) -> tuple[list[Ba
 def net_volume(connect: ConnectAccount, months: int = 6, today: date | None = None) -> list[Chart]:
     """Net volume by month, one chart per currency: gross, refunds, chargebacks, fees, net.
 
-    One query, whatever the number of transactions.
+    One aggregate query, whatever the number of transactions, and cached: a mirrored balance
+    transaction never changes its amount, fee, net, kind or date, so the sums change only when
+    a transaction is added, i.e. when the account's highest transaction id moves (one index
+    look-up).
     """
     starts = _month_starts(today or timezone.now().date(), months)
+    newest_id = BalanceTransaction.objects.filter(connect_account=connect).aggregate(
+        newest=Max("id")
+    )["newest"]
+    key = f"billing:net-volume:{connect.pk}:{starts[0]}:{months}:{newest_id}"
+    charts = cache.get(key)
+    if charts is None:
+        charts = _net_volume(connect, starts)
+        cache.set(key, charts, NET_VOLUME_CACHE_SECONDS)
+    return charts
+
+
+# The chart's months roll over at midnight UTC and the key names its first month; the timeout
+# only clears out entries nobody asks for any more.
+NET_VOLUME_CACHE_SECONDS = 24 * 60 * 60
+
+
+def _net_volume(connect: ConnectAccount, starts: list[date]) -> list[Chart]:
+    months = len(starts)
     sales, refunds, disputes, fees = (kind_condition(kind) for kind in VOLUME_KINDS)
     zero = Value(0, output_field=BigIntegerField())
+    # Each month is a range of `created` (no per-row date truncation, which SQLite runs as a
+    # Python function on every row): its sums are conditional aggregates of one query.
+    bounds = [datetime.combine(start, time.min, UTC) for start in starts]
+    bounds.append(datetime.combine(_month_after(starts[-1]), time.min, UTC))
+    sums: dict[str, Any] = {}
+    for index in range(months):
+        within = Q(created__gte=bounds[index], created__lt=bounds[index + 1])
+        sums |= {
+            f"gross_{index}": Coalesce(Sum("amount", filter=within & sales), zero),
+            f"refunds_{index}": Coalesce(Sum("amount", filter=within & refunds), zero),
+            f"chargebacks_{index}": Coalesce(Sum("amount", filter=within & disputes), zero),
+            f"fee_rows_{index}": Coalesce(Sum("net", filter=within & fees), zero),
+            f"fees_charged_{index}": Coalesce(Sum("fee", filter=within & ~fees), zero),
+            f"count_{index}": Count("id", filter=within),
+        }
     rows = (
         BalanceTransaction.objects.filter(
             connect_account=connect,
-            created__gte=datetime.combine(starts[0], time.min, UTC),
+            created__gte=bounds[0],
+            created__lt=bounds[-1],
             kind__in=VOLUME_KINDS,
         )
-        .annotate(month=TruncMonth("created"))
-        .values("currency", "month")
-        .annotate(
-            gross=Coalesce(Sum("amount", filter=sales), zero),
-            refunds=Coalesce(Sum("amount", filter=refunds), zero),
-            chargebacks=Coalesce(Sum("amount", filter=disputes), zero),
-            fee_rows=Coalesce(Sum("net", filter=fees), zero),
-            fees_charged=Coalesce(Sum("fee", filter=~fees), zero),
-        )
+        .values("currency")
+        .annotate(**sums)
         .order_by()
     )
     by_currency: dict[str, dict[date, MonthVolume]] = defaultdict(dict)
     for row in rows:
-        month = row["month"].date() if isinstance(row["month"], datetime) else row["month"]
-        if month not in starts:  # later than this month: a clock ahead of ours
-            continue
-        by_currency[row["currency"]][month] = MonthVolume(
-            month,
-            gross=int(row["gross"]),
-            refunds=int(row["refunds"]),
-            chargebacks=int(row["chargebacks"]),
-            fees=int(row["fee_rows"]) - int(row["fees_charged"]),
-        )
+        for index, month in enumerate(starts):
+            if not row[f"count_{index}"]:
+                continue
+            by_currency[row["currency"]][month] = MonthVolume(
+                month,
+                gross=int(row[f"gross_{index}"]),
+                refunds=int(row[f"refunds_{index}"]),
+                chargebacks=int(row[f"chargebacks_{index}"]),
+                fees=int(row[f"fee_rows_{index}"]) - int(row[f"fees_charged_{index}"]),
+            )
     charts = []
     height = 140
     for currency, per_month in sorted(by_currency.items()):

@@ -196,6 +196,9 @@ class ConnectAccount(models.Model):
     balance_available = models.JSONField(default=list)
     balance_pending = models.JSONField(default=list)
     balance_as_of = models.DateTimeField(null=True, blank=True)
+    # The newest stored webhook event (its id) that the last ledger sync reflects: money events
+    # up to it cost no Stripe call (billing.mirror.sync_ledger).
+    ledger_synced_through_event = models.BigIntegerField(default=0, editable=False)
     # Held by the billing run in progress (billing.invoicing.billing_run_lease).
     billing_run_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -239,6 +242,21 @@ class ConnectAccount(models.Model):
         self.balance_available = bucket(balance.get("available"))
         self.balance_pending = bucket(balance.get("pending"))
         self.balance_as_of = timezone.now()
+
+
+class OnboardingLink(models.Model):
+    """The newest onboarding link handed out for an account (billing.onboarding.onboarding_url):
+    only the link carrying this id works, so issuing a new link revokes the older ones. A row
+    of its own, so saving a ConnectAccount read earlier never brings a revoked link back."""
+
+    connect_account = models.OneToOneField(
+        ConnectAccount, on_delete=models.CASCADE, related_name="onboarding_link"
+    )
+    link_id = models.CharField(max_length=32)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Onboarding link of {self.connect_account}"
 
 
 @dataclass(frozen=True)
@@ -593,6 +611,8 @@ class BalanceTransaction(models.Model):
             models.Index(fields=["connect_account", "payout_stripe_id"], name="bt_payout"),
             # A kind filter reads its page straight off this index, like bt_ledger.
             models.Index(fields=["connect_account", "kind", "-created", "-id"], name="bt_kind"),
+            # The account's newest mirrored row by id, in one look-up (dashboard.net_volume).
+            models.Index(fields=["connect_account", "id"], name="bt_account_id"),
         ]
 
     def __str__(self) -> str:
@@ -678,6 +698,7 @@ class Payout(models.Model):
     destination_stripe_id = models.CharField(max_length=255, blank=True)
     destination_bank_name = models.CharField(max_length=255, blank=True)
     destination_last4 = models.CharField(max_length=4, blank=True)
+    description = models.CharField(max_length=500, blank=True)
     raw = models.JSONField(default=dict)
 
     objects = MirrorQuerySet.as_manager()
@@ -753,6 +774,7 @@ class Payout(models.Model):
             "failure_message": (obj.get("failure_message") or "")[:500],
             "created": _ts(obj["created"]),
             "arrival_date": _ts(obj.get("arrival_date")),
+            "description": (obj.get("description") or "")[:500],
             "raw": obj,
         }
         destination = obj.get("destination")
@@ -833,6 +855,7 @@ class InvoiceItem(models.Model):
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)
     invoice_stripe_id = models.CharField(max_length=255, blank=True, db_index=True)
+    proration = models.BooleanField(default=False)
     created = models.DateTimeField()
     raw = models.JSONField(default=dict)
 
@@ -903,6 +926,13 @@ class Invoice(models.Model):
     # number never changes once finalized), and the billing period it covers ("YYYY-MM").
     friendly_id = models.CharField(max_length=100, blank=True, db_index=True)
     period = models.CharField(max_length=7, blank=True)
+    # Stripe's, promoted from the invoice object: the period its lines cover, its memo and
+    # the customer details it was issued to.
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    description = models.TextField(blank=True)
+    customer_email = models.CharField(max_length=255, blank=True)
+    customer_name = models.CharField(max_length=255, blank=True)
     raw = models.JSONField(default=dict)
 
     objects = MirrorQuerySet.as_manager()
@@ -928,6 +958,11 @@ class Invoice(models.Model):
             "due_date": _ts(obj.get("due_date")),
             "hosted_invoice_url": obj.get("hosted_invoice_url") or "",
             "invoice_pdf": obj.get("invoice_pdf") or "",
+            "period_start": _ts(obj.get("period_start")),
+            "period_end": _ts(obj.get("period_end")),
+            "description": obj.get("description") or "",
+            "customer_email": (obj.get("customer_email") or "")[:255],
+            "customer_name": (obj.get("customer_name") or "")[:255],
             "raw": obj,
         }
 
@@ -1165,3 +1200,17 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} → {self.user}"
+
+
+class AccountLease(models.Model):
+    """Which worker holds a Stripe account's background work, and until when
+    (billing.account_lease). One row per account that ever had work; `until` in the past
+    means free."""
+
+    # The Stripe account id, so a webhook event can be held before its account is looked up.
+    account = models.CharField(max_length=255, unique=True)
+    holder = models.CharField(max_length=64, blank=True)
+    until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.account} held by {self.holder or 'nobody'}"

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 
-from babel import Locale
-from babel.numbers import parse_pattern
+from babel import Locale, UnknownLocaleError
+from babel.numbers import NumberPattern, get_currency_name, get_currency_symbol, parse_pattern
 
 # https://docs.stripe.com/currencies#zero-decimal
 ZERO_DECIMAL = {
@@ -57,10 +59,59 @@ def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
 
     The locale decides symbol placement and separators; Stripe decides the decimals.
     """
-    exponent = minor_unit_exponent(currency)
+    pattern, babel_locale = _formatter(currency.upper(), locale)
+    return pattern.apply(to_major(amount, currency), babel_locale, currency_digits=False)
+
+
+@lru_cache(maxsize=512)
+def _formatter(currency: str, locale: str) -> tuple[NumberPattern, Locale]:
+    """The locale's currency pattern for `currency`, built once: Stripe's decimals, and the
+    currency's sign, code or name already in place of the pattern's ¤, ¤¤ or ¤¤¤ (Babel
+    would otherwise look them up on every call)."""
     babel_locale = Locale.parse(locale)
     pattern = copy.copy(parse_pattern(babel_locale.currency_formats["standard"]))
+    exponent = minor_unit_exponent(currency)
     pattern.frac_prec = (exponent, exponent)
-    return pattern.apply(
-        to_major(amount, currency), babel_locale, currency=currency.upper(), currency_digits=False
-    )
+
+    def place(affix: str) -> str:
+        return (
+            affix.replace("¤¤¤", get_currency_name(currency, locale=babel_locale))
+            .replace("¤¤", currency)
+            .replace("¤", get_currency_symbol(currency, babel_locale))
+        )
+
+    def placed(affixes: tuple[str, str]) -> tuple[str, str]:  # (positive, negative)
+        return place(affixes[0]), place(affixes[1])
+
+    pattern.prefix = placed(pattern.prefix)
+    pattern.suffix = placed(pattern.suffix)
+    return pattern, babel_locale
+
+
+_DEFAULT_LOCALE = "en_US"
+
+
+def request_locale(request: Any) -> str:
+    """The reader's locale for numbers, from Accept-Language (cached on the request)."""
+    if request is None:
+        return _DEFAULT_LOCALE
+    cached = getattr(request, "_money_locale", None)
+    if cached:
+        return cached
+    locale = _header_locale(request.headers.get("Accept-Language", ""))
+    request._money_locale = locale
+    return locale
+
+
+@lru_cache(maxsize=256)
+def _header_locale(header: str) -> str:
+    for part in header.split(","):
+        tag = part.split(";")[0].strip().replace("-", "_")
+        if not tag or tag == "*":
+            continue
+        try:
+            parsed = Locale.parse(tag)
+        except (ValueError, UnknownLocaleError):
+            continue
+        return str(parsed)
+    return _DEFAULT_LOCALE

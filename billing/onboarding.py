@@ -8,6 +8,7 @@ Network calls never run inside a database transaction.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +24,13 @@ from billing import gateway, notifications
 # Callers catch these as onboarding.BillingError / onboarding.NotProvisioned.
 from billing.errors import BillingError
 from billing.errors import NotProvisioned as NotProvisioned
-from billing.models import AccountCreation, BillingAccount, ConnectAccount
+from billing.models import (
+    AccountCreation,
+    BillingAccount,
+    ConnectAccount,
+    OnboardingLink,
+    OnboardingStatus,
+)
 from billing.resolution import resolve_billing
 from storefront.access import Acting
 from storefront.models import Customer
@@ -270,6 +277,11 @@ def own_connect_account(acting: Acting) -> ConnectAccount:
 
 
 # Onboarding links: our own signed URL (valid 24 h) that mints a fresh Stripe link on click.
+#
+# The link is the seller's credential, so it works without a dashboard login (a seller
+# onboarded through the API may have none): it is bound to one connected account, expires
+# after 24 hours, is revoked by the next link issued for that account, and stops working
+# once onboarding is complete.
 
 
 @dataclass(frozen=True)
@@ -279,15 +291,19 @@ class OnboardingUrl:
 
 
 def onboarding_url(acting: Acting, absolute: Callable[[str], str]) -> OnboardingUrl:
-    """Our signed onboarding URL for the acting customer's account.
+    """A new signed onboarding URL for the acting customer's account; older ones stop working.
 
     Stripe's account links live about five minutes and work once, while our API promises
-    24 hours: so we hand out a URL to our own endpoint, which mints a fresh Stripe link when
-    an authorised user opens it. `absolute` turns a path into an absolute URL.
+    24 hours: so we hand out a URL to our own endpoint, which mints a fresh Stripe link each
+    time it is opened. `absolute` turns a path into an absolute URL.
     """
     _refuse_unless_allowed(acting)
     connect = own_connect_account(acting)
-    token = signing.dumps({"connect": connect.pk}, salt=_ONBOARDING_SALT, compress=True)
+    link_id = secrets.token_urlsafe(12)
+    OnboardingLink.objects.update_or_create(
+        connect_account=connect, defaults={"link_id": link_id, "issued_at": timezone.now()}
+    )
+    token = signing.dumps({"connect": connect.pk, "link": link_id}, salt=_ONBOARDING_SALT)
     path = reverse("billing:onboarding_link", kwargs={"token": token})
     return OnboardingUrl(url=absolute(path), expires_at=timezone.now() + ONBOARDING_URL_MAX_AGE)
 
@@ -300,23 +316,66 @@ class OnboardingLinkExpired(BillingError):
     pass
 
 
-def connect_account_from_token(token: str) -> ConnectAccount:
+class OnboardingLinkRevoked(BillingError):
+    pass
+
+
+class OnboardingLinkUsedUp(BillingError):
+    pass
+
+
+def _signed_account(token: str) -> tuple[ConnectAccount, str]:
     try:
         data = signing.loads(token, salt=_ONBOARDING_SALT, max_age=ONBOARDING_URL_MAX_AGE)
     except signing.SignatureExpired:
         raise OnboardingLinkExpired(
-            "This onboarding link is more than 24 hours old. Open billing setup to get a new one."
+            "This onboarding link is more than 24 hours old. Ask for a new one "
+            "(GET /billing/onboard, or billing setup in the dashboard)."
         ) from None
     except signing.BadSignature:
         raise OnboardingLinkInvalid("This onboarding link is not valid.") from None
+    connect_id = data.get("connect") if isinstance(data, dict) else None
     connect = (
         ConnectAccount.objects.select_related("billing_account__customer")
-        .filter(pk=data.get("connect"))
+        .filter(pk=connect_id)
         .first()
+        if isinstance(connect_id, int)
+        else None
     )
     if connect is None:
         raise OnboardingLinkInvalid("This onboarding link is not valid.")
+    return connect, str(data.get("link", ""))
+
+
+def connect_account_from_token(token: str) -> ConnectAccount:
+    """The account an onboarding link may continue, or why it may not: expired, tampered,
+    replaced by a newer link, or onboarding already complete."""
+    connect, link_id = _signed_account(token)
+    newest = OnboardingLink.objects.filter(connect_account=connect).first()
+    if not link_id or newest is None or link_id != newest.link_id:
+        raise OnboardingLinkRevoked(
+            "A newer onboarding link was issued for this account, so this one no longer "
+            "works. Use the newest link."
+        )
+    if connect.onboarding_status == OnboardingStatus.COMPLETE:
+        raise OnboardingLinkUsedUp(
+            "Onboarding of this Stripe account is complete, so this link no longer works."
+        )
     return connect
+
+
+def connect_account_returning(token: str) -> ConnectAccount:
+    """The account a seller comes back to from Stripe's hosted onboarding: any unexpired link
+    for it (by then the link may be used up or replaced; coming back only re-reads status)."""
+    return _signed_account(token)[0]
+
+
+def mint_link_for(connect: ConnectAccount, *, refresh_url: str, return_url: str) -> str:
+    """A fresh Stripe-hosted onboarding link for the account an onboarding link names."""
+    link = gateway.create_account_link(
+        connect.stripe_id, refresh_url=refresh_url, return_url=return_url
+    )
+    return str(link["url"])
 
 
 def mint_account_link(acting: Acting, *, refresh_url: str, return_url: str) -> str:

@@ -1,6 +1,11 @@
-"""Background work, run by `manage.py db_worker` (django-tasks' database backend).
+"""Background work, run by `manage.py db_worker` (django-tasks' database backend) or, with
+TASKS_BACKEND=rq, by `manage.py rqworker --with-scheduler` on any number of machines.
 
-Tests use the immediate backend, so enqueueing runs the task at once.
+Work on one Stripe account is never done by two workers at once: each task holds the
+account's lease (billing.account_lease) while it works on it.
+
+Tests use the immediate backend, so enqueueing runs the task at once (or, with
+TASKS_BACKEND=rq, an in-process RQ worker runs it through Redis).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django_tasks import task
 
-from billing import gateway, invoicing, mirror, webhooks
+from billing import account_lease, gateway, invoicing, mirror, webhooks
 from billing.models import ConnectAccount, WebhookEvent
 
 
@@ -23,7 +28,7 @@ def process_webhook_event(event_pk: int) -> str:
     event = WebhookEvent.objects.filter(pk=event_pk).first()
     if event is None:
         return "missing"
-    return webhooks.process(event).status
+    return webhooks.process_holding_account(event).status
 
 
 @receiver(webhooks.event_stored)
@@ -66,9 +71,10 @@ def reconcile_all_accounts(reschedule: bool = True) -> int:
     try:
         for connect in ConnectAccount.objects.order_by("id"):
             try:
-                mirror.reconcile_account(connect)
+                with account_lease.hold(connect.stripe_id):
+                    mirror.reconcile_account(connect)
                 done += 1
-            except Exception as exc:
+            except Exception as exc:  # AccountBusy too: the next reconciliation catches up
                 _report_failure("Reconciliation", connect, exc)
     finally:
         if reschedule:
@@ -94,7 +100,11 @@ def run_billing_for_all_accounts(reschedule: bool = True) -> int:
     try:
         for connect in ConnectAccount.objects.filter(charges_enabled=True).order_by("id"):
             try:
-                invoices += len(invoicing.run_billing(connect).invoices)
+                with account_lease.hold(connect.stripe_id):
+                    invoices += len(invoicing.run_billing(connect).invoices)
+            except account_lease.AccountBusy as exc:
+                if not _later(run_billing_for_account, connect.pk):
+                    _report_failure("Billing run", connect, exc)
             except Exception as exc:
                 # One account's failure never stops the night's run for the others; the next
                 # run picks it up, and re-running never double-invoices.
@@ -106,5 +116,41 @@ def run_billing_for_all_accounts(reschedule: bool = True) -> int:
 
 
 @task()
+def run_billing_for_account(connect_pk: int) -> int:
+    """One account's share of the billing run, when the run found the account busy."""
+    from billing import invoicing
+    from billing.models import ConnectAccount
+
+    connect = ConnectAccount.objects.get(pk=connect_pk)
+    try:
+        with account_lease.hold(connect.stripe_id):
+            return len(invoicing.run_billing(connect).invoices)
+    except account_lease.AccountBusy:
+        if not _later(run_billing_for_account, connect_pk):
+            raise
+        return 0
+
+
+@task()
 def sync_account(connect_pk: int) -> dict[str, int]:
-    return mirror.sync_account(ConnectAccount.objects.get(pk=connect_pk))
+    connect = ConnectAccount.objects.get(pk=connect_pk)
+    try:
+        with account_lease.hold(connect.stripe_id):
+            return mirror.sync_account(connect)
+    except account_lease.AccountBusy:
+        if not _later(sync_account, connect_pk):
+            raise
+        return {}
+
+
+# A task that found its account busy tries again this much later.
+BUSY_RETRY = timedelta(seconds=30)
+
+
+def _later(work: Any, *args: Any) -> bool:
+    """Queue `work` again a little later; False if the backend cannot defer (the tests'
+    immediate one would run it at once and find the account busy again)."""
+    if not work.get_backend().supports_defer:
+        return False
+    work.using(run_after=timezone.now() + BUSY_RETRY).enqueue(*args)
+    return True

@@ -31,6 +31,11 @@ urlpatterns = [
     path("webhooks/stripe/", webhooks.stripe_webhook, name="stripe_webhook"),
     # Our 24-hour onboarding URL; also Stripe's refresh_url.
     path("billing/onboarding/<str:token>/", views.onboarding_link, name="onboarding_link"),
+    path(
+        "billing/onboarding/<str:token>/return/",
+        views.onboarding_link_return,
+        name="onboarding_link_return",
+    ),
     path("c/<int:customer_id>/billing/", include(customer_billing)),
     path("c/<int:customer_id>/children/", views.children, name="children"),
     path("c/<int:customer_id>/notices/", notice_views.notices, name="notices"),

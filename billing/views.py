@@ -4,7 +4,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -30,12 +29,12 @@ from billing.models import (
     OnboardingStatus,
     Payout,
 )
-from billing.money import minor_unit_exponent
+from billing.money import minor_unit_exponent, request_locale
 from billing.pagination import keyset_page_or_first
 from billing.resolution import ResolvedBilling, resolve_billing
-from billing.status import OnboardingStep, onboarding_state
+from billing.status import OnboardingStep, explain, onboarding_state
 from storefront import access
-from storefront.access import ActingRequest, AuthenticatedRequest, acting_customer_required
+from storefront.access import ActingRequest, acting_customer_required
 
 
 def _problem(request: HttpRequest, title: str, message: str, status: int) -> HttpResponse:
@@ -43,41 +42,76 @@ def _problem(request: HttpRequest, title: str, message: str, status: int) -> Htt
 
 
 @never_cache
-@login_required
-def onboarding_link(request: AuthenticatedRequest, token: str) -> HttpResponse:
+def onboarding_link(request: HttpRequest, token: str) -> HttpResponse:
     """Our 24-hour onboarding URL: mint a fresh Stripe account link now and go there.
 
-    Also Stripe's `refresh_url`, so an expired or used Stripe link heals itself.
+    The signed link itself is the credential, so a seller without a dashboard login can open
+    it (see `billing.onboarding`). An admin logged in to the dashboard comes back to the
+    dashboard's own return page; anyone else to a page that shows the account's status. Also
+    Stripe's `refresh_url`, so an expired or used Stripe link heals itself. Never cached.
     """
     try:
         connect = onboarding.connect_account_from_token(token)
     except onboarding.OnboardingLinkExpired as exc:
         return _problem(request, "Onboarding link expired", exc.message, 410)
+    except onboarding.OnboardingLinkRevoked as exc:
+        return _problem(request, "Onboarding link replaced", exc.message, 410)
+    except onboarding.OnboardingLinkUsedUp as exc:
+        return _problem(request, "Onboarding complete", exc.message, 410)
     except onboarding.OnboardingLinkInvalid as exc:
         return _problem(request, "Onboarding link not valid", exc.message, 404)
     customer = connect.billing_account.customer
+    if _manages(request, customer.pk):
+        return_path = reverse("billing:onboarding_return", kwargs={"customer_id": customer.pk})
+    else:
+        return_path = reverse("billing:onboarding_link_return", kwargs={"token": token})
     try:
-        acting = access.resolve(request.user, customer.pk)
-    except access.AccessDenied:
-        return _problem(
-            request,
-            "Not your onboarding link",
-            "This onboarding link belongs to an account you cannot manage. "
-            "Log in as an admin of that account, or ask one to open it.",
-            403,
+        url = onboarding.mint_link_for(
+            connect,
+            refresh_url=request.build_absolute_uri(),
+            return_url=request.build_absolute_uri(return_path),
         )
-    return_url = request.build_absolute_uri(
-        reverse("billing:onboarding_return", kwargs={"customer_id": customer.pk})
-    )
-    try:
-        url = onboarding.mint_account_link(
-            acting, refresh_url=request.build_absolute_uri(), return_url=return_url
-        )
-    except onboarding.BillingError as exc:
-        return _problem(request, "Cannot continue onboarding", exc.message, 403)
     except gateway.GatewayError as exc:
         return _problem(request, "Stripe is not reachable", exc.message, 503)
     return redirect(url)
+
+
+def _manages(request: HttpRequest, customer_id: int) -> bool:
+    """Whether the logged-in user may run this customer's onboarding in the dashboard."""
+    if not request.user.is_authenticated:
+        return False
+    try:
+        acting = access.resolve(request.user, customer_id)
+    except access.AccessDenied:
+        return False
+    return not acting.provisioning_refusal()
+
+
+@never_cache
+def onboarding_link_return(request: HttpRequest, token: str) -> HttpResponse:
+    """Where Stripe sends a seller who came through an onboarding link: re-read the account
+    and say where onboarding stands. Needs no login, like the link."""
+    try:
+        connect = onboarding.connect_account_returning(token)
+    except onboarding.OnboardingLinkExpired as exc:
+        return _problem(request, "Onboarding link expired", exc.message, 410)
+    except onboarding.OnboardingLinkInvalid as exc:
+        return _problem(request, "Onboarding link not valid", exc.message, 404)
+    try:
+        onboarding.refresh(connect)
+    except gateway.GatewayError as exc:
+        message = f"{exc.message} Showing the status we last knew: {explain(connect)}"
+    else:
+        message = explain(connect)
+    return render(
+        request,
+        "billing/onboarding_link_return.html",
+        {
+            "connect": connect,
+            "message": message,
+            "complete": connect.onboarding_status == OnboardingStatus.COMPLETE,
+        },
+    )
 
 
 @never_cache
@@ -304,7 +338,7 @@ def transactions(request: ActingRequest) -> HttpResponse:
         "connect": connect,
         "form": form,
         "page": page,
-        "rows": dashboard.ledger_rows(connect, page.items),
+        "rows": dashboard.ledger_rows(connect, page.items, request_locale(request)),
         "filters": form.query_string(),
         "activity": activity,
     }
@@ -399,7 +433,7 @@ def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
             "connect": connect,
             "payout": payout,
             "failure": payout_trace.failure_story(connect, payout),
-            "rows": dashboard.ledger_rows(connect, rows),
+            "rows": dashboard.ledger_rows(connect, rows, request_locale(request)),
             "totals": totals,
             "adds_up": totals["net"] == payout.amount,
             "truncated": totals["count"] > len(rows),

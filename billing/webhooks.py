@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing import gateway, mirror, onboarding
+from billing import account_lease, gateway, mirror, onboarding
 from billing.models import ConnectAccount, WebhookEvent, WebhookEventStatus
 
 logger = logging.getLogger(__name__)
@@ -93,13 +93,13 @@ def _on_payout(event: WebhookEvent, connect: ConnectAccount) -> None:
     )
     if payout.status in mirror.RECONCILABLE_STATUSES:
         mirror.reconcile_payout(connect, payout)
-    mirror.sync_recent_balance_transactions(connect)
-    mirror.refresh_balance(connect)
+    mirror.sync_ledger(connect, covering=event.pk)
 
 
 def _on_money_moved(event: WebhookEvent, connect: ConnectAccount) -> None:
-    mirror.sync_recent_balance_transactions(connect)
-    mirror.refresh_balance(connect)
+    # Coalesced: of a burst of money events on one account, the first syncs the ledger and
+    # reads the balance; the others, stored before that sync began, are covered by it.
+    mirror.sync_ledger(connect, covering=event.pk)
 
 
 def _on_refund(event: WebhookEvent, connect: ConnectAccount) -> None:
@@ -240,6 +240,24 @@ def retry_due_events(now: datetime | None = None, limit: int = 500) -> int:
             pk=pk, status=WebhookEventStatus.FAILED, next_attempt_at=next_attempt_at
         ).update(status=WebhookEventStatus.PENDING, next_attempt_at=None)
         if claimed:
-            process(WebhookEvent.objects.get(pk=pk))
+            process_holding_account(WebhookEvent.objects.get(pk=pk))
             retried += 1
     return retried
+
+
+# While another worker keeps the event's account busy, try the event again this much later.
+BUSY_RETRY = timedelta(seconds=30)
+
+
+def process_holding_account(event: WebhookEvent) -> WebhookEvent:
+    """`process()` while holding the event's account (billing.account_lease), so no other
+    worker, on any machine, works on that account at the same time. An account that stays
+    busy leaves the event failed with an early next attempt (not counted as an attempt)."""
+    try:
+        with account_lease.hold(event.account):
+            return process(event)
+    except account_lease.AccountBusy as exc:
+        event.status, event.error = WebhookEventStatus.FAILED, str(exc)
+        event.next_attempt_at = timezone.now() + BUSY_RETRY
+        event.save(update_fields=["status", "error", "next_attempt_at"])
+        return event

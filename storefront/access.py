@@ -13,13 +13,16 @@ Pages turn it into a 404 (another tenant's customer does not exist for you); the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, overload
+from functools import cached_property, wraps
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
@@ -31,6 +34,7 @@ from storefront.models import (
     WRITE_SCOPES,
     ApiKey,
     Customer,
+    CustomerType,
     Membership,
     Role,
     Scope,
@@ -63,6 +67,18 @@ class Acting:
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @cached_property
+    def has_children(self) -> bool:
+        """Whether the customer has child accounts: asked once per request, however often
+        the page shows it."""
+        return not self.customer.is_child and self.customer.children.exists()
+
+    @property
+    def customer_type_label(self) -> str:
+        if self.customer.is_child:
+            return str(CustomerType.CHILD.label)
+        return str((CustomerType.PARENT if self.has_children else CustomerType.STANDALONE).label)
 
     @property
     def is_child_user(self) -> bool:
@@ -121,14 +137,18 @@ def default_customer(user: User) -> Customer | None:
     return None
 
 
-def resolve(user: User, customer_id: int | None) -> Acting:
+def resolve(user: User, customer_id: int | None, *, known: Customer | None = None) -> Acting:
     """The `Acting` for `user` on `customer_id` (their default customer when None).
 
-    Raises AccessDenied when the user may not act as that customer.
+    `known` is that customer when the caller has already read it (an API key's own), so it
+    is not read again. Raises AccessDenied when the user may not act as that customer.
     """
     if not user.is_authenticated or not user.is_active:
         raise AccessDenied("Log in first.")
-    if customer_id is None:
+    customer: Customer | None
+    if known is not None and known.pk == customer_id:
+        customer = known
+    elif customer_id is None:
         customer = default_customer(user)
         if customer is None:
             raise AccessDenied("Your user is not a member of any customer yet.")
@@ -170,7 +190,7 @@ def resolve_for_api_key(key: ApiKey, target_customer_id: int | None) -> Acting:
     Platform staff keys may target any customer.
     """
     if target_customer_id is None or target_customer_id == key.customer_id:
-        return resolve(key.user, key.customer_id)
+        return resolve(key.user, key.customer_id, known=key.customer)
     if (
         not key.user.is_staff
         and not Customer.objects.filter(pk=target_customer_id, parent_id=key.customer_id).exists()
@@ -181,9 +201,46 @@ def resolve_for_api_key(key: ApiKey, target_customer_id: int | None) -> Acting:
     return resolve(key.user, target_customer_id)
 
 
+# The switcher lists are cached per user and family; any saved or deleted customer or
+# membership starts a new generation (after its transaction commits), so no list outlives a
+# change. The timeout only bounds what a missed change (a bulk update) could leave behind.
+SWITCHER_CACHE_SECONDS = 600
+_SWITCHER_GENERATION = "storefront:switcher-generation"
+
+
 def switcher_customers(acting: Acting) -> list[Customer]:
     """The customers offered in the header switcher: the acting customer's family as far as
-    the user may act in it (parent first, then its children), then the user's other customers."""
+    the user may act in it (parent first, then its children), then the user's other customers.
+    Cached per user (see SWITCHER_CACHE_SECONDS)."""
+    generation = cache.get(_SWITCHER_GENERATION)
+    if generation is None:
+        generation = _new_switcher_generation()
+    user = acting.user
+    root_id = acting.customer.parent_id or acting.customer.pk
+    key = f"storefront:switcher:{generation}:{user.pk}:{int(user.is_staff)}:{root_id}"
+    customers = cache.get(key)
+    if customers is None:
+        customers = _switcher_customers(acting)
+        cache.set(key, customers, SWITCHER_CACHE_SECONDS)
+    return customers
+
+
+def forget_switchers(**_: Any) -> None:
+    """Drop every cached switcher list (a signal receiver for customers and memberships):
+    now, for this transaction's own reads, and again once it commits, for a list another
+    process read in between from the data before the change."""
+    _new_switcher_generation()
+    transaction.on_commit(_new_switcher_generation)
+
+
+def _new_switcher_generation() -> int:
+    # Unique per call (never an increment another process could repeat).
+    generation = time.time_ns()
+    cache.set(_SWITCHER_GENERATION, generation, None)
+    return generation
+
+
+def _switcher_customers(acting: Acting) -> list[Customer]:
     root_id = acting.customer.parent_id or acting.customer.pk
     family = list(
         actable_customers(acting.user)

@@ -12,27 +12,66 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.params import ParamShortcut
+from ninja.params.models import Query as QueryParam
+from ninja.params.models import QueryModel
 from ninja.security import HttpBearer
-from pydantic import Field
+from pydantic import ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
 
 from storefront import access
 from storefront.access import Acting
 from storefront.json_input import BodyRefused, JsonObjectParser
 from storefront.models import ApiKey
 
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails, InitErrorDetails
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# The version of the contract this API implements. The path carries the major version
+# (/api/v2/); the OpenAPI document, the `API-Version` header of every answer and `whoami`
+# carry all of it, so a program can tell which generation it talks to (see
+# docs/migrating-from-older-clients.md).
+API_VERSION = "2.1.0"
+API_VERSION_HEADER = "API-Version"
+
+# The documented status → code table of the contract. Every error the API answers carries one of
+# these codes; a status the table does not list (405, 413, 415) gets the closest one,
+# BAD_REQUEST, while keeping its HTTP status.
+DOCUMENTED_CODES: dict[int, tuple[str, ...]] = {
+    400: ("BAD_REQUEST", "VALIDATION_ERROR", "CURRENCY_MISMATCH"),
+    401: ("UNAUTHORIZED",),
+    403: ("FORBIDDEN", "ACCESS_DENIED", "ALPHA_OPT_IN_REQUIRED", "TOS_ACCEPTANCE_REQUIRED"),
+    404: ("NOT_FOUND",),
+    409: ("CONFLICT",),
+    422: ("VALIDATION_ERROR",),
+    429: ("RATE_LIMITED",),
+    500: ("INTERNAL_ERROR",),
+    501: ("NOT_IMPLEMENTED",),
+    503: ("SERVICE_UNAVAILABLE",),
+}
+
+
+def documented_code(status: int, code: str) -> str:
+    """`code` if the documented table lists it for `status`, else the closest documented code."""
+    allowed = DOCUMENTED_CODES.get(status)
+    if allowed is not None:
+        return code if code in allowed else allowed[0]
+    return "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST"
 
 
 class ApiError(Exception):
@@ -71,7 +110,30 @@ def error_body(
 def error_response(
     status: int, code: str, message: str, *, field: str | None = None, details: Any = None
 ) -> JsonResponse:
-    return JsonResponse(error_body(code, message, field, details), status=status)
+    """An error answered outside ninja (middleware, error pages), in the same envelope."""
+    response = JsonResponse(
+        error_body(documented_code(status, code), message, field, details), status=status
+    )
+    response[API_VERSION_HEADER] = API_VERSION
+    return response
+
+
+def issue(
+    location: str | None, field: str | None, message: str, allowed: list[str] | None = None
+) -> dict[str, Any]:
+    """One problem with the input, in the one shape every error uses in `details.issues`:
+    where it is (`body`, `query` or `path`; null for the request as a whole), the field (dotted for nested ones, null for the
+    input as a whole), what is wrong, and for a choice the values allowed (else null)."""
+    return {"in": location, "field": field, "message": message, "allowed": allowed}
+
+
+def validation_error(issues: list[dict[str, Any]]) -> ApiError:
+    """400 VALIDATION_ERROR naming the first problem in `field`/`message`; every problem,
+    once, in `details.issues` (a choice's allowed values there too)."""
+    first = issues[0]
+    return ApiError(
+        400, "VALIDATION_ERROR", first["message"], field=first["field"], details={"issues": issues}
+    )
 
 
 class ErrorDetail(Schema):
@@ -124,6 +186,108 @@ def error_responses(*statuses: int) -> dict[int, type[ErrorEnvelope]]:
     """The documented error statuses of an endpoint, for `response={...}`. Every endpoint
     behind a key may also answer 401 and 429."""
     return dict.fromkeys((*statuses, 401, 429), ErrorEnvelope)
+
+
+# The input policy, one for every endpoint: a body or query field the endpoint does not
+# declare is refused (400 VALIDATION_ERROR naming each one), never ignored; fields of older
+# generations of the API are refused with a message naming what replaced them. Bodies are
+# `ApiInput` schemas; query parameters are declared with this module's `Query`.
+
+REPLACED_FIELDS: dict[str, str] = {
+    # The storefront before it had a lifecycle status (older clients' `Storefront` type).
+    "enabled": '`enabled` was replaced by `status`: send `"status": "ACTIVE"` to switch '
+    'the storefront on, `"status": "DISABLED"` to switch it off.',
+    "plan": "`plan` was removed: there is one plan, and the storefront's lifecycle is "
+    "`status` (PENDING, ACTIVE, DISABLED).",
+    "publisherDomain": "`publisherDomain` was removed: publisher domains come from the "
+    "inventory sources' agents; the storefront is named by `platformId` and `name`.",
+    "platformId": "`platformId` is fixed once the storefront exists; it is set only when "
+    "`POST /api/v2/storefront` creates it.",
+    "createdAt": "`createdAt` is set by the server and cannot be sent (objects read from Stripe "
+    "carry it as `created`, in epoch seconds).",
+    "updatedAt": "`updatedAt` is set by the server and cannot be sent.",
+    # Query parameters of older list calls.
+    "customerId": "`customerId` was replaced by `targetCustomerId`.",
+    "startingAfter": "`startingAfter` is spelled `starting_after`.",
+    "offset": "`offset` was replaced by cursor pagination: pass the previous page's "
+    "`meta.cursor` as `starting_after`.",
+    "page": "`page` was replaced by cursor pagination: pass the previous page's "
+    "`meta.cursor` as `starting_after`.",
+    "startDate": "`startDate` is not supported: lists are newest first; page with `limit` and "
+    "`starting_after`.",
+    "endDate": "`endDate` is not supported: lists are newest first; page with `limit` and "
+    "`starting_after`.",
+}
+
+
+def unknown_field_message(location: str, name: str) -> str:
+    if name in REPLACED_FIELDS:
+        return REPLACED_FIELDS[name]
+    what = "query parameter" if location == "query" else "field"
+    return f"Unknown {what} `{name}`: this endpoint does not accept it."
+
+
+class ApiInput(Schema):
+    """The base of every request body: undeclared fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoBody(ApiInput):
+    """An endpoint that takes no fields: any field sent is refused rather than ignored."""
+
+
+class _StrictQueryModel(QueryModel):
+    """Query parameters as declared, and a refusal for each parameter the endpoint does not
+    declare (ninja would drop those silently)."""
+
+    @classmethod
+    def resolve(cls, request: HttpRequest, api: NinjaAPI, path_params: Any) -> Any:
+        declared = set(getattr(cls, "__ninja_flatten_map__", None) or cls.model_fields)
+        unknown: list[InitErrorDetails] = [
+            {"type": "extra_forbidden", "loc": (name,), "input": request.GET.get(name)}
+            for name in request.GET
+            if name not in declared
+        ]
+        try:
+            resolved = super().resolve(request, api, path_params)
+        except PydanticValidationError as exc:
+            if not unknown:
+                raise
+            errors = [*map(_raised_again, exc.errors(include_url=False)), *unknown]
+        else:
+            if not unknown:
+                return resolved
+            errors = unknown
+        raise PydanticValidationError.from_exception_data(cls.__name__, errors)
+
+
+def _raised_again(error: ErrorDetails) -> InitErrorDetails:
+    """A reported validation error in the form pydantic builds errors from."""
+    details: InitErrorDetails = {
+        "type": error["type"],
+        "loc": error["loc"],
+        "input": error["input"],
+    }
+    if "ctx" in error:
+        details["ctx"] = error["ctx"]
+    return details
+
+
+# pydantic marks FieldInfo final, yet django-ninja's parameter classes (this one's base
+# among them) subclass it: the stubs forbid what the library does.
+class _StrictQuery(QueryParam):  # type: ignore[misc]
+    _model = _StrictQueryModel
+
+    @classmethod
+    def _param_source(cls) -> str:
+        return "query"
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ninja import Query as Query
+else:
+    Query = ParamShortcut(lambda default=..., **kwargs: _StrictQuery(default, **kwargs))
 
 
 # Per-key rate limit (docs/api.md, "Rate limit"): a fixed one-minute window counted in Django's cache, so
@@ -218,6 +382,7 @@ class StorefrontApi(NinjaAPI):
         response = super().create_response(
             request, data, status=status, temporal_response=temporal_response
         )
+        response[API_VERSION_HEADER] = API_VERSION
         # Every answer to an authenticated request tells the client its remaining budget.
         rate_limit: RateLimit | None = getattr(request, "rate_limit", None)
         if rate_limit is not None:
@@ -225,10 +390,29 @@ class StorefrontApi(NinjaAPI):
                 response[name] = value
         return response
 
+    def validation_error_from_error_contexts(self, error_contexts: Any) -> NinjaValidationError:
+        # ninja's own, but keeping each error's input and context: messages about a choice
+        # name the allowed values and what was sent.
+        errors: list[dict[str, Any]] = []
+        for context in error_contexts:
+            model = context.model
+            for error in context.pydantic_validation_error.errors(include_url=False):
+                loc = model.__ninja_flatten_map_reverse__.get(error["loc"], error["loc"])
+                errors.append(
+                    {
+                        "loc": (model.__ninja_param_source__, *loc),
+                        "type": error["type"],
+                        "msg": error["msg"],
+                        "input": error.get("input"),
+                        "ctx": {k: str(v) for k, v in (error.get("ctx") or {}).items()},
+                    }
+                )
+        return NinjaValidationError(errors)
+
 
 api = StorefrontApi(
     title="Storefront Billing API",
-    version="2",
+    version=API_VERSION,
     description="Connect sellers to Stripe Connect Express and read their billing. Reference: docs/api.md.",
     urls_namespace="api",
     docs_url="/docs",
@@ -267,8 +451,15 @@ def acting_for(
 
 
 def _respond(request: HttpRequest, exc: ApiError) -> HttpResponse:
+    code = documented_code(exc.status, exc.code)
+    details = exc.details
+    if code == "VALIDATION_ERROR" and details is None:
+        # Every validation error lists its issues, in the one shape.
+        name = (exc.field or "").split(".")[0]
+        location = "query" if name and name in request.GET else ("body" if name else None)
+        details = {"issues": [issue(location, exc.field, exc.message)]}
     response = api.create_response(
-        request, error_body(exc.code, exc.message, exc.field, exc.details), status=exc.status
+        request, error_body(code, exc.message, exc.field, details), status=exc.status
     )
     for name, value in exc.headers.items():
         response[name] = value
@@ -292,26 +483,39 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
     return response
 
 
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+
+
+def _issue_from_pydantic(error: dict[str, Any]) -> dict[str, Any]:
+    """A ninja/pydantic error as an issue: located in body, query or path; named by the field
+    the client sent (ninja prefixes body fields with the view's parameter name)."""
+    loc = [str(part) for part in error.get("loc", ())]
+    location = loc[0] if loc else "body"
+    path = loc[1:]
+    if location == "body" and path:
+        path = path[1:]
+    field = ".".join(path) or None
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return issue(location, field, unknown_field_message(location, path[-1] if path else ""))
+    if kind in ("enum", "literal_error"):
+        allowed = _QUOTED.findall((error.get("ctx") or {}).get("expected", ""))
+        sent = error.get("input")
+        message = f"`{field}` must be one of {', '.join(allowed)}"
+        if isinstance(sent, str) and sent.upper() in allowed and sent not in allowed:
+            message += f" (values are uppercase: send {sent.upper()!r}, not {sent!r})"
+        elif isinstance(sent, str):
+            message += f", not {sent!r}"
+        return issue(location, field, message + ".", allowed)
+    return issue(location, field, error.get("msg", "Invalid value."))
+
+
 @api.exception_handler(NinjaValidationError)
 def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    first = exc.errors[0] if exc.errors else {}
-    # ninja locates errors as ("query", "limit") or ("body", <parameter>, "endpointUrl");
-    # the client knows the field by its own name only.
-    location = [str(part) for part in first.get("loc", ())]
-    if location[:1] == ["body"]:
-        location = location[2:] if len(location) > 2 else location[1:]
-    elif location[:1] in (["query"], ["path"]):
-        location = location[1:]
-    return _respond(
-        request,
-        ApiError(
-            400,
-            "VALIDATION_ERROR",
-            first.get("msg", "Invalid request."),
-            field=".".join(location) or None,
-            details={"issues": [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors]},
-        ),
-    )
+    issues = [_issue_from_pydantic(error) for error in exc.errors] or [
+        issue("body", None, "Invalid request.")
+    ]
+    return _respond(request, validation_error(issues))
 
 
 @api.exception_handler(HttpError)
@@ -320,19 +524,14 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # what was wrong and answers with its own status (415, 400 VALIDATION_ERROR…).
     refused = exc.__cause__
     if isinstance(refused, BodyRefused):
+        if refused.code == "VALIDATION_ERROR":
+            return _respond(
+                request, validation_error([issue("body", refused.field, refused.message)])
+            )
         return _respond(
             request, ApiError(refused.status, refused.code, refused.message, field=refused.field)
         )
-    codes = {
-        400: "BAD_REQUEST",
-        401: "UNAUTHORIZED",
-        403: "FORBIDDEN",
-        404: "NOT_FOUND",
-        405: "BAD_REQUEST",
-    }
-    return _respond(
-        request, ApiError(exc.status_code, codes.get(exc.status_code, "BAD_REQUEST"), str(exc))
-    )
+    return _respond(request, ApiError(exc.status_code, "BAD_REQUEST", str(exc)))
 
 
 @api.exception_handler(Http404)
@@ -353,27 +552,25 @@ class TargetQuery(Schema):
 
 
 class CustomerOut(Schema):
-    id: int
+    id: int = Field(validation_alias="pk")
     name: str
     company: str
     customerType: str
 
+    @staticmethod
+    def resolve_customerType(customer: Any) -> str:  # noqa: N802
+        return str(customer.customer_type.value)
+
 
 class WhoAmI(Schema):
+    apiVersion: str = Field(
+        description="The contract version this server implements (also the `API-Version` header)."
+    )
     email: str
     role: str
     scopes: list[str]
     keyCustomer: CustomerOut
     actingCustomer: CustomerOut
-
-
-def customer_out(customer: Any) -> dict[str, Any]:
-    return {
-        "id": customer.pk,
-        "name": customer.name,
-        "company": customer.company,
-        "customerType": customer.customer_type.value,
-    }
 
 
 @api.get(
@@ -387,11 +584,12 @@ def whoami(request: ApiRequest, query: Query[TargetQuery]) -> dict[str, Any]:
     key = request.auth
     return ok(
         {
+            "apiVersion": API_VERSION,
             "email": acting.user.email,
             "role": acting.role.value,
             # The scopes in effect: what the key holds and the user's role still allows.
             "scopes": sorted(set(key.scopes) & {str(s) for s in acting.allowed_scopes()}),
-            "keyCustomer": customer_out(key.customer),
-            "actingCustomer": customer_out(acting.customer),
+            "keyCustomer": key.customer,
+            "actingCustomer": acting.customer,
         }
     )

@@ -13,11 +13,8 @@ def acting_customer(request: HttpRequest) -> dict[str, Any]:
     acting = getattr(request, "acting", None)
     if acting is None:
         return {}
-    customer = acting.customer
     return {
         "acting": acting,
         "switcher": SimpleLazyObject(lambda: switcher_customers(acting)),
-        "acting_has_children": SimpleLazyObject(
-            lambda: not customer.is_child and customer.children.exists()
-        ),
+        "acting_has_children": SimpleLazyObject(lambda: acting.has_children),
     }

@@ -8,23 +8,44 @@ only ever reaches that customer's storefront, so another customer's sources are 
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
-from ninja import Body, Query, Router, Schema, Status
-from pydantic import Field
+from ninja import Body, Router, Schema, Status
+from pydantic import Field, field_validator
 
+from storefront import tasks
 from storefront.access import Acting
-from storefront.api import ApiError, Envelope, ErrorEnvelope, TargetQuery, acting_for, ok
+from storefront.api import (
+    ApiError,
+    ApiInput,
+    Envelope,
+    ErrorEnvelope,
+    Query,
+    TargetQuery,
+    acting_for,
+    issue,
+    ok,
+    validation_error,
+)
 from storefront.models import (
     ActivationBlocked,
+    AuthenticationType,
+    BillingModel,
+    ExecutionType,
     InventorySource,
     LifecycleError,
+    SourceCheck,
+    SourceProtocol,
+    SourceStatus,
+    SourceType,
     Storefront,
+    StorefrontStatus,
     validate_currency_code,
 )
 
@@ -49,26 +70,32 @@ _API_FIELDS = {
 # Schemas
 
 
+# Responses: each resource's fields are declared once, here, and read from the model
+# (`validation_alias` names the model attribute); no hand-written dict repeats them.
+
+
 class StorefrontOut(Schema):
-    platformId: str
+    platformId: str = Field(validation_alias="platform_id")
     name: str
-    status: str
-    defaultCurrency: str | None
-    customerId: int
-    createdAt: str
-    updatedAt: str
+    status: StorefrontStatus
+    defaultCurrency: str | None = Field(validation_alias="default_currency")
+    customerId: int = Field(validation_alias="customer_id")
+    createdAt: datetime = Field(validation_alias="created_at")
+    updatedAt: datetime = Field(validation_alias="updated_at")
 
 
-class StorefrontCreateIn(Schema):
+class StorefrontCreateIn(ApiInput):
     platformId: str | None = Field(None, description="2–100 chars, `^[a-z0-9][a-z0-9-]*[a-z0-9]$`.")
     name: str | None = Field(None, description="1–255 chars; defaults to the customer's name.")
 
 
-class StorefrontUpdateIn(Schema):
+class StorefrontUpdateIn(ApiInput):
     name: str | None = None
     defaultCurrency: str | None = Field(None, description="ISO 4217, uppercase, e.g. `USD`.")
-    status: str | None = Field(
-        None, description="`ACTIVE` (refused with 409 while readiness is blocked) or `DISABLED`."
+    status: StorefrontStatus | None = Field(
+        None,
+        description="`ACTIVE` (refused with 409 while readiness is blocked) or `DISABLED`; "
+        "a storefront never goes back to `PENDING` (409).",
     )
 
 
@@ -90,21 +117,48 @@ class ReadinessOut(Schema):
     checks: list[ReadinessCheckOut]
 
 
+class SourceCheckOut(Schema):
+    """The last background check of the agent behind a source."""
+
+    outcome: SourceCheck = Field(validation_alias="check_outcome")
+    checkedAt: datetime | None = Field(validation_alias="checked_at")
+    error: str | None = Field(
+        validation_alias="check_error", description="Why the agent did not answer; null if it did."
+    )
+
+    @field_validator("error", mode="before")
+    @classmethod
+    def _blank_is_null(cls, value: str | None) -> str | None:
+        return value or None
+
+
 class SourceOut(Schema):
-    id: str
-    sourceId: str
+    id: str = Field(description="The global id (a number, as a string).")
+    sourceId: str = Field(validation_alias="source_id")
     name: str
-    executionType: str
-    type: str
-    endpointUrl: str
-    protocol: str
-    authenticationType: str
-    authConfigured: bool
+    executionType: ExecutionType = Field(validation_alias="execution_type")
+    type: SourceType
+    endpointUrl: str = Field(validation_alias="endpoint_url")
+    protocol: SourceProtocol
+    authenticationType: AuthenticationType = Field(validation_alias="authentication_type")
+    # Never the credentials themselves: only whether they are configured.
+    authConfigured: bool = Field(validation_alias="auth_configured")
     description: str
-    status: str
-    supportedBilling: list[str]
-    createdAt: str
-    updatedAt: str
+    status: SourceStatus
+    supportedBilling: list[str] = Field(validation_alias="supported_billing")
+    lastCheck: SourceCheckOut = Field(
+        description="PENDING sources activate once their agent answers this check."
+    )
+    createdAt: datetime = Field(validation_alias="created_at")
+    updatedAt: datetime = Field(validation_alias="updated_at")
+
+    @staticmethod
+    def resolve_id(source: InventorySource) -> str:
+        return str(source.pk)
+
+    @staticmethod
+    def resolve_lastCheck(source: InventorySource) -> InventorySource:  # noqa: N802
+        return source
 
 
 class SourceListMeta(Schema):
@@ -117,76 +171,43 @@ class SourceList(Schema):
     error: None = None
 
 
-class SourceCreateIn(Schema):
+class SourceCreateIn(ApiInput):
     name: str = Field(description="1–255 chars.")
     sourceId: str | None = Field(
         None, description="Unique in the storefront; defaults to the slugified name."
     )
-    executionType: str = "AGENT"
-    type: str = "SALES"
+    executionType: ExecutionType = ExecutionType.AGENT
+    type: SourceType = SourceType.SALES
     endpointUrl: str
-    protocol: str = "MCP"
-    authenticationType: str = "API_KEY"
+    protocol: SourceProtocol = SourceProtocol.MCP
+    authenticationType: AuthenticationType = AuthenticationType.API_KEY
     auth: dict[str, Any] | None = Field(
         None, description="Credentials, shape per authentication type. Stored, never returned."
     )
     description: str = ""
-    supportedBilling: list[str] = Field(
+    supportedBilling: list[BillingModel] = Field(
         default_factory=list,
         description='Billing models the agent advertises, e.g. ["operator", "agent"].',
     )
 
 
-class SourceUpdateIn(Schema):
+class SourceUpdateIn(ApiInput):
     name: str | None = None
-    type: str | None = None
+    type: SourceType | None = None
     endpointUrl: str | None = None
-    protocol: str | None = None
-    authenticationType: str | None = None
+    protocol: SourceProtocol | None = None
+    authenticationType: AuthenticationType | None = None
     auth: dict[str, Any] | None = None
     description: str | None = None
-    supportedBilling: list[str] | None = None
-    status: str | None = Field(None, description="`ACTIVE` or `DISABLED`; never back to `PENDING`.")
+    supportedBilling: list[BillingModel] | None = None
+    status: SourceStatus | None = Field(
+        None, description="`ACTIVE` or `DISABLED`; never back to `PENDING` (409)."
+    )
 
 
 class Deleted(Schema):
     sourceId: str
     deleted: bool
-
-
-# Payloads
-
-
-def storefront_out(storefront: Storefront) -> dict[str, Any]:
-    return {
-        "platformId": storefront.platform_id,
-        "name": storefront.name,
-        "status": storefront.status,
-        "defaultCurrency": storefront.default_currency,
-        "customerId": storefront.customer_id,
-        "createdAt": storefront.created_at.isoformat(),
-        "updatedAt": storefront.updated_at.isoformat(),
-    }
-
-
-def source_out(source: InventorySource) -> dict[str, Any]:
-    # Never the credentials themselves: only whether they are configured.
-    return {
-        "id": str(source.pk),
-        "sourceId": source.source_id,
-        "name": source.name,
-        "executionType": source.execution_type,
-        "type": source.type,
-        "endpointUrl": source.endpoint_url,
-        "protocol": source.protocol,
-        "authenticationType": source.authentication_type,
-        "authConfigured": source.auth_configured,
-        "description": source.description,
-        "status": source.status,
-        "supportedBilling": list(source.supported_billing),
-        "createdAt": source.created_at.isoformat(),
-        "updatedAt": source.updated_at.isoformat(),
-    }
 
 
 # Helpers
@@ -206,27 +227,17 @@ def _source(storefront: Storefront, source_id: str) -> InventorySource:
     return source
 
 
-class _Issue(TypedDict):
-    field: str | None
-    message: str
-
-
 def _validation_error(exc: ValidationError) -> ApiError:
-    """The first problem, named by its API field; all of them in `details`."""
-    issues: list[_Issue]
+    """A model's validation errors, each named by its API field, in the API's one shape."""
     if hasattr(exc, "error_dict"):
         issues = [
-            {"field": _API_FIELDS.get(name, name), "message": message}
+            issue("body", None if name == "__all__" else _API_FIELDS.get(name, name), message)
             for name, messages in exc.message_dict.items()
             for message in messages
         ]
     else:
-        issues = [{"field": None, "message": message} for message in exc.messages]
-    first = issues[0]
-    field = None if first["field"] == "__all__" else first["field"]
-    return ApiError(
-        400, "VALIDATION_ERROR", first["message"], field=field, details={"issues": issues}
-    )
+        issues = [issue("body", None, message) for message in exc.messages]
+    return validation_error(issues)
 
 
 def _lifecycle_error(exc: LifecycleError) -> ApiError:
@@ -248,6 +259,37 @@ def _credentials(auth: dict[str, Any] | None) -> dict[str, Any] | None:
 
 # Storefront
 
+
+def _refuse_differences(existing: Storefront, payload: StorefrontCreateIn | None) -> None:
+    """409 when a create asks for a storefront other than the one that exists (after checking
+    the values themselves: an invalid platformId is a 400 either way)."""
+    if payload is None:
+        return
+    if payload.platformId is not None:
+        probe = Storefront(
+            customer=existing.customer, platform_id=payload.platformId, name=existing.name
+        )
+        try:
+            probe.clean_fields(
+                exclude=[f.name for f in Storefront._meta.fields if f.name != "platform_id"]
+            )
+        except ValidationError as exc:
+            raise _validation_error(exc) from None
+    wanted = {"platformId": payload.platformId, "name": payload.name}
+    current = {"platformId": existing.platform_id, "name": existing.name}
+    for field, value in wanted.items():
+        if value is not None and value.strip() != current[field]:
+            raise ApiError(
+                409,
+                "CONFLICT",
+                f"This customer's storefront already exists with {field} "
+                f"{current[field]!r}; a storefront is created once. Change the name with "
+                "PUT /api/v2/storefront; the platformId is fixed.",
+                field=field,
+                details={"current": current},
+            )
+
+
 _STOREFRONT_ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope}
 
 
@@ -259,12 +301,17 @@ _STOREFRONT_ERRORS = {400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope
 )
 def get_storefront(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
     _, storefront = _storefront(request, query.targetCustomerId, READ)
-    return ok(storefront_out(storefront))
+    return ok(storefront)
 
 
 @router.post(
     "",
-    response={200: Envelope[StorefrontOut], 201: Envelope[StorefrontOut], **_STOREFRONT_ERRORS},
+    response={
+        200: Envelope[StorefrontOut],
+        201: Envelope[StorefrontOut],
+        409: ErrorEnvelope,
+        **_STOREFRONT_ERRORS,
+    },
     summary="Create the storefront if missing; idempotent (returns the existing one)",
 )
 def create_storefront(
@@ -275,7 +322,10 @@ def create_storefront(
     acting = acting_for(request, query.targetCustomerId, scope=WRITE)
     existing = Storefront.objects.filter(customer=acting.customer).first()
     if existing is not None:
-        return Status(200, ok(storefront_out(existing)))
+        # Idempotent: the same request again gets the storefront back; asking for another
+        # platformId or name is not silently ignored.
+        _refuse_differences(existing, payload)
+        return Status(200, ok(existing))
     if not acting.is_admin:
         raise ApiError(403, "FORBIDDEN", f"Only admins of {acting.customer.name} can create it.")
     storefront = Storefront.objects.for_customer(acting.customer)
@@ -290,7 +340,7 @@ def create_storefront(
             storefront.delete()
             raise _validation_error(exc) from None
         storefront.save()
-    return Status(201, ok(storefront_out(storefront)))
+    return Status(201, ok(storefront))
 
 
 @router.put(
@@ -327,7 +377,7 @@ def update_storefront(
     except LifecycleError as exc:
         raise _lifecycle_error(exc) from None
     storefront.refresh_from_db()
-    return ok(storefront_out(storefront))
+    return ok(storefront)
 
 
 @router.get(
@@ -350,7 +400,7 @@ def get_readiness(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, 
 )
 def list_sources(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
     _, storefront = _storefront(request, query.targetCustomerId, READ)
-    sources = [source_out(source) for source in storefront.sources.all()]
+    sources = list(storefront.sources.all())
     return {"data": sources, "meta": {"count": len(sources)}, "error": None}
 
 
@@ -385,7 +435,8 @@ def create_source(
         if error.field == "sourceId" and "already has" in error.message:
             error.status, error.code = 409, "CONFLICT"
         raise error from None
-    return Status(201, ok(source_out(source)))
+    tasks.queue_check(source)
+    return Status(201, ok(source))
 
 
 @router.get(
@@ -395,7 +446,7 @@ def create_source(
 )
 def get_source(request: HttpRequest, source_id: str, query: Query[TargetQuery]) -> dict[str, Any]:
     _, storefront = _storefront(request, query.targetCustomerId, READ)
-    return ok(source_out(_source(storefront, source_id)))
+    return ok(_source(storefront, source_id))
 
 
 @router.put(
@@ -436,9 +487,13 @@ def update_source(
     except ValidationError as exc:
         raise _validation_error(exc) from None
     except LifecycleError as exc:
+        # Refused because its agent has not answered yet: check it (again) now.
+        source.refresh_from_db()
+        tasks.queue_check(source)
         raise _lifecycle_error(exc) from None
     source.refresh_from_db()
-    return ok(source_out(source))
+    tasks.queue_check(source)
+    return ok(source)
 
 
 @router.delete(

@@ -69,7 +69,8 @@ class JsonObjectParser(Parser):
         if not is_json(request.content_type or ""):
             raise BodyRefused(
                 415,
-                "UNSUPPORTED_MEDIA_TYPE",
+                # The documented code table has no 415 code: the closest is BAD_REQUEST.
+                "BAD_REQUEST",
                 "Send the body as JSON with `Content-Type: application/json`, "
                 f"not {request.content_type or 'no content type'}.",
             )

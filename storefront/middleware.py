@@ -4,18 +4,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from storefront.api import error_response
-
-_CODES = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    429: "RATE_LIMITED",
-    500: "INTERNAL_ERROR",
-    503: "SERVICE_UNAVAILABLE",
-}
+from storefront.api import documented_code, error_response
 
 
 class ApiErrorEnvelopeMiddleware:
@@ -39,7 +28,8 @@ class ApiErrorEnvelopeMiddleware:
             message = {
                 405: f"{request.method} is not allowed here; use {response.get('Allow', 'another method')}.",
             }.get(status, response.reason_phrase)
-            wrapped = error_response(status, _CODES.get(status, "BAD_REQUEST"), message)
+            # A status the documented code table lacks (405) gets its closest code, BAD_REQUEST.
+            wrapped = error_response(status, documented_code(status, ""), message)
             for header in ("Allow", "Retry-After", "WWW-Authenticate"):
                 if header in response:
                     wrapped[header] = response[header]

@@ -11,7 +11,7 @@ import hashlib
 import re
 import secrets
 import string
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 from babel.numbers import list_currencies
 from django.conf import settings
@@ -516,7 +516,8 @@ class AuthenticationType(models.TextChoices):
 
 
 # The billing models an AdCP agent can advertise in `account.supported_billing`.
-BILLING_MODELS = ("operator", "agent", "brand", "advertiser")
+BillingModel = Literal["operator", "agent", "brand", "advertiser"]
+BILLING_MODELS: tuple[BillingModel, ...] = get_args(BillingModel)
 AGENT_BILLING = "agent"
 
 # Allowed status changes; nothing ever returns to PENDING.
@@ -537,6 +538,15 @@ def validate_supported_billing(value: Any) -> None:
         )
 
 
+class SourceCheck(models.TextChoices):
+    """The outcome of the last background check of a source's agent (storefront.agents)."""
+
+    NOT_CHECKED = "NOT_CHECKED", "Not checked"
+    QUEUED = "QUEUED", "Check queued"
+    PASSED = "PASSED", "Agent answered"
+    FAILED = "FAILED", "Agent did not answer"
+
+
 class InventorySourceQuerySet(models.QuerySet["InventorySource"]):
     def live(self) -> InventorySourceQuerySet:
         """Sources that count for readiness: everything not disabled."""
@@ -546,9 +556,10 @@ class InventorySourceQuerySet(models.QuerySet["InventorySource"]):
 class InventorySource(models.Model):
     """An AdCP agent the owner connected to the storefront.
 
-    We make no outbound calls to agents: a source needing credentials waits in PENDING until
-    they are configured, then goes ACTIVE (our stand-in for "reachable with the credential");
-    NO_AUTH sources are ACTIVE at once. Credentials are stored but never shown or returned.
+    NO_AUTH sources are ACTIVE at once. Others start PENDING: a background check
+    (`storefront.tasks.check_inventory_source`) calls the agent with its credential and
+    activates the source when it answers; the check's outcome and last error are kept here.
+    Credentials are stored but never shown or returned.
     """
 
     storefront = models.ForeignKey(Storefront, on_delete=models.CASCADE, related_name="sources")
@@ -577,6 +588,11 @@ class InventorySource(models.Model):
     supported_billing = models.JSONField(
         default=list, blank=True, validators=[validate_supported_billing]
     )
+    check_outcome = models.CharField(
+        max_length=12, choices=SourceCheck.choices, default=SourceCheck.NOT_CHECKED
+    )
+    check_error = models.TextField(blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -645,7 +661,9 @@ class InventorySource(models.Model):
                     "source_id": "Give a source id: the name has no letters or digits to build one from."
                 }
             )
-        source.status = SourceStatus.ACTIVE if source.auth_configured else SourceStatus.PENDING
+        # Only an agent that needs no credential is ACTIVE at once; the others wait for the
+        # background check to reach them with theirs (`needs_check`).
+        source.status = SourceStatus.PENDING if source.needs_credentials else SourceStatus.ACTIVE
         # The duplicate source id check is in clean(), with a message for people.
         source.full_clean(validate_constraints=False)
         source.save()
@@ -655,7 +673,8 @@ class InventorySource(models.Model):
         """Change editable fields (and credentials) after validating the result.
 
         A new authentication type drops the old credentials, which belong to the old scheme.
-        A PENDING source whose credentials are now configured goes ACTIVE.
+        A PENDING source that now needs no credential goes ACTIVE; one whose credentials,
+        endpoint or scheme changed is due a new check (`needs_check`).
         """
         unknown = set(changes) - set(self.EDITABLE)
         if unknown:
@@ -668,9 +687,34 @@ class InventorySource(models.Model):
         if credentials is not None:
             self.credentials = credentials
         self.full_clean(validate_constraints=False)
-        if self.status == SourceStatus.PENDING and self.auth_configured:
+        if self.status == SourceStatus.PENDING and not self.needs_credentials:
             self.status = SourceStatus.ACTIVE
+        reaches_agent = {"endpoint_url", "authentication_type", "protocol"}
+        if credentials is not None or reaches_agent & set(changes):
+            self.check_outcome = SourceCheck.NOT_CHECKED
+            self.check_error = ""
         self.save()
+
+    @property
+    def needs_check(self) -> bool:
+        """A source with credentials whose agent has not answered since they or its endpoint
+        last changed (never checked, or the last check failed)."""
+        return (
+            self.needs_credentials
+            and self.auth_configured
+            and self.check_outcome in (SourceCheck.NOT_CHECKED, SourceCheck.FAILED)
+        )
+
+    def record_check(self, error: str | None) -> None:
+        """Store a check's outcome; a PENDING source whose agent answered goes ACTIVE."""
+        self.checked_at = timezone.now()
+        self.check_error = error or ""
+        self.check_outcome = SourceCheck.FAILED if error else SourceCheck.PASSED
+        fields = ["check_outcome", "check_error", "checked_at", "updated_at"]
+        if not error and self.status == SourceStatus.PENDING:
+            self.status = SourceStatus.ACTIVE
+            fields.append("status")
+        self.save(update_fields=fields)
 
     def transition_to(self, status: str) -> None:
         """Move along the lifecycle PENDING → ACTIVE ↔ DISABLED (and PENDING → DISABLED).
@@ -692,6 +736,17 @@ class InventorySource(models.Model):
             raise LifecycleError(
                 f"Add the {self.get_authentication_type_display()} credentials for "
                 f"{self.source_id} before activating it."
+            )
+        if (
+            status == SourceStatus.ACTIVE
+            and self.needs_credentials
+            and self.check_outcome != SourceCheck.PASSED
+        ):
+            # ACTIVE needs an agent that answered with the credential (the contract).
+            last = f" The last check said: {self.check_error}" if self.check_error else ""
+            raise LifecycleError(
+                f"{self.source_id} can be ACTIVE once its agent answers with the credential "
+                f"(a PENDING source then activates by itself).{last}"
             )
         self.status = status
         self.save(update_fields=["status", "updated_at"])

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 
-from storefront.api import error_response
+from storefront.api import error_response, issue
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -52,11 +52,14 @@ class RequestGuardMiddleware:
             if not is_api:
                 # Rendered by handler400, the site's own 400 page.
                 raise BadRequest("The request contains a NUL character.")
+            message = "The request contains a NUL character, which no field accepts."
+            location = "path" if parameter == "path" else "query"
             return error_response(
                 400,
                 "VALIDATION_ERROR",
-                "The request contains a NUL character, which no field accepts.",
+                message,
                 field=parameter,
+                details={"issues": [issue(location, parameter, message)]},
             )
         return self.get_response(request)
 
@@ -70,7 +73,8 @@ def _body_too_large(request: HttpRequest) -> HttpResponse | None:
     if length > limit:
         return error_response(
             413,
-            "PAYLOAD_TOO_LARGE",
+            # The documented code table has no 413 code: the closest is BAD_REQUEST.
+            "BAD_REQUEST",
             f"The request body is {length:,} bytes; the API accepts at most {limit:,}.",
         )
     return None

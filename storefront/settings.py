@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -210,8 +211,37 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Background work: django-tasks with its database backend; `manage.py db_worker` runs them.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Redis (optional): with REDIS_URL set, the cache (the API's rate limit), sessions and, with
+# TASKS_BACKEND=rq, the task queue live there, shared by every web host and worker.
+REDIS_URL = envstr("REDIS_URL").strip()
+if REDIS_URL and urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
+    raise ImproperlyConfigured(
+        f"REDIS_URL={REDIS_URL!r} is not a redis://, rediss:// or unix:// URL"
+    )
+
+# Background work (django-tasks). TASKS_BACKEND=db (the default, what `make demo` runs): the
+# database is the queue and `manage.py db_worker` runs it. TASKS_BACKEND=rq: RQ on Redis
+# (REDIS_URL), run by `manage.py rqworker --with-scheduler` on any number of machines.
+TASKS_BACKEND = envstr("TASKS_BACKEND", "db").strip().lower()
+TASKS: dict[str, dict[str, Any]]
+if TASKS_BACKEND == "db":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif TASKS_BACKEND == "rq":
+    if not REDIS_URL:
+        raise ImproperlyConfigured(
+            "TASKS_BACKEND=rq needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)"
+        )
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    # A sync or a billing run may page through Stripe for a long time: an hour before RQ
+    # stops a job.
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+else:
+    raise ImproperlyConfigured(f"TASKS_BACKEND={TASKS_BACKEND!r}: use db or rq")
+
+# Inventory-source checks call the URL an owner typed (storefront.agents). In production an
+# agent must be on a public address; development runs agents on localhost.
+AGENT_CHECK_ALLOW_PRIVATE_ADDRESSES = envbool("AGENT_CHECK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 
 # Stripe. With STRIPE_API_BASE set, the SDK talks to that server (the emulator in development);
 # unset, it talks to api.stripe.com.
@@ -290,18 +320,24 @@ if not DEBUG:
 SESSION_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
 
-# Cache: shared by every process on the host (the API's per-key rate limit counts here). For
-# several hosts point it at a shared cache, e.g. DJANGO_CACHE_BACKEND=
-# django.core.cache.backends.redis.RedisCache and DJANGO_CACHE_LOCATION=redis://host:6379/1
-# (install the `redis` package).
+# Cache: the API's per-key rate limit counts here, and the header's customer lists are kept
+# here. With REDIS_URL it is Redis, shared by every web host; without, files shared by the
+# processes of one host. DJANGO_CACHE_BACKEND/DJANGO_CACHE_LOCATION override both.
+_REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+_FILE_CACHE = "django.core.cache.backends.filebased.FileBasedCache"
 CACHES = {
     "default": {
-        "BACKEND": envstr(
-            "DJANGO_CACHE_BACKEND", "django.core.cache.backends.filebased.FileBasedCache"
+        "BACKEND": envstr("DJANGO_CACHE_BACKEND", _REDIS_CACHE if REDIS_URL else _FILE_CACHE),
+        "LOCATION": envstr(
+            "DJANGO_CACHE_LOCATION", REDIS_URL if REDIS_URL else str(BASE_DIR / ".cache")
         ),
-        "LOCATION": envstr("DJANGO_CACHE_LOCATION", str(BASE_DIR / ".cache")),
+        "KEY_PREFIX": "storefront",
     }
 }
+# Sessions live in the database (every host shares it); with a shared Redis cache they are
+# also cached there, so a page view reads no session row.
+if CACHES["default"]["BACKEND"] == _REDIS_CACHE:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # API
 API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", 100, minimum=1)

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from storefront import access
+from storefront import access, tasks
 from storefront.access import ActingRequest, AuthenticatedRequest, acting_customer_required
 from storefront.forms import ApiKeyForm, DefaultCurrencyForm, InventorySourceForm
 from storefront.models import (
@@ -185,6 +185,7 @@ def add_source(request: ActingRequest) -> HttpResponse:
             for name, errors in exc.message_dict.items():
                 form.add_error(name if name in form.fields else None, errors)
         else:
+            tasks.queue_check(source)
             return _done(request, storefront, f"Added inventory source “{source.name}”.")
     return _refused(
         request,
@@ -203,6 +204,8 @@ def change_source_status(request: ActingRequest, pk: int) -> HttpResponse:
     try:
         source.transition_to(status)
     except LifecycleError as exc:
+        # Refused because its agent has not answered yet: check it (again) now.
+        tasks.queue_check(source)
         return _refused(request, storefront, exc.message, status=409)
     return _done(
         request, storefront, f"“{source.name}” is now {source.get_status_display().lower()}."
@@ -219,6 +222,7 @@ def set_source_credential(request: ActingRequest, pk: int) -> HttpResponse:
             request, storefront, f"Enter the credential for “{source.name}”.", status=400
         )
     source.update(credentials={"secret": credential})
+    tasks.queue_check(source)
     return _done(request, storefront, f"Saved the credential for “{source.name}”.")
 
 

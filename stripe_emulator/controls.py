@@ -45,6 +45,20 @@ def summary(req: Request) -> JSON:
     }
 
 
+@controls.route("GET", "/_emulator/requests")
+@unlocked
+def request_counts(req: Request) -> JSON:
+    """The Stripe API requests served since start (or the last reset of counts or state)."""
+    return req.state.request_counts()
+
+
+@controls.route("DELETE", "/_emulator/requests")
+@unlocked
+def reset_request_counts(req: Request) -> JSON:
+    req.state.reset_requests()
+    return {"ok": True}
+
+
 @controls.route("GET", "/_emulator/clock")
 def get_clock(req: Request) -> JSON:
     return {"now": req.state.now(), "offset": req.state.data["clock_offset"]}

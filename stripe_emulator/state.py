@@ -15,7 +15,8 @@ import string
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,13 @@ class State:
         self.path = path
         self.dirty = False
         self.data = fresh_data()
+        # Position of each id in its ``index`` list, per list (built on first use, kept up to
+        # date by ``put``, dropped by ``delete``): a list cursor is found in constant time.
+        self._positions: dict[str, dict[str, int]] = {}
+        # API requests served since start (or the last reset), by (method, path, route); kept
+        # in memory only (``GET /_emulator/requests``).
+        self.requests: Counter[tuple[str, str, str]] = Counter()
+        self._requests_lock = threading.Lock()
         # Called (under the lock) with each new event so webhooks can queue deliveries.
         self.on_event: Callable[[dict[str, Any]], None] | None = None
         # The deliverer sending this state's webhooks (it sets itself), for flushes on request.
@@ -118,7 +126,36 @@ class State:
     def reset(self) -> None:
         with self.lock:
             self.data = fresh_data()
+            self._positions = {}
             self.dirty = True
+        self.reset_requests()
+
+    # --- request counter ---------------------------------------------------------------------
+
+    def count_request(self, method: str, path: str, route: str) -> None:
+        with self._requests_lock:
+            self.requests[(method, path, route)] += 1
+
+    def reset_requests(self) -> None:
+        with self._requests_lock:
+            self.requests.clear()
+
+    def request_counts(self) -> dict[str, Any]:
+        """``{"total", "by_route", "by_path"}``: counts keyed ``"GET /v1/accounts/{account}"``
+        (the route's template, so requests about different objects add up) and
+        ``"GET /v1/accounts/acct_123"`` (the path as requested, without its query)."""
+        with self._requests_lock:
+            counted = list(self.requests.items())
+        by_route: Counter[str] = Counter()
+        by_path: Counter[str] = Counter()
+        for (method, path, route), count in counted:
+            by_route[f"{method} {route}"] += count
+            by_path[f"{method} {path}"] += count
+        return {
+            "total": sum(by_route.values()),
+            "by_route": dict(sorted(by_route.items())),
+            "by_path": dict(sorted(by_path.items())),
+        }
 
     # --- clock -------------------------------------------------------------------------------
 
@@ -140,14 +177,21 @@ class State:
         obj["_seq"] = self.data["seq"]
         self.data["objects"][obj["id"]] = obj
         self.data["owners"][obj["id"]] = owner
-        self.data["index"].setdefault(f"{owner}:{obj['object']}", []).append(obj["id"])
+        key = f"{owner}:{obj['object']}"
+        ids = self.data["index"].setdefault(key, [])
+        positions = self._positions.get(key)
+        if positions is not None:
+            positions[obj["id"]] = len(ids)
+        ids.append(obj["id"])
         self.dirty = True
         return obj
 
     def delete(self, object_id: str) -> None:
         obj = self.data["objects"].pop(object_id)
         owner = self.data["owners"].pop(object_id)
-        self.data["index"][f"{owner}:{obj['object']}"].remove(object_id)
+        key = f"{owner}:{obj['object']}"
+        self.data["index"][key].remove(object_id)
+        self._positions.pop(key, None)
         self.dirty = True
 
     def owner_of(self, object_id: str) -> str | None:
@@ -174,6 +218,31 @@ class State:
         ids = self.data["index"].get(f"{owner}:{kind}", [])
         objects = self.data["objects"]
         return [objects[i] for i in reversed(ids)]
+
+    def position(self, owner: str, kind: str, object_id: str) -> int | None:
+        """Where ``object_id`` stands in its owner's list of ``kind`` (oldest first), if there."""
+        key = f"{owner}:{kind}"
+        positions = self._positions.get(key)
+        if positions is None:
+            ids = self.data["index"].get(key, [])
+            positions = self._positions[key] = {i: n for n, i in enumerate(ids)}
+        return positions.get(object_id)
+
+    def scan(
+        self, owner: str, kind: str, *, after: int | None = None, before: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Objects of one type owned by one account, lazily: newest first from just older than
+        position ``after`` (or from the newest), or, with ``before``, oldest first from just
+        newer than position ``before``. A page costs what it reads, not the whole list."""
+        ids = self.data["index"].get(f"{owner}:{kind}", [])
+        objects = self.data["objects"]
+        if before is not None:
+            for n in range(before + 1, len(ids)):
+                yield objects[ids[n]]
+            return
+        start = len(ids) - 1 if after is None else after - 1
+        for n in range(start, -1, -1):
+            yield objects[ids[n]]
 
     def all_owners(self, kind: str) -> Iterable[tuple[str, dict[str, Any]]]:
         for key, ids in list(self.data["index"].items()):

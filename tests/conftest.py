@@ -17,7 +17,12 @@ from django.test import Client
 from storefront.models import Customer, Role, User
 from tests.factories import make_customer, make_member, make_user
 
-pytest_plugins = ["tests.emulator_fixtures", "tests.browser_fixtures", "tests.billing_fixtures"]
+pytest_plugins = [
+    "tests.emulator_fixtures",
+    "tests.browser_fixtures",
+    "tests.billing_fixtures",
+    "tests.rq_worker",
+]
 
 
 @dataclass
@@ -33,6 +38,15 @@ class Cast:
     standalone_owner: User
     stranger: User
     staff: User
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> None:
+    """Each test starts with an empty cache: what one test cached (a switcher list, a chart
+    keyed by ids the next test's rows may reuse) never answers another."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

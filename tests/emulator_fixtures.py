@@ -64,6 +64,13 @@ class EmulatorHandle:
     def inject_fault(self, kind: str, count: int = 1, **extra: Any) -> dict:
         return self.control("POST", "faults", kind=kind, count=count, **extra)
 
+    def requests_served(self) -> dict[str, Any]:
+        """``/v1`` requests since the last reset: ``{"total", "by_route", "by_path"}``."""
+        return self.control("GET", "requests")
+
+    def reset_request_counts(self) -> None:
+        self.control("DELETE", "requests")
+
     def client(self, **kwargs: Any) -> stripe.StripeClient:
         options: dict[str, Any] = {"max_network_retries": 0, **kwargs}
         return stripe.StripeClient(

@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from urllib.parse import urlsplit
 
 os.environ.setdefault("DJANGO_DEBUG", "1")
 # Playwright's sync API runs an event loop in the test thread; Django's async-safety check
@@ -19,12 +20,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Live-server request threads must not keep connections open past the request: PostgreSQL
 # then refuses to drop the test database at the end of the run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+if TASKS_BACKEND == "rq":  # noqa: F405
+    # TASKS_BACKEND=rq REDIS_URL=redis://…: tasks go through Redis to an RQ worker that the
+    # tests run in-process (tests/rq_worker.py). Each xdist worker gets its own Redis database,
+    # so no worker runs another's jobs against the wrong test database.
+    _worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    _redis = urlsplit(REDIS_URL)  # noqa: F405
+    RQ_QUEUES = {  # noqa: F405
+        "default": {
+            "URL": _redis._replace(path=f"/{8 + _worker % 8}").geturl(),
+            "DEFAULT_TIMEOUT": 600,
+        }
+    }
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 # Tests need no collectstatic.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -22,6 +22,10 @@ ENV_NAMES = [
     "STRIPE_API_BASE",
     "STRIPE_CONNECT_JS_URL",
     "SECURE_HSTS_SECONDS",
+    "TASKS_BACKEND",
+    "REDIS_URL",
+    "DJANGO_CACHE_BACKEND",
+    "DJANGO_CACHE_LOCATION",
 ]
 
 
@@ -47,6 +51,43 @@ def test_development_defaults_run_on_sqlite_against_the_emulator(load):
     assert settings["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert settings["STRIPE_API_BASE"] == "http://127.0.0.1:12111"
     assert settings["STRIPE_CONNECT_JS_URL"] == "http://127.0.0.1:12111/connect-js/v1.0/connect.js"
+
+
+def test_tasks_run_from_the_database_without_redis_by_default(load):
+    settings = load()
+    assert settings["TASKS"]["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
+    assert settings["CACHES"]["default"]["BACKEND"].endswith("FileBasedCache")
+    assert "django_rq" not in settings["INSTALLED_APPS"]
+
+
+def test_redis_url_shares_the_cache_and_sessions_between_hosts(load):
+    settings = load(REDIS_URL="redis://cache.internal:6379/2")
+    assert settings["CACHES"]["default"]["BACKEND"] == (
+        "django.core.cache.backends.redis.RedisCache"
+    )
+    assert settings["CACHES"]["default"]["LOCATION"] == "redis://cache.internal:6379/2"
+    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+    assert settings["TASKS"]["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
+
+
+def test_the_rq_backend_queues_tasks_in_redis(load):
+    settings = load(TASKS_BACKEND="rq", REDIS_URL="redis://queue.internal:6379/0")
+    assert settings["TASKS"]["default"]["BACKEND"] == "django_tasks_rq.RQBackend"
+    assert settings["RQ_QUEUES"]["default"]["URL"] == "redis://queue.internal:6379/0"
+    assert {"django_rq", "django_tasks_rq"} <= set(settings["INSTALLED_APPS"])
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TASKS_BACKEND": "rq"}, "needs REDIS_URL"),
+        ({"TASKS_BACKEND": "celery"}, "use db or rq"),
+        ({"REDIS_URL": "http://cache.internal"}, "REDIS_URL"),
+    ],
+)
+def test_task_backend_and_redis_mistakes_are_refused(load, env, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        load(**env)
 
 
 def test_database_url_selects_postgresql(load):

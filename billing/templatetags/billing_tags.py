@@ -4,40 +4,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from django import template
 from django.utils.html import format_html
 
 from billing import status
-from billing.money import format_money
+from billing.money import format_money, request_locale
 from billing.status import OnboardingState
 
 register = template.Library()
-
-_DEFAULT_LOCALE = "en_US"
-
-
-def request_locale(request: Any) -> str:
-    """The reader's locale for numbers, from Accept-Language (cached on the request)."""
-    if request is None:
-        return _DEFAULT_LOCALE
-    cached = getattr(request, "_money_locale", None)
-    if cached:
-        return cached
-    header = request.headers.get("Accept-Language", "")
-    locale = _DEFAULT_LOCALE
-    for part in header.split(","):
-        tag = part.split(";")[0].strip().replace("-", "_")
-        if not tag or tag == "*":
-            continue
-        try:
-            parsed = Locale.parse(tag)
-        except (ValueError, UnknownLocaleError):
-            continue
-        locale = str(parsed)
-        break
-    request._money_locale = locale
-    return locale
 
 
 @register.simple_tag(takes_context=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import invalid, no_such
 from ..params import in_range
-from ..server import Request, api, paginate
+from ..server import Request, api, paginate, paginate_scan
 from ..state import State, public
 
 JSON = dict[str, Any]
@@ -155,6 +155,9 @@ def add_transaction(
     bucket[status] += txn["net"]
     if status == "pending":
         state.data.setdefault("pending_txns", []).append(txn["id"])
+        due = state.data.get("pending_due_at")
+        if due is not None:
+            state.data["pending_due_at"] = min(due, txn["available_on"])
     return txn
 
 
@@ -162,6 +165,11 @@ def release_pending(state: State, now: int) -> None:
     """Pending funds whose ``available_on`` has come become available (``balance.available``)."""
     pending = state.data.setdefault("pending_txns", [])
     if not pending:
+        return
+    # Every request ticks the clock: look at the pending list only once the earliest of its
+    # ``available_on`` has come (kept in ``pending_due_at``; absent means "not known yet").
+    due = state.data.get("pending_due_at")
+    if due is not None and now < due:
         return
     released_for: set[str] = set()
     still = []
@@ -180,11 +188,14 @@ def release_pending(state: State, now: int) -> None:
         else:
             still.append(txn_id)
     state.data["pending_txns"] = still
+    next_due = [state.data["objects"][txn_id]["available_on"] for txn_id in still]
+    state.data["pending_due_at"] = min(next_due, default=None)
     for owner in sorted(released_for):
         balance = balance_object(state, owner)
         balance["id"] = f"bal_{owner}"
         state.emit("balance.available", balance, owner)
-    state.touch()
+    if released_for:
+        state.touch()
 
 
 def balance_object(state: State, account: str) -> JSON:
@@ -239,9 +250,10 @@ def list_balance_transactions(req: Request) -> JSON:
     currency = (p.str("currency") or "").lower() or None
     source = p.str("source")
     created = p.range("created")
+    found: JSON = {}
     if payout:
-        found = req.state.find(payout)
-        if found is None or req.state.owner_of(payout) != req.owner:
+        found = req.state.find(payout) or {}
+        if not found or req.state.owner_of(payout) != req.owner:
             raise no_such("payout", payout, "payout")
         if not found["automatic"]:
             raise invalid(
@@ -249,16 +261,21 @@ def list_balance_transactions(req: Request) -> JSON:
                 "not manual.",
                 "payout",
             )
-    items = [
-        t
-        for t in req.state.all(req.owner, "balance_transaction")
-        if (type_ is None or t["type"] == type_)
-        and (payout is None or t["_payout"] == payout)
-        and (currency is None or t["currency"] == currency)
-        and (source is None or t["source"] == source)
-        and in_range(t["created"], created)
-    ]
-    return paginate(req, items, "/v1/balance_transactions")
+
+    def keep(t: JSON) -> bool:
+        return (
+            (type_ is None or t["type"] == type_)
+            and (payout is None or t["_payout"] == payout)
+            and (currency is None or t["currency"] == currency)
+            and (source is None or t["source"] == source)
+            and in_range(t["created"], created)
+        )
+
+    if payout and found.get("_swept") is not None:
+        # A payout knows what it swept: its listing never reads the rest of the ledger.
+        swept = [req.state.find(txn_id) for txn_id in found["_swept"]]
+        return paginate(req, [t for t in swept if t and keep(t)], "/v1/balance_transactions")
+    return paginate_scan(req, "balance_transaction", "/v1/balance_transactions", keep)
 
 
 @api.route("GET", "/v1/balance_transactions/{txn_id}")

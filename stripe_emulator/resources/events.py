@@ -6,7 +6,7 @@ from typing import Any
 
 from ..errors import invalid
 from ..params import in_range
-from ..server import Request, api, paginate
+from ..server import Request, api, paginate_scan
 from ..state import public
 
 JSON = dict[str, Any]
@@ -32,12 +32,9 @@ def list_events(req: Request) -> JSON:
             for pat in patterns
         )
 
-    items = [
-        e
-        for e in req.state.all(req.owner, "event")
-        if wanted(e["type"]) and in_range(e["created"], created)
-    ]
-    return paginate(req, items, "/v1/events")
+    return paginate_scan(
+        req, "event", "/v1/events", lambda e: wanted(e["type"]) and in_range(e["created"], created)
+    )
 
 
 @api.route("GET", "/v1/events/{event_id}")

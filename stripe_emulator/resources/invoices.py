@@ -10,7 +10,15 @@ from typing import Any
 
 from ..errors import StripeError, invalid, missing_param, no_such, state_error
 from ..params import Params, in_range, merge_metadata
-from ..server import INCLUDABLE, Request, api, embedded_list, list_matching, paginate
+from ..server import (
+    INCLUDABLE,
+    Request,
+    api,
+    embedded_list,
+    list_matching,
+    paginate,
+    paginate_scan,
+)
 from ..state import State, diff, public, random_token
 from . import payment_methods
 from .balance import APPLICATION_ID
@@ -193,15 +201,16 @@ def list_invoice_items(req: Request) -> JSON:
     invoice = p.str("invoice")
     pending = p.bool("pending")
     created = p.range("created")
-    items = [
-        i
-        for i in req.state.all(req.owner, "invoiceitem")
-        if (customer is None or i["customer"] == customer)
-        and (invoice is None or i["invoice"] == invoice)
-        and (pending is None or (i["invoice"] is None) == pending)
-        and in_range(i["date"], created)
-    ]
-    return paginate(req, items, "/v1/invoiceitems")
+
+    def keep(i: JSON) -> bool:
+        return (
+            (customer is None or i["customer"] == customer)
+            and (invoice is None or i["invoice"] == invoice)
+            and (pending is None or (i["invoice"] is None) == pending)
+            and in_range(i["date"], created)
+        )
+
+    return paginate_scan(req, "invoiceitem", "/v1/invoiceitems", keep)
 
 
 # --- invoice lines -------------------------------------------------------------------------

@@ -175,9 +175,13 @@ def create_payout(
     if automatic:
         # Reconciliation: an automatic payout sweeps every available, not yet paid out
         # transaction of its currency; ``payout=`` lists exactly those (plus itself).
+        swept = []
         for t in state.all(owner, "balance_transaction"):
             if t["currency"] == currency and t["status"] == "available" and not t["_payout"]:
                 t["_payout"] = payout["id"]
+                swept.append(t["id"])
+        # Newest first, as ``payout=`` lists them: that listing reads these, not the ledger.
+        payout["_swept"] = swept
     state.data.setdefault("active_payouts", []).append(payout["id"])
     state.emit("payout.created", payout, owner, request_id=request_id)
     return payout
@@ -271,6 +275,7 @@ def advance_payouts(state: State, now: int) -> None:
                 # A late payout: still in transit after its arrival date.
                 account["_delay_next_payout"] = None
                 payout["_lands_at"] = payout["arrival_date"] + delay
+                state.touch()
                 keep.append(payout_id)
                 continue
             destination = state.find(payout["destination"] or "") or {}
@@ -290,8 +295,9 @@ def advance_payouts(state: State, now: int) -> None:
                 state.emit("payout.reconciliation_completed", payout, owner)
             continue
         keep.append(payout_id)
-    state.data["active_payouts"] = keep
-    state.touch()
+    if keep != active:  # events emitted above mark the state changed themselves
+        state.data["active_payouts"] = keep
+        state.touch()
 
 
 def fail_payout(state: State, payout: JSON, code: str = "account_closed") -> JSON:

@@ -122,7 +122,7 @@ def test_unknown_api_paths_answer_in_the_envelope(db):
 def test_wrong_method_answers_in_the_envelope(parent_key):
     response = Client().post(WHOAMI, **bearer(parent_key))
     assert response.status_code == 405
-    error = assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    error = assert_error(response, 405, "BAD_REQUEST")
     assert "GET" in error["message"]
     assert response["Allow"] == "GET"
 

@@ -149,7 +149,9 @@ def test_payouts_invoices_and_pending_items_from_the_mirror(cast, parent_api):
     Payout.objects.create(
         connect_account=connect, stripe_id="po_1", amount=4250000, currency="usd", status="paid",
         method="standard", created=BASE_TIME, arrival_date=BASE_TIME + timedelta(days=2),
-        raw={"description": "STRIPE PAYOUT"},
+        description="STRIPE PAYOUT",
+        # The API reads the promoted columns, never Stripe's raw object.
+        raw={"description": "not read"},
     )  # fmt: skip
     buyer = Buyer.objects.create(
         connect_account=connect, reference="globex", name="Globex Corporation",
@@ -160,7 +162,9 @@ def test_payouts_invoices_and_pending_items_from_the_mirror(cast, parent_api):
         currency="usd", total=500000, amount_due=500000, amount_paid=500000, amount_remaining=0,
         created=BASE_TIME, due_date=BASE_TIME + timedelta(days=30),
         hosted_invoice_url="https://invoice.example/in_1", invoice_pdf="https://invoice.example/in_1.pdf",
-        raw={"period_start": 1746057600, "period_end": 1748649600, "description": "May settlement"},
+        period_start=datetime.fromtimestamp(1746057600, tz=UTC),
+        period_end=datetime.fromtimestamp(1748649600, tz=UTC), description="May settlement",
+        raw={"period_start": 1, "period_end": 2, "description": "not read"},
     )  # fmt: skip
     InvoiceItem.objects.create(
         connect_account=connect, buyer=buyer, stripe_id="ii_1", kind=ItemKind.VARIABLE_COST,
@@ -271,3 +275,26 @@ def test_an_invoice_longer_than_stripes_embedded_lines_leaves_nothing_pending(
     [row] = assert_ok(parent_api.get("/billing/invoices"))
     assert (row["id"], row["total"], row["status"]) == (invoice.stripe_id, 32_500, "open")
     assert assert_ok(parent_api.get("/billing/pending-invoice-items", limit=100)) == []
+
+
+def test_the_mirror_promotes_the_stripe_fields_the_api_reads():
+    invoice = Invoice.values_from_stripe(
+        {
+            "id": "in_1", "currency": "usd", "created": 1748520000, "period_start": 1746057600,
+            "period_end": 1748649600, "description": "May 2026 media settlement",
+            "customer_email": "ap@globex.example", "customer_name": "Globex Corporation",
+        }
+    )  # fmt: skip
+    assert (invoice["period_start"].timestamp(), invoice["period_end"].timestamp()) == (
+        1746057600,
+        1748649600,
+    )
+    assert (invoice["description"], invoice["customer_email"], invoice["customer_name"]) == (
+        "May 2026 media settlement",
+        "ap@globex.example",
+        "Globex Corporation",
+    )
+    payout = Payout.values_from_stripe(
+        {"amount": 1, "currency": "usd", "created": 1748520000, "description": "STRIPE PAYOUT"}
+    )
+    assert payout["description"] == "STRIPE PAYOUT"

@@ -38,6 +38,23 @@ def test_the_onboarding_url_takes_a_logged_in_admin_to_stripe(
     assert response["Location"].startswith(emulated_stripe.base_url)
 
 
+def test_the_onboarding_url_works_for_a_seller_without_a_dashboard_login(
+    cast, parent_api, emulated_stripe
+):
+    url = assert_ok(parent_api.post("/billing/connect"))["onboardingUrl"]
+    response = Client().get(urlparse(url).path)
+    assert response.status_code == 302
+    connect = ConnectAccount.objects.get(billing_account__customer=cast.parent)
+    assert response["Location"].startswith(
+        f"{emulated_stripe.base_url}/setup/e/{connect.stripe_id}/"
+    )
+    assert "no-store" in response["Cache-Control"]
+    # GET /billing/onboard issues a newer link, which revokes this one.
+    newer = assert_ok(parent_api.get("/billing/onboard"))["onboardingUrl"]
+    assert Client().get(urlparse(url).path).status_code == 410
+    assert Client().get(urlparse(newer).path).status_code == 302
+
+
 @pytest.mark.parametrize("body", [None, {}, {"country": None}])
 def test_connect_without_a_country_defaults_to_the_us(cast, parent_api, emulated_stripe, body):
     # None sends an empty body, as `curl -X POST` does.
@@ -185,4 +202,5 @@ def test_a_read_only_key_of_an_admin_cannot_provision(cast, api_as, emulated_str
 def test_a_get_on_connect_is_not_allowed(cast, parent_api):
     response = Client().get("/api/v2/storefront/billing/connect", **parent_api.headers)
     assert response.status_code == 405
-    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    # The documented code table has no 405 code; the closest is BAD_REQUEST.
+    assert response.json()["error"]["code"] == "BAD_REQUEST"

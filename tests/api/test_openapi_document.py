@@ -78,3 +78,14 @@ def test_the_interactive_docs_render(db):
     response = Client().get("/api/v2/storefront/docs")
     assert response.status_code == 200
     assert b"openapi.json" in response.content
+
+
+def test_the_contract_version_is_in_the_document_every_answer_and_whoami(spec, parent_api):
+    from storefront.api import API_VERSION
+
+    assert spec["info"]["version"] == API_VERSION
+    assert API_VERSION.startswith("2.")  # the /api/v2/ path's major version
+    response = parent_api.get("/whoami")
+    assert response["API-Version"] == API_VERSION
+    assert response.json()["data"]["apiVersion"] == API_VERSION
+    assert Client().get("/api/v2/storefront/whoami")["API-Version"] == API_VERSION

@@ -100,9 +100,29 @@ def test_the_path_with_a_trailing_slash_answers_too(parent_api):
 
 def test_post_is_idempotent_and_returns_the_existing_storefront(cast, parent_api):
     first = data(parent_api.post(ROOT))
-    second = data(parent_api.post(ROOT, {"name": "Ignored"}))
+    second = data(
+        parent_api.post(ROOT, {"platformId": "northwind-media", "name": "Northwind Media"})
+    )
     assert first == second
     assert Storefront.objects.filter(customer=cast.parent).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"name": "Other"}, "name"), ({"platformId": "northwind-ctv"}, "platformId")],
+)
+def test_post_asking_for_another_storefront_than_the_existing_one_is_a_conflict(
+    cast, parent_api, body, field
+):
+    err = error(parent_api.post(ROOT, body), 409, "CONFLICT")
+    assert err["field"] == field
+    assert err["details"]["current"] == {"platformId": "northwind-media", "name": "Northwind Media"}
+    assert Storefront.objects.get(customer=cast.parent).name == "Northwind Media"
+
+
+def test_post_refuses_an_invalid_platform_id_even_when_the_storefront_exists(parent_api):
+    err = error(parent_api.post(ROOT, {"platformId": "Not Valid!"}), 400, "VALIDATION_ERROR")
+    assert err["field"] == "platformId"
 
 
 def test_post_creates_a_missing_storefront_with_201(cast, parent_api):
@@ -152,8 +172,9 @@ def test_disabling_is_always_allowed_and_never_back_to_pending(parent_api):
     assert data(parent_api.put(ROOT, {"status": "DISABLED"}))["status"] == "DISABLED"
     err = error(parent_api.put(ROOT, {"status": "PENDING"}), 409, "CONFLICT")
     assert err["field"] == "status"
-    err = error(parent_api.put(ROOT, {"status": "LIVE"}), 409, "CONFLICT")
-    assert "ACTIVE" in err["message"]
+    err = error(parent_api.put(ROOT, {"status": "LIVE"}), 400, "VALIDATION_ERROR")
+    assert err["field"] == "status"
+    assert err["details"]["issues"][0]["allowed"] == ["PENDING", "ACTIVE", "DISABLED"]
 
 
 def test_readiness_lists_every_check_in_camel_case(parent_api):
@@ -211,7 +232,8 @@ def test_credentials_are_stored_but_never_echoed(cast, parent_api):
     )
     source = data(response, 201)
     assert source["authConfigured"] is True
-    assert source["status"] == "ACTIVE"
+    # Waits for the background check of its agent (tests/storefront/test_source_checks.py).
+    assert source["status"] == "PENDING"
     assert secret not in response.content.decode()
     assert secret not in parent_api.get(SOURCES).content.decode()
     assert secret not in parent_api.get(f"{SOURCES}/ctv-sales-agent").content.decode()
@@ -221,10 +243,15 @@ def test_credentials_are_stored_but_never_echoed(cast, parent_api):
 def test_a_source_needing_credentials_waits_in_pending_until_they_arrive(parent_api):
     source = data(parent_api.post(SOURCES, a_source(authenticationType="JWT")), 201)
     assert (source["status"], source["authConfigured"]) == ("PENDING", False)
+    assert source["lastCheck"] == {"outcome": "NOT_CHECKED", "checkedAt": None, "error": None}
     err = error(parent_api.put(f"{SOURCES}/ctv-sales-agent", {"status": "ACTIVE"}), 409, "CONFLICT")
     assert "credentials" in err["message"]
     source = data(parent_api.put(f"{SOURCES}/ctv-sales-agent", {"auth": {"token": "jwt"}}))
-    assert (source["status"], source["authConfigured"]) == ("ACTIVE", True)
+    # The credential is there; ACTIVE comes when the agent answers with it.
+    assert (source["status"], source["authConfigured"]) == ("PENDING", True)
+    assert source["lastCheck"]["outcome"] == "QUEUED"
+    err = error(parent_api.put(f"{SOURCES}/ctv-sales-agent", {"status": "ACTIVE"}), 409, "CONFLICT")
+    assert "once its agent answers" in err["message"]
 
 
 def test_the_lifecycle_never_goes_back_to_pending(parent_api):
@@ -280,7 +307,8 @@ def test_a_duplicate_source_id_is_a_conflict(parent_api):
 )
 def test_create_validates_each_field(parent_api, override, field):
     err = error(parent_api.post(SOURCES, a_source(**override)), 400, "VALIDATION_ERROR")
-    assert err["field"] == field
+    # A list item is named by its index: `supportedBilling.1`.
+    assert err["field"].split(".")[0] == field
     assert not InventorySource.objects.exists()
 
 
@@ -348,3 +376,59 @@ def test_a_refused_activation_changes_nothing_else(cast, parent_api):
     assert storefront.name != "Renamed"
     assert storefront.default_currency != "EUR"
     assert storefront.status == "PENDING"
+
+
+# Old lowercase enum values: 400 naming the field and the allowed values, once.
+
+
+def test_an_old_lowercase_execution_type_is_a_validation_error_with_the_allowed_values(
+    parent_api,
+):
+    err = error(parent_api.post(SOURCES, a_source(executionType="agent")), 400, "VALIDATION_ERROR")
+    assert err["field"] == "executionType"
+    assert err["details"]["issues"] == [
+        {
+            "in": "body",
+            "field": "executionType",
+            "message": err["message"],
+            "allowed": ["AGENT"],
+        }
+    ]
+    assert "uppercase" in err["message"] and "'AGENT'" in err["message"]
+    assert not InventorySource.objects.exists()
+
+
+def test_an_old_lowercase_source_status_is_a_validation_error_not_a_conflict(parent_api):
+    source_id = data(parent_api.post(SOURCES, a_source()), 201)["sourceId"]
+    response = parent_api.put(f"{SOURCES}/{source_id}", {"status": "active"})
+    err = error(response, 400, "VALIDATION_ERROR")
+    assert err["field"] == "status"
+    assert err["details"]["issues"][0]["allowed"] == ["PENDING", "ACTIVE", "DISABLED"]
+    assert len(err["details"]["issues"]) == 1
+
+
+def test_an_illegal_transition_stays_a_conflict(parent_api):
+    source_id = data(parent_api.post(SOURCES, a_source()), 201)["sourceId"]
+    data(parent_api.put(f"{SOURCES}/{source_id}", {"status": "DISABLED"}))
+    err = error(parent_api.put(f"{SOURCES}/{source_id}", {"status": "PENDING"}), 409, "CONFLICT")
+    assert err["field"] == "status"
+
+
+@pytest.mark.parametrize(
+    ("body", "replacement"),
+    [
+        ({"enabled": True}, "`status`"),
+        ({"plan": "basic"}, "`status`"),
+        ({"publisherDomain": "example.com"}, "`platformId`"),
+        ({"platformId": "other"}, "fixed"),
+        ({"foo": 1}, "`foo`"),
+    ],
+)
+def test_update_refuses_old_and_unknown_fields_and_changes_nothing(
+    cast, parent_api, body, replacement
+):
+    before = data(parent_api.get(ROOT))
+    err = error(parent_api.put(ROOT, {"name": "Renamed", **body}), 400, "VALIDATION_ERROR")
+    assert err["field"] == next(iter(body))
+    assert replacement in err["message"]
+    assert data(parent_api.get(ROOT)) == before

@@ -69,8 +69,12 @@ def test_pages_use_a_constant_number_of_queries(
         for i in range(300)
     ]  # fmt: skip
     BalanceTransaction.objects.bulk_create(rows)
-    assert len(small) <= 20
-    with django_assert_max_num_queries(len(small)):
+    few = len(small)
+    assert few <= 20
+    # Viewed once more first, as `small` was: what pages cache by the data they show (the
+    # overview's chart, keyed by the newest transaction) fills on the first view after a change.
+    client.get(url(cast, path))
+    with django_assert_max_num_queries(few):
         assert client.get(url(cast, path)).status_code == 200
 
 

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from billing import invoicing
 from billing.models import Invoice, ItemKind
 from billing.tasks import next_billing_run, run_billing_for_all_accounts
+from tests.rq_worker import rq_mode
 
 
 def test_the_next_run_is_the_coming_2am_utc():
@@ -59,3 +60,15 @@ def test_schedule_tasks_queues_each_recurring_task_once(db, database_tasks):
         "reconcile_all_accounts",
     }
     assert queued["run_billing_for_all_accounts"].run_after.hour == 2
+
+
+def test_schedule_tasks_sees_what_the_deployments_backend_has_queued(db, settings):
+    """The database backend normally; Redis and RQ's scheduler in the TASKS_BACKEND=rq run."""
+    if not rq_mode():
+        settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    first, second = io.StringIO(), io.StringIO()
+    call_command("schedule_tasks", stdout=first)
+    call_command("schedule_tasks", stdout=second)
+    assert first.getvalue().count("queued for") == 3
+    assert second.getvalue().count("already queued") == 3
+    assert "already queued for 20" in second.getvalue()  # the billing run's time, not "now"

@@ -9,6 +9,7 @@ from storefront.models import (
     ActivationBlocked,
     InventorySource,
     LifecycleError,
+    SourceCheck,
     SourceStatus,
     Storefront,
     StorefrontStatus,
@@ -131,9 +132,22 @@ def test_no_auth_sources_start_active_others_pending_until_credentials(db):
     keyed = add_source(storefront, name="Keyed", authentication_type="API_KEY")
     assert (keyed.status, keyed.auth_configured) == (SourceStatus.PENDING, False)
     keyed.update(credentials={"apiKey": "k"})
-    assert (keyed.status, keyed.auth_configured) == (SourceStatus.ACTIVE, True)
+    # Credentials alone do not activate: the agent must answer with them.
+    assert (keyed.status, keyed.auth_configured, keyed.needs_check) == (
+        SourceStatus.PENDING,
+        True,
+        True,
+    )
+    keyed.record_check("The agent refused the credential (HTTP 401).")
+    assert (keyed.status, keyed.check_outcome) == (SourceStatus.PENDING, SourceCheck.FAILED)
+    keyed.record_check(None)
+    assert (keyed.status, keyed.check_outcome, keyed.check_error) == (
+        SourceStatus.ACTIVE,
+        SourceCheck.PASSED,
+        "",
+    )
     with_key = add_source(storefront, name="Given", authentication_type="JWT", credentials={"t": 1})
-    assert with_key.status == SourceStatus.ACTIVE
+    assert with_key.status == SourceStatus.PENDING
 
 
 @pytest.mark.parametrize(
@@ -151,7 +165,8 @@ def test_no_auth_sources_start_active_others_pending_until_credentials(db):
 def test_the_source_lifecycle(db, start, target, allowed):
     storefront = Storefront.objects.for_customer(make_customer())
     source = add_source(storefront, authentication_type="API_KEY", credentials={"k": "v"})
-    InventorySource.objects.filter(pk=source.pk).update(status=start)
+    # Its agent answered the check (ACTIVE needs that; see test_source_checks.py).
+    InventorySource.objects.filter(pk=source.pk).update(status=start, check_outcome="PASSED")
     source.refresh_from_db()
     if allowed:
         source.transition_to(target)

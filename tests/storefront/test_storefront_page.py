@@ -132,7 +132,7 @@ def test_the_secret_is_never_rendered_back(cast, owner):
     assert InventorySource.objects.get().credentials == {"secret": secret}
 
 
-def test_a_pending_source_gets_its_credential_and_goes_active(cast, owner):
+def test_a_pending_source_gets_its_credential_and_a_check_of_its_agent(cast, owner):
     source = add_source(cast.parent, authentication_type="API_KEY")
     html = owner.get(page_url(cast.parent)).content.decode()
     assert "Credentials missing for: CTV agent." in html
@@ -141,7 +141,9 @@ def test_a_pending_source_gets_its_credential_and_goes_active(cast, owner):
     )
     assert "Saved the credential" in response.content.decode()
     source.refresh_from_db()
-    assert source.status == SourceStatus.ACTIVE
+    # The agent is checked in the background, after commit; then it goes ACTIVE
+    # (tests/storefront/test_source_checks.py).
+    assert (source.status, source.check_outcome) == (SourceStatus.PENDING, "QUEUED")
 
 
 def test_sources_are_disabled_and_enabled_from_the_list(cast, owner):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 from django_tasks.base import Task
@@ -29,20 +30,38 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django_tasks_db.models import DBTaskResult
-
         for label, task, first_run in RECURRING:
-            queued = (
-                DBTaskResult.objects.filter(task_path=task.module_path, status="READY")
-                .order_by("run_after")
-                .first()
-            )
-            if queued is not None:
-                self.stdout.write(f"{label}: already queued for {_when(queued.run_after)}.")
+            queued, at = _queued(task)
+            if queued:
+                self.stdout.write(f"{label}: already queued for {_when(at)}.")
                 continue
             when = first_run()
             task.using(run_after=when).enqueue()
             self.stdout.write(f"{label}: queued for {_when(when)}; it re-queues itself.")
+
+
+def _queued(task: Task[Any, Any]) -> tuple[bool, datetime | None]:
+    """Whether `task` waits in the queue already, and for when: in the database (the db
+    backend) or in Redis, scheduled or due (the rq backend)."""
+    if settings.TASKS[task.backend]["BACKEND"] == "django_tasks_rq.RQBackend":
+        import django_rq
+
+        queue = django_rq.get_queue(task.queue_name)
+        registry = queue.scheduled_job_registry
+        for job in queue.job_class.fetch_many(registry.get_job_ids(), connection=queue.connection):
+            if job is not None and job.func_name == task.module_path:
+                return True, registry.get_scheduled_time(job)
+        if any(job.func_name == task.module_path for job in queue.get_jobs()):
+            return True, None
+        return False, None
+    from django_tasks_db.models import DBTaskResult
+
+    row = (
+        DBTaskResult.objects.filter(task_path=task.module_path, status="READY")
+        .order_by("run_after")
+        .first()
+    )
+    return (True, row.run_after) if row is not None else (False, None)
 
 
 def _when(moment: datetime | None) -> str:
