@@ -6,7 +6,7 @@ PORT ?= 8000
 EMULATOR_PORT ?= 12111
 export PORT EMULATOR_PORT
 
-.PHONY: demo test lint format install chromium lock clean
+.PHONY: demo test lint typecheck format install chromium lock clean
 
 # Locked requirement sets (`make lock` writes both): production.txt is what a server needs;
 # development.txt adds the test and lint tools at the same versions. Both carry hashes.
@@ -44,7 +44,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install chromium lint
+# mypy with django-stubs over the apps and the emulator (settings in pyproject.toml's [tool.mypy]).
+typecheck: install
+	$(BIN)/mypy
+
+test: install chromium lint typecheck
 	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 format: install

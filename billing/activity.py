@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from billing.models import BalanceTransaction, ConnectAccount, Dispute, Invoice, InvoiceItem
+from billing.models import (
+    BalanceTransaction,
+    BalanceTransactionQuerySet,
+    ConnectAccount,
+    Dispute,
+    Invoice,
+    InvoiceItem,
+)
 from billing.resolution import ResolvedBilling, resolve_billing
 from storefront.models import Customer
 
@@ -47,7 +54,7 @@ class Activity:
             queryset = queryset.filter(buyer__seller=self.seller)
         return queryset
 
-    def transactions(self) -> QuerySet[BalanceTransaction]:
+    def transactions(self) -> BalanceTransactionQuerySet:
         queryset = BalanceTransaction.objects.filter(connect_account=self.connect)
         if self.seller is None:
             return queryset

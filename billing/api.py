@@ -155,8 +155,9 @@ class AccountSessionOut(Schema):
 
 
 def _default_country(customer: Customer) -> str:
-    if customer.parent_id is not None:
-        parent_connect = resolve_billing(customer.parent).connect  # type: ignore[arg-type]
+    parent = customer.parent
+    if parent is not None:
+        parent_connect = resolve_billing(parent).connect
         if parent_connect is not None:
             return parent_connect.country
     return onboarding.DEFAULT_COUNTRY

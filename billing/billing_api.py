@@ -150,7 +150,8 @@ def _records(parent: etree._Element, tag: str, items: list[dict[str, Any]]) -> N
     for item in items:
         if tuple(item) != keys:
             raise ValueError(f"{tag} records differ in their fields")
-        append(template.__copy__())  # a deep copy
+        # A deep copy, in C; types-lxml leaves _Element.__copy__ out of its stubs.
+        append(template.__copy__())  # type: ignore[attr-defined]
         values.append(None)  # the record element itself
         extend(item.values())
     # _set_text inlined: this loop runs once per element of the page.
@@ -325,7 +326,7 @@ def provider_of(connect: ConnectAccount) -> dict[str, Any]:
 def line_item(line: dict[str, Any]) -> dict[str, Any]:
     metadata = line.get("metadata") or {}
     currency = line.get("currency") or "usd"
-    kind = metadata.get("kind")
+    kind = metadata.get("kind") or ""
     return {
         "id": line["id"],
         "name": line.get("description"),
@@ -606,7 +607,7 @@ def _buyer(call: Call, account_id: str) -> Buyer:
 
 def _page_number(call: Call, name: str, default: int, maximum: int | None = None) -> int:
     raw = call.param(name)
-    if raw in (None, ""):
+    if not raw:
         return default
     if not raw.isdigit() or int(raw) < 1:
         raise Problem(400, f"{name} must be a whole number from 1.")

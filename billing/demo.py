@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import requests
@@ -196,16 +197,16 @@ class Story:
             # Usage is invoiced in arrears, by the billing run after each 30-day period.
             period = month - 1
             if 0 <= period < self.months and day_of_month == 0:
-                todo.append((2, lambda period=period: self.bill(period)))
+                todo.append((2, partial(self.bill, period)))
             if 0 <= period < self.months and day_of_month == 8:
-                todo.append((10, lambda period=period: self.collect(period)))
+                todo.append((10, partial(self.collect, period)))
             for hour in CARD_HOURS:
                 minute = self.rng.randrange(60) / 60
                 for name in self.sellers:
                     if self.rng.random() < CARD_CHANCE[name]:
-                        todo.append((hour + minute, lambda name=name: self.card_payment(name)))
-            for hour, action in sorted(todo, key=lambda event: event[0]):
-                moment = self.at(day, hour)
+                        todo.append((hour + minute, partial(self.card_payment, name)))
+            for when, action in sorted(todo, key=lambda event: event[0]):
+                moment = self.at(day, when)
                 if moment > self.now:
                     self.now = self.emulator.move_to(moment)
                 action()

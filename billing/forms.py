@@ -10,7 +10,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from billing.ledger import KIND_CHOICES, kind_condition
-from billing.models import BalanceTransaction, Invoice
+from billing.models import BalanceTransactionQuerySet, Invoice
 from billing.money import minor_unit_exponent
 from billing.onboarding import SUPPORTED_COUNTRIES
 
@@ -46,7 +46,7 @@ class LedgerFilterForm(forms.Form):
             raise forms.ValidationError("“From” must be on or before “To”.")
         return data
 
-    def apply(self, queryset: QuerySet[BalanceTransaction]) -> QuerySet[BalanceTransaction]:
+    def apply(self, queryset: BalanceTransactionQuerySet) -> BalanceTransactionQuerySet:
         data = self.cleaned_data if self.is_valid() else {}
         if data.get("kind"):
             queryset = queryset.filter(kind_condition(data["kind"]))

@@ -250,12 +250,17 @@ def record_payment_failure(connect: ConnectAccount, invoice_obj: dict[str, Any])
     Idempotent and order-proof: a failure older than the one recorded changes nothing.
     """
     attempts = (invoice_obj.get("payments") or {}).get("data") or []
-    charge_ids = [
+    charges = [
         (entry.get("payment") or {}).get("charge")
         for entry in attempts
         if entry.get("status") != "paid" and (entry.get("payment") or {}).get("type") == "charge"
     ]
-    charge_ids = [c.get("id") if isinstance(c, dict) else c for c in charge_ids if c]
+    # Each charge is an id, or the charge itself when expanded.
+    charge_ids: list[str] = [
+        charge_id
+        for charge in charges
+        if (charge_id := charge.get("id") if isinstance(charge, dict) else charge)
+    ]
     if not charge_ids:
         return
     charge = gateway.retrieve("charges", charge_ids[-1], connect.stripe_id)

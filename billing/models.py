@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -552,13 +552,16 @@ def _ts(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(value, tz=UTC) if value else None
 
 
-class MirrorQuerySet(models.QuerySet):
-    def newest_first(self) -> MirrorQuerySet:
+_Mirrored = TypeVar("_Mirrored", bound=models.Model)
+
+
+class MirrorQuerySet(models.QuerySet[_Mirrored]):
+    def newest_first(self) -> Self:
         return self.order_by("-created", "-id")
 
 
-class BalanceTransactionQuerySet(MirrorQuerySet):
-    def carried_by_payouts(self) -> BalanceTransactionQuerySet:
+class BalanceTransactionQuerySet(MirrorQuerySet["BalanceTransaction"]):
+    def carried_by_payouts(self) -> Self:
         """The transactions payouts carried, without each payout's own debit (a payout's
         transaction whose source is that payout). Another payout's debit stays: when a manual
         payout took money first, the automatic payout itemises that debit, and only with it

@@ -80,8 +80,11 @@ def _formatter(currency: str, locale: str) -> tuple[NumberPattern, Locale]:
             .replace("¤", get_currency_symbol(currency, babel_locale))
         )
 
-    pattern.prefix = tuple(place(affix) for affix in pattern.prefix)  # type: ignore[assignment]
-    pattern.suffix = tuple(place(affix) for affix in pattern.suffix)  # type: ignore[assignment]
+    def placed(affixes: tuple[str, str]) -> tuple[str, str]:  # (positive, negative)
+        return place(affixes[0]), place(affixes[1])
+
+    pattern.prefix = placed(pattern.prefix)
+    pattern.suffix = placed(pattern.suffix)
     return pattern, babel_locale
 
 

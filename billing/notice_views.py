@@ -14,7 +14,7 @@ from storefront.access import ActingRequest, acting_customer_required
 
 @acting_customer_required
 def notices(request: ActingRequest) -> HttpResponse:
-    mine = notifications.for_user(request.user, request.acting.customer)  # type: ignore[arg-type]
+    mine = notifications.for_user(request.user, request.acting.customer)
     return render(
         request,
         "billing/notices.html",
@@ -26,7 +26,7 @@ def notices(request: ActingRequest) -> HttpResponse:
 @acting_customer_required
 def mark_read(request: ActingRequest) -> HttpResponse:
     """Mark one notice (`notice`) or all of them read; only the user's own, about this customer."""
-    mine = notifications.for_user(request.user, request.acting.customer)  # type: ignore[arg-type]
+    mine = notifications.for_user(request.user, request.acting.customer)
     pk = request.POST.get("notice", "")
     if pk:
         mine = mine.filter(pk=int(pk)) if pk.isdigit() else mine.none()
@@ -39,12 +39,12 @@ def mark_read(request: ActingRequest) -> HttpResponse:
 def email_setting(request: ActingRequest) -> HttpResponse:
     """Turn notice emails on or off for the user (everywhere, not only for this customer)."""
     user = request.user
-    user.email_notices = request.POST.get("email_notices") == "on"  # type: ignore[union-attr]
-    user.save(update_fields=["email_notices"])  # type: ignore[union-attr]
+    user.email_notices = request.POST.get("email_notices") == "on"
+    user.save(update_fields=["email_notices"])
     messages.success(
         request,
         "Notices will also be emailed to you."
-        if user.email_notices  # type: ignore[union-attr]
+        if user.email_notices
         else "Notices will no longer be emailed to you; they still appear here.",
     )
     return redirect("billing:notices", customer_id=request.acting.customer.pk)

@@ -17,6 +17,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -101,7 +102,7 @@ def _tell(
             continue  # told already: this occurrence was seen before
         made.append(notice)
         if user.email_notices:
-            transaction.on_commit(lambda pk=notice.pk: _enqueue_email(pk))
+            transaction.on_commit(partial(_enqueue_email, notice.pk))
     return made
 
 

@@ -33,6 +33,7 @@ from billing.models import (
 )
 from billing.resolution import resolve_billing
 from storefront.access import Acting
+from storefront.models import Customer
 
 logger = logging.getLogger(__name__)
 
@@ -171,9 +172,10 @@ def _create_or_find_stripe_account(acting: Acting, country: str) -> dict[str, An
         if found := _find_made_by(attempt, metadata):
             return found
         if timezone.now() - attempt.started_at > CREATION_SETTLES_AFTER:
-            attempt = _start_over(attempt, country)
-            if isinstance(attempt, dict):
-                return attempt
+            restarted = _start_over(attempt, country)
+            if isinstance(restarted, dict):
+                return restarted
+            attempt = restarted
     if attempt is None:
         attempt = _open_attempt(customer, country)
         if attempt.stripe_id:
@@ -193,9 +195,10 @@ def _create_or_find_stripe_account(acting: Acting, country: str) -> dict[str, An
                 # Finished, so one more look tells for sure whether it made the account.
                 if found := _find_made_by(attempt, metadata):
                     return found
-                attempt = _start_over(attempt, country)
-                if isinstance(attempt, dict):
-                    return attempt
+                restarted = _start_over(attempt, country)
+                if isinstance(restarted, dict):
+                    return restarted
+                attempt = restarted
         raise gateway.StripeUnavailable(
             "Could not create the Stripe account: Stripe kept failing. Try again in a minute."
         )
@@ -251,7 +254,7 @@ def _start_over(attempt: AccountCreation, country: str) -> AccountCreation | dic
     return fresh
 
 
-def _open_attempt(customer: Any, country: str) -> AccountCreation:
+def _open_attempt(customer: Customer, country: str) -> AccountCreation:
     try:
         with transaction.atomic():
             return AccountCreation.objects.create(customer=customer, country=country)
@@ -323,9 +326,7 @@ class OnboardingLinkUsedUp(BillingError):
 
 def _signed_account(token: str) -> tuple[ConnectAccount, str]:
     try:
-        data = signing.loads(
-            token, salt=_ONBOARDING_SALT, max_age=ONBOARDING_URL_MAX_AGE.total_seconds()
-        )
+        data = signing.loads(token, salt=_ONBOARDING_SALT, max_age=ONBOARDING_URL_MAX_AGE)
     except signing.SignatureExpired:
         raise OnboardingLinkExpired(
             "This onboarding link is more than 24 hours old. Ask for a new one "
@@ -333,10 +334,13 @@ def _signed_account(token: str) -> tuple[ConnectAccount, str]:
         ) from None
     except signing.BadSignature:
         raise OnboardingLinkInvalid("This onboarding link is not valid.") from None
+    connect_id = data.get("connect") if isinstance(data, dict) else None
     connect = (
         ConnectAccount.objects.select_related("billing_account__customer")
-        .filter(pk=data.get("connect") if isinstance(data, dict) else None)
+        .filter(pk=connect_id)
         .first()
+        if isinstance(connect_id, int)
+        else None
     )
     if connect is None:
         raise OnboardingLinkInvalid("This onboarding link is not valid.")

@@ -16,11 +16,22 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from django.db.models import Model, Q, QuerySet
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
+
+
+class Keyed(Protocol):
+    """What a page's items are ordered by: every mirrored Stripe object has both."""
+
+    created: datetime
+    pk: int
+
+
+K = TypeVar("K", bound=Keyed)
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -31,20 +42,20 @@ class InvalidCursor(ValueError):
 
 
 @dataclass(frozen=True)
-class Page(Generic[M]):
-    items: list[M]
+class Page(Generic[T]):
+    items: list[T]
     has_more: bool
     limit: int
     # Asked for a cursor that no longer leads anywhere, so this is the first page instead.
     restarted: bool = False
 
     @property
-    def cursor(self) -> str | None:
+    def cursor(self: Page[K]) -> str | None:
         """Pass as `starting_after` for the next page; None on the last page."""
         if not self.has_more or not self.items:
             return None
         last = self.items[-1]
-        return encode_cursor(last.created, last.pk)  # type: ignore[attr-defined]
+        return encode_cursor(last.created, last.pk)
 
 
 _PREFIX = "cur_"

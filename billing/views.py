@@ -81,7 +81,7 @@ def _manages(request: HttpRequest, customer_id: int) -> bool:
     if not request.user.is_authenticated:
         return False
     try:
-        acting = access.resolve(request.user, customer_id)  # type: ignore[arg-type]
+        acting = access.resolve(request.user, customer_id)
     except access.AccessDenied:
         return False
     return not acting.provisioning_refusal()
@@ -343,7 +343,7 @@ def transactions(request: ActingRequest) -> HttpResponse:
         "activity": activity,
     }
     template = "billing/transactions.html"
-    htmx = request.htmx  # type: ignore[attr-defined]
+    htmx = request.htmx
     if htmx and not htmx.history_restore_request:  # Back/Forward restores the whole page
         template += "#ledger"
     return render(request, template, context, status=400 if form.errors else 200)
@@ -367,7 +367,7 @@ def transactions_totals(request: ActingRequest) -> HttpResponse:
 
 
 @acting_customer_required
-def transactions_csv(request: ActingRequest) -> HttpResponse:
+def transactions_csv(request: ActingRequest) -> HttpResponse | StreamingHttpResponse:
     activity = _activity(request)
     connect = activity.connect
     if connect is None:
@@ -450,7 +450,7 @@ def _carried_by(connect: ConnectAccount, payout: Payout) -> BalanceTransactionQu
 
 
 @acting_customer_required
-def payout_csv(request: ActingRequest, payout_id: str) -> HttpResponse:
+def payout_csv(request: ActingRequest, payout_id: str) -> HttpResponse | StreamingHttpResponse:
     """Exactly the transactions one payout carried, as the ledger's CSV."""
     _, connect = _own_connect(request)
     if connect is None:
@@ -492,7 +492,7 @@ def invoices(request: ActingRequest) -> HttpResponse:
     )
     page = keyset_page_or_first(queryset, limit=25, starting_after=request.GET.get("after"))
     template = "billing/invoices.html"
-    htmx = request.htmx  # type: ignore[attr-defined]
+    htmx = request.htmx
     if htmx and not htmx.history_restore_request:  # Back/Forward restores the whole page
         template += "#invoice-list"
     return render(

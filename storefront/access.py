@@ -17,14 +17,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, wraps
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, overload
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
+from django_htmx.middleware import HtmxDetails
 
 from storefront.models import (
     GRANTED_SCOPES,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from storefront.models import User
 
 P = ParamSpec("P")
+R = TypeVar("R", bound=HttpResponseBase)
 
 _ROLE_RANK = {Role.MEMBER: 0, Role.ADMIN: 1}
 
@@ -74,8 +77,8 @@ class Acting:
     @property
     def customer_type_label(self) -> str:
         if self.customer.is_child:
-            return CustomerType.CHILD.label
-        return (CustomerType.PARENT if self.has_children else CustomerType.STANDALONE).label
+            return str(CustomerType.CHILD.label)
+        return str((CustomerType.PARENT if self.has_children else CustomerType.STANDALONE).label)
 
     @property
     def is_child_user(self) -> bool:
@@ -142,6 +145,7 @@ def resolve(user: User, customer_id: int | None, *, known: Customer | None = Non
     """
     if not user.is_authenticated or not user.is_active:
         raise AccessDenied("Log in first.")
+    customer: Customer | None
     if known is not None and known.pk == customer_id:
         customer = known
     elif customer_id is None:
@@ -253,40 +257,66 @@ def _switcher_customers(acting: Acting) -> list[Customer]:
     return family + list(others)
 
 
-class ActingRequest(HttpRequest):
+class HtmxRequest(HttpRequest):
+    """Any request, as django-htmx's middleware leaves it."""
+
+    htmx: HtmxDetails
+
+
+class AuthenticatedRequest(HtmxRequest):
+    """A request that went through `login_required`: its user is never anonymous."""
+
+    user: User
+
+
+class ActingRequest(AuthenticatedRequest):
     """A request that went through `acting_customer_required`."""
 
     acting: Acting
 
 
+# A page view as written (it receives the acting request), and as decorated: it then also
+# takes `customer_id` from the URL, after the request.
+ActingView = Callable[Concatenate[ActingRequest, P], R]
+CustomerView = Callable[Concatenate[ActingRequest, int, P], R]
+
+
+@overload
 def acting_customer_required(
-    view: Callable[Concatenate[ActingRequest, P], HttpResponse] | None = None,
+    view: ActingView[P, R], *, admin: bool = False
+) -> CustomerView[P, R]: ...
+@overload
+def acting_customer_required(
+    view: None = None, *, admin: bool = False
+) -> Callable[[ActingView[P, R]], CustomerView[P, R]]: ...
+def acting_customer_required(
+    view: ActingView[P, R] | None = None,
     *,
     admin: bool = False,
-) -> Any:
+) -> CustomerView[P, R] | Callable[[ActingView[P, R]], CustomerView[P, R]]:
     """Decorate a page view taking `customer_id` from the URL.
 
     Resolves `request.acting` (404 if the user may not act as that customer) and, with
     `admin=True`, refuses non-admins with 403. The view itself no longer receives `customer_id`.
     """
 
-    def decorate(
-        view_func: Callable[Concatenate[ActingRequest, P], HttpResponse],
-    ) -> Callable[..., HttpResponse]:
+    def decorate(view_func: ActingView[P, R]) -> CustomerView[P, R]:
+        # `request` becomes an ActingRequest here: login_required let only a logged-in user
+        # through, and `acting` is set before the view sees it.
         @login_required
         @wraps(view_func)
         def wrapper(
-            request: HttpRequest, customer_id: int, *args: Any, **kwargs: Any
-        ) -> HttpResponse:
+            request: ActingRequest, customer_id: int, *args: P.args, **kwargs: P.kwargs
+        ) -> R:
             try:
-                acting = resolve(request.user, customer_id)  # type: ignore[arg-type]
+                acting = resolve(request.user, customer_id)
             except AccessDenied:
                 raise Http404("No such customer") from None
             # Set before any refusal, so the 403 page still shows who you are acting as.
-            request.acting = acting  # type: ignore[attr-defined]
+            request.acting = acting
             if admin and not acting.is_admin:
                 raise PermissionDenied(f"Only admins of {acting.customer.name} can do this.")
-            return view_func(request, *args, **kwargs)  # type: ignore[arg-type]
+            return view_func(request, *args, **kwargs)
 
         return wrapper
 

@@ -39,7 +39,7 @@ class UserAdmin(BaseUserAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         # Defence in depth beside the permissions: only superusers grant privileges.
         readonly = list(super().get_readonly_fields(request, obj))
-        if not request.user.is_superuser:  # type: ignore[union-attr]
+        if not request.user.is_superuser:
             readonly += ["is_staff", "is_superuser", "groups", "user_permissions"]
         return readonly
 
@@ -164,11 +164,13 @@ class InventorySourceAdmin(admin.ModelAdmin):
         _apply(self, request, queryset, lambda s: s.transition_to(SourceStatus.DISABLED))
 
 
+_INLINE_SOURCE_FIELDS = ("source_id", "name", "type", "endpoint_url", "status", "supported_billing")
+
+
 class InventorySourceInline(admin.TabularInline):
     model = InventorySource
     extra = 0
-    fields = ["source_id", "name", "type", "endpoint_url", "status", "supported_billing"]
-    readonly_fields = fields
+    fields = readonly_fields = _INLINE_SOURCE_FIELDS
     show_change_link = True
     can_delete = False
 

@@ -15,7 +15,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -34,6 +34,9 @@ from storefront import access
 from storefront.access import Acting
 from storefront.json_input import BodyRefused, JsonObjectParser
 from storefront.models import ApiKey
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails, InitErrorDetails
 
 logger = logging.getLogger(__name__)
 
@@ -241,7 +244,7 @@ class _StrictQueryModel(QueryModel):
     @classmethod
     def resolve(cls, request: HttpRequest, api: NinjaAPI, path_params: Any) -> Any:
         declared = set(getattr(cls, "__ninja_flatten_map__", None) or cls.model_fields)
-        unknown = [
+        unknown: list[InitErrorDetails] = [
             {"type": "extra_forbidden", "loc": (name,), "input": request.GET.get(name)}
             for name in request.GET
             if name not in declared
@@ -251,14 +254,28 @@ class _StrictQueryModel(QueryModel):
         except PydanticValidationError as exc:
             if not unknown:
                 raise
-            errors = [*exc.errors(include_url=False), *unknown]
+            errors = [*map(_raised_again, exc.errors(include_url=False)), *unknown]
         else:
             if not unknown:
                 return resolved
             errors = unknown
-        raise PydanticValidationError.from_exception_data(cls.__name__, errors)  # type: ignore[arg-type]
+        raise PydanticValidationError.from_exception_data(cls.__name__, errors)
 
 
+def _raised_again(error: ErrorDetails) -> InitErrorDetails:
+    """A reported validation error in the form pydantic builds errors from."""
+    details: InitErrorDetails = {
+        "type": error["type"],
+        "loc": error["loc"],
+        "input": error["input"],
+    }
+    if "ctx" in error:
+        details["ctx"] = error["ctx"]
+    return details
+
+
+# pydantic marks FieldInfo final, yet django-ninja's parameter classes (this one's base
+# among them) subclass it: the stubs forbid what the library does.
 class _StrictQuery(QueryParam):  # type: ignore[misc]
     _model = _StrictQueryModel
 
@@ -321,6 +338,14 @@ def consume_rate_limit(key: ApiKey) -> RateLimit:
     )
 
 
+class ApiRequest(HttpRequest):
+    """A request ApiKeyAuth let through: django-ninja sets `auth` to the key `authenticate`
+    returned, and `rate_limit` is what the request used of that key's budget."""
+
+    auth: ApiKey
+    rate_limit: RateLimit
+
+
 class ApiKeyAuth(HttpBearer):
     """`Authorization: Bearer sfk_…` (or a key issued earlier as `scope3_…`) — an active, unrevoked API key."""
 
@@ -333,7 +358,7 @@ class ApiKeyAuth(HttpBearer):
         if key is None:
             return None
         rate_limit = consume_rate_limit(key)
-        request.rate_limit = rate_limit  # type: ignore[attr-defined]
+        cast(ApiRequest, request).rate_limit = rate_limit
         if rate_limit.exceeded:
             raise ApiError(
                 429,
@@ -342,7 +367,6 @@ class ApiKeyAuth(HttpBearer):
                 f"Try again in {rate_limit.reset} seconds.",
             )
         key.touch()
-        request.api_key = key  # type: ignore[attr-defined]
         return key
 
 
@@ -406,7 +430,8 @@ def acting_for(
     A `targetCustomerId` the key may not act for is a 400 VALIDATION_ERROR,
     never a silent fallback to the key's own customer.
     """
-    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    # Every endpoint that asks runs behind ApiKeyAuth, so `auth` holds the request's key.
+    key = cast(ApiRequest, request).auth
     if scope is not None and not key.has_scope(scope):
         raise ApiError(403, "FORBIDDEN", f"This API key lacks the `{scope}` scope.")
     try:
@@ -554,9 +579,9 @@ class WhoAmI(Schema):
     summary="The key's user, scopes and the customer a request acts as",
     tags=["keys"],
 )
-def whoami(request: HttpRequest, query: Query[TargetQuery]) -> dict[str, Any]:
+def whoami(request: ApiRequest, query: Query[TargetQuery]) -> dict[str, Any]:
     acting = acting_for(request, query.targetCustomerId, scope=None)
-    key: ApiKey = request.auth  # type: ignore[attr-defined]
+    key = request.auth
     return ok(
         {
             "apiVersion": API_VERSION,

@@ -9,7 +9,7 @@ only ever reaches that customer's storefront, so another customer's sources are 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -34,9 +34,9 @@ from storefront.api import (
     validation_error,
 )
 from storefront.models import (
-    BILLING_MODELS,
     ActivationBlocked,
     AuthenticationType,
+    BillingModel,
     ExecutionType,
     InventorySource,
     LifecycleError,
@@ -82,10 +82,6 @@ class StorefrontOut(Schema):
     customerId: int = Field(validation_alias="customer_id")
     createdAt: datetime = Field(validation_alias="created_at")
     updatedAt: datetime = Field(validation_alias="updated_at")
-
-
-# The billing models an agent may advertise (AdCP `account.supported_billing`).
-BillingModel = Literal[BILLING_MODELS]  # type: ignore[valid-type]
 
 
 class StorefrontCreateIn(ApiInput):

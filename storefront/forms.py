@@ -49,11 +49,11 @@ class ApiKeyForm(forms.Form):
             )
             for scope in acting.allowed_scopes()
         ]
-        self.fields["scopes"].choices = choices
+        scopes = self.fields["scopes"]
+        assert isinstance(scopes, forms.MultipleChoiceField)
+        scopes.choices = choices
         # Read-only by default: writing is opted into, one scope at a time.
-        self.fields["scopes"].initial = [
-            s.value for s in acting.allowed_scopes() if s in READ_SCOPES
-        ]
+        scopes.initial = [s.value for s in acting.allowed_scopes() if s in READ_SCOPES]
         self.write_scopes = [s.value for s in acting.allowed_scopes() if s in WRITE_SCOPES]
 
     def clean_name(self) -> str:

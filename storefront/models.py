@@ -11,7 +11,7 @@ import hashlib
 import re
 import secrets
 import string
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 from babel.numbers import list_currencies
 from django.conf import settings
@@ -56,6 +56,7 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A person. Logs in by email; `is_staff` marks platform staff (platform admins)."""
 
+    # Django's documented way to drop an inherited field; django-stubs cannot express it.
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
     email_notices = models.BooleanField(
@@ -67,6 +68,8 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
+    # A user model may bring its own manager; django-stubs types AbstractUser.objects as
+    # Django's username-based UserManager, which this one (email-based) cannot extend.
     objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     def __str__(self) -> str:
@@ -513,7 +516,8 @@ class AuthenticationType(models.TextChoices):
 
 
 # The billing models an AdCP agent can advertise in `account.supported_billing`.
-BILLING_MODELS = ("operator", "agent", "brand", "advertiser")
+BillingModel = Literal["operator", "agent", "brand", "advertiser"]
+BILLING_MODELS: tuple[BillingModel, ...] = get_args(BillingModel)
 AGENT_BILLING = "agent"
 
 # Allowed status changes; nothing ever returns to PENDING.

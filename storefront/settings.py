@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -222,6 +223,7 @@ if REDIS_URL and urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
 # database is the queue and `manage.py db_worker` runs it. TASKS_BACKEND=rq: RQ on Redis
 # (REDIS_URL), run by `manage.py rqworker --with-scheduler` on any number of machines.
 TASKS_BACKEND = envstr("TASKS_BACKEND", "db").strip().lower()
+TASKS: dict[str, dict[str, Any]]
 if TASKS_BACKEND == "db":
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 elif TASKS_BACKEND == "rq":

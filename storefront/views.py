@@ -8,12 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from storefront import access, tasks
-from storefront.access import ActingRequest, acting_customer_required
+from storefront.access import ActingRequest, AuthenticatedRequest, acting_customer_required
 from storefront.forms import ApiKeyForm, DefaultCurrencyForm, InventorySourceForm
 from storefront.models import (
     ActivationBlocked,
@@ -43,7 +44,7 @@ _logout = auth_views.LogoutView.as_view()
 
 @require_http_methods(["GET", "POST"])
 @never_cache
-def logout(request: HttpRequest) -> HttpResponse:
+def logout(request: HttpRequest) -> HttpResponseBase:
     """GET asks (a page with the log-out button: logging out changes state, so only a POST
     does it, CSRF-checked by Django's LogoutView); POST logs out."""
     if request.method == "POST":
@@ -52,8 +53,8 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    customer = access.default_customer(request.user)  # type: ignore[arg-type]
+def home(request: AuthenticatedRequest) -> HttpResponse:
+    customer = access.default_customer(request.user)
     if customer is None:
         return render(request, "storefront/no_customer.html", status=403)
     return redirect("overview", customer_id=customer.pk)
@@ -110,7 +111,7 @@ def api_keys(request: ActingRequest) -> HttpResponse:
 def revoke_api_key(request: ActingRequest, key_id: int) -> HttpResponse:
     key = get_object_or_404(ApiKey, pk=key_id, customer=request.acting.customer)
     key.revoke()
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "storefront/api_keys.html#key-row", {"key": key})
     messages.success(request, f"Revoked API key “{key.name}”.")
     return redirect("api_keys", customer_id=request.acting.customer.pk)
@@ -140,14 +141,14 @@ def _storefront_page(
         "notice": None,
         **extra,
     }
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         # htmx swaps only 2xx answers; the outcome is in the rendered notice instead.
         return render(request, "storefront/storefront.html#storefront-body", context)
     return render(request, "storefront/storefront.html", context, status=status)
 
 
 def _done(request: ActingRequest, storefront: Storefront, text: str) -> HttpResponse:
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return _storefront_page(request, storefront, notice={"level": "success", "text": text})
     messages.success(request, text)
     return redirect("storefront", customer_id=storefront.customer_id)

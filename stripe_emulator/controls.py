@@ -458,7 +458,9 @@ def webhook_settings(req: Request) -> JSON:
 @controls.route("POST", "/_emulator/webhooks/flush")
 @unlocked
 def flush(req: Request) -> JSON:
-    return req.state.deliverer.flush()  # type: ignore[attr-defined]
+    deliverer = req.state.deliverer
+    assert deliverer is not None, "a running emulator always has a webhook deliverer"
+    return deliverer.flush()
 
 
 @controls.route("GET", "/_emulator/webhooks/deliveries")

@@ -36,7 +36,9 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, payload: Any, status: int = 200, headers: dict[str, str] | None = None):
+    def json(
+        cls, payload: Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> Response:
         return cls(
             status,
             # Compact: the C encoder (an indented dump runs the pure-Python one, which was half
@@ -73,7 +75,9 @@ class Request:
     def now(self) -> int:
         return self.state.now()
 
-    def emit(self, event_type: str, obj: JSON, owner: str | None = None, previous=None) -> JSON:
+    def emit(
+        self, event_type: str, obj: JSON, owner: str | None = None, previous: JSON | None = None
+    ) -> JSON:
         return self.state.emit(
             event_type,
             obj,
@@ -602,10 +606,12 @@ class App:
             return err.status, err.body(), err.headers, True
         except Exception:  # noqa: BLE001 - a bug must surface as Stripe's 500, not a hang
             traceback.print_exc()
-            err = StripeError(500, "api_error", "An unknown error occurred in the emulator.")
-            return err.status, err.body(), {}, True
+            bug = StripeError(500, "api_error", "An unknown error occurred in the emulator.")
+            return bug.status, bug.body(), {}, True
 
-    def _finish(self, req: Request, status: int, payload: JSON, headers: dict[str, str]):
+    def _finish(
+        self, req: Request, status: int, payload: JSON, headers: dict[str, str]
+    ) -> Response:
         return Response.json(
             payload,
             status,
@@ -704,7 +710,7 @@ class EmulatorServer:
 
     @property
     def base_url(self) -> str:
-        host, port = self.httpd.server_address[:2]
+        host, port = self.httpd.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     def start(self) -> EmulatorServer:

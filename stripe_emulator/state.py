@@ -18,9 +18,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import no_such
+
+if TYPE_CHECKING:
+    from .webhooks import Deliverer
 
 API_VERSION = "2026-10-28.endive"
 _ALPHABET = string.ascii_letters + string.digits
@@ -92,6 +95,8 @@ class State:
         self._requests_lock = threading.Lock()
         # Called (under the lock) with each new event so webhooks can queue deliveries.
         self.on_event: Callable[[dict[str, Any]], None] | None = None
+        # The deliverer sending this state's webhooks (it sets itself), for flushes on request.
+        self.deliverer: Deliverer | None = None
         if path is not None and path.exists():
             with path.open() as fh:
                 self.data = json.load(fh)

@@ -57,7 +57,7 @@ class Deliverer:
         self.thread: threading.Thread | None = None
         self.session = requests.Session()
         state.on_event = self.enqueue
-        state.deliverer = self  # type: ignore[attr-defined]
+        state.deliverer = self
 
     # --- queueing (called under the state lock) ---------------------------------------------
 

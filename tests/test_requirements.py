@@ -37,6 +37,9 @@ TOOLS = {
     "ruff",
     "schemathesis",
     "axe-playwright-python",
+    "mypy",
+    "django-stubs",
+    "types-lxml",
 }
 
 
@@ -59,3 +62,16 @@ def test_every_pin_carries_a_hash():
         blocks = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n\n", 1)[-1])
         for block in (b for b in blocks if PIN.match(b)):
             assert "--hash=sha256:" in block, f"{name}: {block.splitlines()[0]} has no hash"
+
+
+def test_make_test_and_pre_commit_type_check_the_whole_project():
+    makefile = (ROOT / "Makefile").read_text()
+    prerequisites = re.search(r"^test:(.*)$", makefile, re.MULTILINE)
+    assert prerequisites and "typecheck" in prerequisites.group(1).split()
+    assert re.search(r"^typecheck:.*\n\t\$\(BIN\)/mypy$", makefile, re.MULTILINE)
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert {"billing", "storefront", "stripe_emulator"} <= set(config["files"])
+    assert config["disallow_untyped_defs"] and "ignore_errors" not in config
+    hooks = (ROOT / ".pre-commit-config.yaml").read_text()
+    mypy_hook = hooks.split("- id: mypy", 1)[1].split("- id:", 1)[0]
+    assert "entry: .venv/bin/mypy\n" in mypy_hook and "pass_filenames: false" in mypy_hook

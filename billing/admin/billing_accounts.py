@@ -73,7 +73,7 @@ class BillingAccountAdmin(admin.ModelAdmin):
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         # Versions written outside admin (e.g. a staff API key) have no log entry; show them too.
-        account = self.get_object(request, unquote(object_id))
+        account: BillingAccount | None = self.get_object(request, unquote(object_id))
         context = {**(extra_context or {}), "versions": version_rows(account) if account else []}
         return super().history_view(request, object_id, extra_context=context)
 
@@ -85,9 +85,10 @@ class BillingAccountAdmin(admin.ModelAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         """The fee schedule editor: preview, add a fee row, or save a new version."""
-        account = self.get_object(request, unquote(object_id))
+        account: BillingAccount | None = self.get_object(request, unquote(object_id))
         if account is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            # Django's own answer to a missing object: a warning and the admin's index.
+            return super().change_view(request, object_id, form_url, extra_context)
         if not self.has_view_or_change_permission(request, account):
             raise PermissionDenied
         context = {

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Manager, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -65,8 +65,10 @@ def fee_preview(
 class FeeScheduleOwner(Protocol):
     """A billing account, or the platform default: what the fee schedule editor edits."""
 
-    @property
-    def fee_schedule_versions(self) -> QuerySet[FeeScheduleVersion]: ...
+    @property  # an account's related manager, or the platform default's queryset
+    def fee_schedule_versions(
+        self,
+    ) -> Manager[FeeScheduleVersion] | QuerySet[FeeScheduleVersion]: ...
 
     def fee_schedule(self, at: Any = None) -> FeeScheduleVersion | None: ...
 

@@ -4,6 +4,7 @@ schedule (fees together at most 100 %, …) are the model's (`billing.models.val
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import cast
 
 from babel.numbers import list_currencies
 from django import forms
@@ -110,6 +111,9 @@ class BaseFeeFormSet(forms.BaseFormSet):
         ]
 
 
-FeeFormSet = forms.formset_factory(
-    AdditionalFeeForm, formset=BaseFeeFormSet, extra=1, can_delete=True
+# formset_factory returns a subclass of `formset`; django-stubs types it as the plain
+# BaseFormSet, which would hide `fees()`.
+FeeFormSet = cast(
+    "type[BaseFeeFormSet]",
+    forms.formset_factory(AdditionalFeeForm, formset=BaseFeeFormSet, extra=1, can_delete=True),
 )

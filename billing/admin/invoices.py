@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -155,7 +156,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
                 "action": key,
                 "invoices": invoices,
                 "single": single,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
             }
             request.current_app = self.admin_site.name
             return TemplateResponse(request, "admin/billing/invoice/confirm_action.html", context)
@@ -214,7 +215,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        invoice = self.get_object(request, unquote(object_id))
+        invoice: Invoice | None = self.get_object(request, unquote(object_id))
         context = dict(extra_context or {})
         if invoice is not None:
             currency = invoice.currency
@@ -298,9 +299,9 @@ class InvoiceAdmin(ReadOnlyAdmin):
         for field, errors in form.errors.items():
             label = ""
             if field in form.fields:
-                label = form.fields[field].label or field.replace("_", " ").capitalize()
-            for error in errors:
-                messages.error(request, f"{label}: {error}" if label else error)
+                label = str(form.fields[field].label or field.replace("_", " ").capitalize())
+            for error in errors:  # an ErrorList yields its messages as text
+                messages.error(request, f"{label}: {error}" if label else str(error))
         return HttpResponseRedirect(self._change_url(invoice))
 
 

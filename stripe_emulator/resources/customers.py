@@ -52,7 +52,7 @@ def create_customer(req: Request) -> JSON:
     p = req.params
     customer_id = req.state.new_id("cus", 14)
     prefix = p.str("invoice_prefix") or random_token(8).upper()
-    customer = {
+    customer: JSON = {
         "id": customer_id,
         "object": "customer",
         "address": None,

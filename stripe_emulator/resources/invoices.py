@@ -84,7 +84,7 @@ def new_invoice_item(req: Request, p: Params, customer_id: str, invoice: JSON | 
     amount, currency, quantity, pricing = _amount_from(p, currency_default)
     if invoice is not None and currency != invoice["currency"]:
         raise invalid("The currency of the invoice item must match the invoice.", "currency")
-    item = {
+    item: JSON = {
         "id": req.state.new_id("ii"),
         "object": "invoiceitem",
         "amount": amount,
@@ -125,8 +125,8 @@ def create_invoice_item(req: Request) -> JSON:
     assert customer_id is not None
     customer_of(req, customer_id, "customer")
     invoice = None
-    if p.str("invoice"):
-        invoice = req.state.get(p.str("invoice"), req.owner, "invoice", "invoice")
+    if invoice_id := p.str("invoice"):
+        invoice = req.state.get(invoice_id, req.owner, "invoice", "invoice")
         _require_draft(invoice, "add invoice items to")
         if invoice["customer"] != customer_id:
             raise invalid("The invoice belongs to a different customer.", "invoice")

@@ -28,3 +28,12 @@ def test_the_billing_accounts_list_costs_the_same_queries_for_more_rows(client_a
     add_accounts(10)
     assert queries() == few
     assert "Platform 10 %" in client.get("/admin/billing/billingaccount/").content.decode()
+
+
+def test_a_missing_billing_account_leads_back_to_the_admin_index_with_a_warning(client_as, db):
+    client = client_as(make_user("root@platform.test", is_staff=True, is_superuser=True))
+
+    response = client.get("/admin/billing/billingaccount/999999/change/", follow=True)
+
+    assert response.redirect_chain == [("/admin/", 302)]
+    assert "doesn’t exist. Perhaps it was deleted?" in response.content.decode()

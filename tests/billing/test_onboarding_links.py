@@ -179,6 +179,16 @@ def test_another_accounts_token_cannot_be_made_to_open_this_account(cast, our_ur
     assert Client().get(f"/billing/onboarding/{wrong_id}/").status_code == 410
 
 
+@pytest.mark.parametrize("connect", ["1 OR 1=1", "", None, [1], 1.5])
+def test_a_signed_token_not_naming_an_account_by_id_is_not_valid(db, connect):
+    from django.core import signing
+
+    token = signing.dumps({"connect": connect, "link": "x"}, salt="billing.onboarding-url")
+    response = Client().get(f"/billing/onboarding/{token}/")
+    assert response.status_code == 404
+    assert b"not valid" in response.content
+
+
 def test_no_url_before_provisioning(cast, emulated_stripe):
     with pytest.raises(onboarding.NotProvisioned, match="Set one up first"):
         onboarding.onboarding_url(access.resolve(cast.standalone_owner, None), absolute)
