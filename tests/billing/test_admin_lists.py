@@ -18,6 +18,7 @@ from billing.models import (
     PlatformDefaultFeeSchedule,
     WebhookEvent,
 )
+from tests.billing_fixtures import plan_invoice
 
 
 @pytest.fixture
@@ -28,11 +29,7 @@ def populated(seller, emulated_stripe, settings):
         platform_fee_percent="10", fees=[], currency="USD", default_net_days=30
     )
     buyer = invoicing.buyer_for(seller, reference="b1", name="Acme Agency")
-    invoicing.record_usage(
-        seller, buyer, usage_id="u1", kind=ItemKind.PLAN_COST, description="Plan",
-        currency="usd", amount=100_000,
-    )  # fmt: skip
-    [invoice] = invoicing.run_billing(seller).invoices
+    invoice = plan_invoice(seller, buyer, 100_000)
     emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
     emulated_stripe.advance(days=7)
     invoicing.record_usage(

@@ -22,6 +22,7 @@ from billing.models import (
 )
 from tests.billing.conftest import post_event
 from tests.billing.test_webhooks import emulator_events
+from tests.billing_fixtures import plan_invoice
 
 
 @pytest.fixture
@@ -107,11 +108,7 @@ def test_reconciliation_repairs_a_mirror_whose_events_were_all_lost(busy_seller,
     """No webhook ever arrived: the account was restricted, invoices paid, payouts landed.
     One reconciliation brings status, payouts, invoices, transactions and balance in line."""
     buyer = invoicing.buyer_for(busy_seller, reference="late", name="Late Buyer")
-    invoicing.record_usage(
-        busy_seller, buyer, usage_id="late", kind=ItemKind.PLAN_COST,
-        description="Plan", currency="usd", amount=40_000,
-    )  # fmt: skip
-    [invoice] = invoicing.run_billing(busy_seller).invoices
+    invoice = plan_invoice(busy_seller, buyer, 40_000, usage_id="late")
     emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
     emulated_stripe.advance(days=5)
     emulated_stripe.complete_onboarding(busy_seller.stripe_id, "restrict")
