@@ -20,7 +20,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html_join
 
 from billing import gateway, invoice_editing, invoice_states
-from billing.admin.common import ReadOnlyAdmin, money_or_dash, pretty_json, run_per_object
+from billing.admin.common import (
+    ReadOnlyAdmin,
+    money_or_dash,
+    run_per_object,
+    stripe_object_display,
+)
 from billing.admin.invoice_forms import LineForm, RemoveLineForm
 from billing.models import Invoice
 from billing.money import format_money, to_major
@@ -114,9 +119,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
             or "—"
         )
 
-    @admin.display(description="Stripe invoice object")
-    def raw_json(self, obj: Invoice) -> str:
-        return pretty_json(obj.raw)
+    raw_json = stripe_object_display("Stripe invoice object")
 
     # Actions (from the list) and the same operations from an invoice's page
 

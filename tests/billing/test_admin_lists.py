@@ -176,3 +176,24 @@ def test_mirror_pages_are_read_only(admin_client, populated):
         admin_client.get(f"/admin/billing/payout/{Payout.objects.first().pk}/delete/").status_code
         == 403
     )
+
+
+@pytest.mark.parametrize(
+    ("model", "label"),
+    [
+        (BalanceTransaction, "Stripe balance transaction object"),
+        (Payout, "Stripe payout object"),
+        (InvoiceItem, "Stripe invoice item object"),
+        (Invoice, "Stripe invoice object"),
+        (ConnectAccount, "Stripe account object"),
+    ],
+)
+def test_a_mirror_page_shows_the_stripe_object_under_its_own_name(
+    admin_client, populated, model, label
+):
+    obj = model._default_manager.first()
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    body = admin_client.get(url).content.decode()
+    assert label in body
+    assert '<pre class="raw-json">{' in body and f"&quot;id&quot;: &quot;{obj.stripe_id}" in body
