@@ -5,24 +5,31 @@ from __future__ import annotations
 import pytest
 
 from billing import invoicing, onboarding
-from billing.models import Buyer, ConnectAccount, Invoice, ItemKind
+from billing.models import Buyer, ConnectAccount, Invoice, InvoiceItem, ItemKind
 from storefront import access
 
 
-def plan_invoice(
+def record_plan(
     seller: ConnectAccount,
     buyer: Buyer,
     amount: int,
     *,
     usage_id: str = "u1",
     description: str = "Plan",
-) -> Invoice:
-    """Record one plan charge (cents of USD) for the buyer and run billing: the one invoice it issues.
-    Many billing tests start from "an invoice of this amount" before what they test."""
-    invoicing.record_usage(
+) -> InvoiceItem:
+    """Record one plan charge (cents of USD) for the buyer, pending until a billing run: the
+    usage most billing tests start from."""
+    return invoicing.record_usage(
         seller, buyer, usage_id=usage_id, kind=ItemKind.PLAN_COST, description=description,
         currency="usd", amount=amount,
     )  # fmt: skip
+
+
+def plan_invoice(seller: ConnectAccount, buyer: Buyer, amount: int, **plan: str) -> Invoice:
+    """Record one plan charge (`record_plan`, with its `usage_id` and `description`) and run
+    billing: the one invoice it issues. Many billing tests start from "an invoice of this
+    amount" before what they test."""
+    record_plan(seller, buyer, amount, **plan)
     [invoice] = invoicing.run_billing(seller).invoices
     return invoice
 

@@ -14,7 +14,6 @@ from billing.models import (
     BillingAccount,
     ConnectAccount,
     Invoice,
-    ItemKind,
     OnboardingStatus,
     Payout,
     WebhookEvent,
@@ -22,7 +21,7 @@ from billing.models import (
 )
 from tests.billing.conftest import post_event
 from tests.billing.test_webhooks import emulator_events
-from tests.billing_fixtures import plan_invoice
+from tests.billing_fixtures import plan_invoice, record_plan
 
 
 @pytest.fixture
@@ -169,10 +168,7 @@ def test_the_billing_run_carries_on_past_an_accounts_unexpected_failure(
 ):
     """A bug (not a Stripe error) in one account's run is logged; the others still bill."""
     buyer = invoicing.buyer_for(seller, reference="b", name="Buyer")
-    invoicing.record_usage(
-        seller, buyer, usage_id="u", kind=ItemKind.PLAN_COST,
-        description="Plan", currency="usd", amount=5_000,
-    )  # fmt: skip
+    record_plan(seller, buyer, 5_000, usage_id="u")
     real_run = invoicing.run_billing
 
     def run_or_break(connect):
