@@ -18,7 +18,8 @@ Decisions where the public API contract leaves room:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -79,6 +80,18 @@ def _gateway_error(exc: gateway.GatewayError) -> ApiError:
     if isinstance(exc, gateway.StripeNotConfigured):
         return ApiError(400, "VALIDATION_ERROR", f"Stripe not configured. {exc.message}")
     return ApiError(400, "VALIDATION_ERROR", exc.message)
+
+
+@contextmanager
+def _envelope_errors() -> Iterator[None]:
+    """Billing and gateway failures raised inside as their envelope errors: the onboarding
+    endpoints all call into onboarding and Stripe, and answer those failures alike."""
+    try:
+        yield
+    except onboarding.BillingError as exc:
+        raise _billing_error(exc) from None
+    except gateway.GatewayError as exc:
+        raise _gateway_error(exc) from None
 
 
 def _acting_to_provision(request: HttpRequest, target_customer_id: int | None) -> Acting:
@@ -188,13 +201,9 @@ def connect(
     country = body.country if body is not None else None
     if country is None and resolve_billing(acting.customer).own_connect is None:
         country = _default_country(acting.customer)
-    try:
+    with _envelope_errors():
         account, _ = onboarding.provision(acting, country=country)
         url = _onboarding_url(request, acting)
-    except onboarding.BillingError as exc:
-        raise _billing_error(exc) from None
-    except gateway.GatewayError as exc:
-        raise _gateway_error(exc) from None
     return ok({"stripeConnectedAccountId": account.stripe_id, "onboardingUrl": url})
 
 
@@ -208,15 +217,11 @@ def onboard(
 ) -> dict[str, Any]:
     acting = _acting_to_provision(request, query.targetCustomerId)
     _no_store(response)
-    try:
+    with _envelope_errors():
         # The URL points at our own endpoint, which needs Stripe when it is opened.
         gateway.client()
         _own_connect(acting)
         url = _onboarding_url(request, acting)
-    except onboarding.BillingError as exc:
-        raise _billing_error(exc) from None
-    except gateway.GatewayError as exc:
-        raise _gateway_error(exc) from None
     return ok({"onboardingUrl": url})
 
 
@@ -234,12 +239,8 @@ def account_session(
     acting = _acting_to_provision(request, query.targetCustomerId)
     _no_store(response)
     _own_connect(acting)
-    try:
+    with _envelope_errors():
         secret = onboarding.account_session_secret(acting, ACCOUNT_SESSION_COMPONENTS)
-    except onboarding.BillingError as exc:
-        raise _billing_error(exc) from None
-    except gateway.GatewayError as exc:
-        raise _gateway_error(exc) from None
     return ok({"clientSecret": secret})
 
 

@@ -41,6 +41,22 @@ def _problem(request: HttpRequest, title: str, message: str, status: int) -> Htt
     return render(request, "error.html", {"title": title, "message": message}, status=status)
 
 
+# Why an onboarding link cannot be used, as the page's title and status.
+_LINK_PROBLEMS: dict[type[onboarding.BillingError], tuple[str, int]] = {
+    onboarding.OnboardingLinkExpired: ("Onboarding link expired", 410),
+    onboarding.OnboardingLinkRevoked: ("Onboarding link replaced", 410),
+    onboarding.OnboardingLinkUsedUp: ("Onboarding complete", 410),
+    onboarding.OnboardingLinkInvalid: ("Onboarding link not valid", 404),
+}
+
+
+def _link_problem(request: HttpRequest, exc: onboarding.BillingError) -> HttpResponse:
+    """The page for an onboarding link refused with `exc`: the link and its return page
+    answer each reason alike."""
+    title, status = _LINK_PROBLEMS[type(exc)]
+    return _problem(request, title, exc.message, status)
+
+
 @never_cache
 def onboarding_link(request: HttpRequest, token: str) -> HttpResponse:
     """Our 24-hour onboarding URL: mint a fresh Stripe account link now and go there.
@@ -52,14 +68,8 @@ def onboarding_link(request: HttpRequest, token: str) -> HttpResponse:
     """
     try:
         connect = onboarding.connect_account_from_token(token)
-    except onboarding.OnboardingLinkExpired as exc:
-        return _problem(request, "Onboarding link expired", exc.message, 410)
-    except onboarding.OnboardingLinkRevoked as exc:
-        return _problem(request, "Onboarding link replaced", exc.message, 410)
-    except onboarding.OnboardingLinkUsedUp as exc:
-        return _problem(request, "Onboarding complete", exc.message, 410)
-    except onboarding.OnboardingLinkInvalid as exc:
-        return _problem(request, "Onboarding link not valid", exc.message, 404)
+    except tuple(_LINK_PROBLEMS) as exc:
+        return _link_problem(request, exc)
     customer = connect.billing_account.customer
     if _manages(request, customer.pk):
         return_path = reverse("billing:onboarding_return", kwargs={"customer_id": customer.pk})
@@ -93,10 +103,8 @@ def onboarding_link_return(request: HttpRequest, token: str) -> HttpResponse:
     and say where onboarding stands. Needs no login, like the link."""
     try:
         connect = onboarding.connect_account_returning(token)
-    except onboarding.OnboardingLinkExpired as exc:
-        return _problem(request, "Onboarding link expired", exc.message, 410)
-    except onboarding.OnboardingLinkInvalid as exc:
-        return _problem(request, "Onboarding link not valid", exc.message, 404)
+    except (onboarding.OnboardingLinkExpired, onboarding.OnboardingLinkInvalid) as exc:
+        return _link_problem(request, exc)
     try:
         onboarding.refresh(connect)
     except gateway.GatewayError as exc:

@@ -4,7 +4,9 @@ customer billing portal. The onboarding and Express pages live with accounts.
 
 from __future__ import annotations
 
+import functools
 import html
+from collections.abc import Callable
 
 from .resources import invoices
 from .resources.account_links import page_html
@@ -33,16 +35,30 @@ def _hosted_invoice(req: Request, token: str) -> tuple[dict, str] | None:
     return invoice, entry["owner"]
 
 
+def _hosted_invoice_page(
+    page: Callable[[Request, str, dict, str], Response],
+) -> Callable[[Request, str], Response]:
+    """`page(req, token, invoice, owner)` for the invoice its token names; an unknown token
+    answers the "Invoice not found" page, the same for the page, its payment and its PDF."""
+
+    @functools.wraps(page)
+    def handler(req: Request, token: str) -> Response:
+        found = _hosted_invoice(req, token)
+        if found is None:
+            return Response.html(page_html("Invoice not found", ""), 404)
+        invoice, owner = found
+        return page(req, token, invoice, owner)
+
+    return handler
+
+
 def _money(amount: int, currency: str) -> str:
     return f"{amount / 100:.2f} {currency.upper()}" if currency != "jpy" else f"{amount} JPY"
 
 
 @pages.route("GET", "/i/{token}")
-def hosted_invoice(req: Request, token: str) -> Response:
-    found = _hosted_invoice(req, token)
-    if found is None:
-        return Response.html(page_html("Invoice not found", ""), 404)
-    invoice, _owner = found
+@_hosted_invoice_page
+def hosted_invoice(req: Request, token: str, invoice: dict, _owner: str) -> Response:
     rows = "".join(
         f"<tr><td>{html.escape(line['description'] or '')}</td>"
         f"<td>{_money(line['amount'], line['currency'])}</td></tr>"
@@ -64,22 +80,16 @@ def hosted_invoice(req: Request, token: str) -> Response:
 
 
 @pages.route("POST", "/i/{token}/pay")
-def hosted_invoice_pay(req: Request, token: str) -> Response:
-    found = _hosted_invoice(req, token)
-    if found is None:
-        return Response.html(page_html("Invoice not found", ""), 404)
-    invoice, owner = found
+@_hosted_invoice_page
+def hosted_invoice_pay(req: Request, token: str, invoice: dict, owner: str) -> Response:
     if invoice["status"] in ("open", "uncollectible"):
         invoices.pay(req.state, invoice, owner, out_of_band=False)
     return Response.redirect(f"/i/{token}")
 
 
 @pages.route("GET", "/i/{token}/pdf")
-def hosted_invoice_pdf(req: Request, token: str) -> Response:
-    found = _hosted_invoice(req, token)
-    if found is None:
-        return Response.html(page_html("Invoice not found", ""), 404)
-    invoice, _owner = found
+@_hosted_invoice_page
+def hosted_invoice_pdf(req: Request, token: str, invoice: dict, _owner: str) -> Response:
     text = f"Invoice {invoice['number']} {_money(invoice['total'], invoice['currency'])}"
     return Response(200, _pdf(text), {"Content-Type": "application/pdf"})
 

@@ -5,8 +5,33 @@ from __future__ import annotations
 import pytest
 
 from billing import invoicing, onboarding
-from billing.models import ConnectAccount, ItemKind
+from billing.models import Buyer, ConnectAccount, Invoice, InvoiceItem, ItemKind
 from storefront import access
+
+
+def record_plan(
+    seller: ConnectAccount,
+    buyer: Buyer,
+    amount: int,
+    *,
+    usage_id: str = "u1",
+    description: str = "Plan",
+) -> InvoiceItem:
+    """Record one plan charge (cents of USD) for the buyer, pending until a billing run: the
+    usage most billing tests start from."""
+    return invoicing.record_usage(
+        seller, buyer, usage_id=usage_id, kind=ItemKind.PLAN_COST, description=description,
+        currency="usd", amount=amount,
+    )  # fmt: skip
+
+
+def plan_invoice(seller: ConnectAccount, buyer: Buyer, amount: int, **plan: str) -> Invoice:
+    """Record one plan charge (`record_plan`, with its `usage_id` and `description`) and run
+    billing: the one invoice it issues. Many billing tests start from "an invoice of this
+    amount" before what they test."""
+    record_plan(seller, buyer, amount, **plan)
+    [invoice] = invoicing.run_billing(seller).invoices
+    return invoice
 
 
 @pytest.fixture
@@ -23,11 +48,10 @@ def busy_seller(seller, emulated_stripe):
     buyer = invoicing.buyer_for(seller, reference="b1", name="Acme")
     seller.billing_account.change_fee_schedule(platform_fee_percent="10")
     for month in range(3):
-        invoicing.record_usage(
-            seller, buyer, usage_id=f"m{month}", kind=ItemKind.PLAN_COST,
-            description=f"Plan, month {month}", currency="usd", amount=100_000 + month * 1_111,
+        invoice = plan_invoice(
+            seller, buyer, 100_000 + month * 1_111,
+            usage_id=f"m{month}", description=f"Plan, month {month}",
         )  # fmt: skip
-        [invoice] = invoicing.run_billing(seller).invoices
         emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
         emulated_stripe.advance(days=3)
     emulated_stripe.advance(days=4)

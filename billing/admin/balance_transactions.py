@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from billing.admin.common import ReadOnlyAdmin, money_or_dash, pretty_json
+from billing.admin.common import StripeListAdmin, money_or_dash, stripe_object_display
 from billing.models import BalanceTransaction
 
 
-class BalanceTransactionAdmin(ReadOnlyAdmin):
+class BalanceTransactionAdmin(StripeListAdmin):
     list_display = [
         "stripe_id",
         "connect_account",
@@ -30,14 +30,7 @@ class BalanceTransactionAdmin(ReadOnlyAdmin):
         "connect_account__stripe_id",
     ]
     list_select_related = ["connect_account"]
-    ordering = ["-created", "-id"]
-    date_hierarchy = "created"
-    readonly_fields = ["raw_json"]
-    exclude = ["raw"]
-
-    @admin.display(description="Amount", ordering="amount")
-    def formatted_amount(self, obj: BalanceTransaction) -> str:
-        return money_or_dash(obj.amount, obj.currency)
+    raw_json = stripe_object_display("Stripe balance transaction object")
 
     @admin.display(description="Fee", ordering="fee")
     def formatted_fee(self, obj: BalanceTransaction) -> str:
@@ -46,7 +39,3 @@ class BalanceTransactionAdmin(ReadOnlyAdmin):
     @admin.display(description="Net", ordering="net")
     def formatted_net(self, obj: BalanceTransaction) -> str:
         return money_or_dash(obj.net, obj.currency)
-
-    @admin.display(description="Stripe balance transaction object")
-    def raw_json(self, obj: BalanceTransaction) -> str:
-        return pretty_json(obj.raw)

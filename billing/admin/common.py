@@ -45,6 +45,32 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
 
 
+def stripe_object_display(label: str) -> Callable[[Any, Any], str]:
+    """An admin display of a mirror row's stored Stripe object (its `raw` field) as JSON,
+    named `label`: each mirror admin shows it under its own object's name."""
+
+    @admin.display(description=label)
+    def raw_json(model_admin: Any, obj: Any) -> str:
+        return pretty_json(obj.raw)
+
+    return raw_json
+
+
+class StripeListAdmin(ReadOnlyAdmin):
+    """A mirrored Stripe list with an amount per row (balance transactions, payouts, invoice
+    items): newest first by Stripe's creation time, the stored object shown as JSON in place
+    of the raw field. Subclasses set `raw_json = stripe_object_display("Stripe … object")`."""
+
+    ordering = ["-created", "-id"]
+    date_hierarchy = "created"
+    readonly_fields = ["raw_json"]
+    exclude = ["raw"]
+
+    @admin.display(description="Amount", ordering="amount")
+    def formatted_amount(self, obj: Any) -> str:
+        return money_or_dash(obj.amount, obj.currency)
+
+
 class OnboardingStatusFilter(admin.SimpleListFilter):
     title = "onboarding status"
     parameter_name = "onboarding"

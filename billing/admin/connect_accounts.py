@@ -7,7 +7,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from billing import account_lease, mirror, onboarding
-from billing.admin.common import OnboardingStatusFilter, ReadOnlyAdmin, pretty_json, run_per_object
+from billing.admin.common import (
+    OnboardingStatusFilter,
+    ReadOnlyAdmin,
+    run_per_object,
+    stripe_object_display,
+)
 from billing.models import ConnectAccount, OnboardingStatus
 from billing.status import onboarding_state
 
@@ -43,9 +48,7 @@ class ConnectAccountAdmin(ReadOnlyAdmin):
         state = onboarding_state(obj)
         return f"{OnboardingStatus(obj.onboarding_status).label}: {state.summary}"
 
-    @admin.display(description="Stripe account object")
-    def raw_json(self, obj: ConnectAccount) -> str:
-        return pretty_json(obj.raw)
+    raw_json = stripe_object_display("Stripe account object")
 
     @admin.action(description="Refresh from Stripe", permissions=["stripe"])
     def refresh_from_stripe(self, request: HttpRequest, queryset: QuerySet[ConnectAccount]) -> None:

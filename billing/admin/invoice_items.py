@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from billing.admin.common import ReadOnlyAdmin, money_or_dash, pretty_json
+from billing.admin.common import StripeListAdmin, stripe_object_display
 from billing.models import InvoiceItem
 
 
@@ -27,7 +27,7 @@ class PendingFilter(admin.SimpleListFilter):
         return queryset
 
 
-class InvoiceItemAdmin(ReadOnlyAdmin):
+class InvoiceItemAdmin(StripeListAdmin):
     list_display = [
         "description",
         "buyer",
@@ -47,19 +47,8 @@ class InvoiceItemAdmin(ReadOnlyAdmin):
         "metric",
     ]
     list_select_related = ["buyer"]
-    ordering = ["-created", "-id"]
-    date_hierarchy = "created"
-    readonly_fields = ["raw_json"]
-    exclude = ["raw"]
-
-    @admin.display(description="Amount", ordering="amount")
-    def formatted_amount(self, obj: InvoiceItem) -> str:
-        return money_or_dash(obj.amount, obj.currency)
+    raw_json = stripe_object_display("Stripe invoice item object")
 
     @admin.display(description="Pending", boolean=True)
     def pending(self, obj: InvoiceItem) -> bool:
         return obj.is_pending
-
-    @admin.display(description="Stripe invoice item object")
-    def raw_json(self, obj: InvoiceItem) -> str:
-        return pretty_json(obj.raw)

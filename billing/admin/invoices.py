@@ -21,7 +21,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html_join
 
 from billing import gateway, invoice_editing, invoice_states
-from billing.admin.common import ReadOnlyAdmin, money_or_dash, pretty_json, run_per_object
+from billing.admin.common import (
+    ReadOnlyAdmin,
+    money_or_dash,
+    run_per_object,
+    stripe_object_display,
+)
 from billing.admin.invoice_forms import LineForm, RemoveLineForm
 from billing.models import Invoice
 from billing.money import format_money, to_major
@@ -115,9 +120,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
             or "—"
         )
 
-    @admin.display(description="Stripe invoice object")
-    def raw_json(self, obj: Invoice) -> str:
-        return pretty_json(obj.raw)
+    raw_json = stripe_object_display("Stripe invoice object")
 
     # Actions (from the list) and the same operations from an invoice's page
 
@@ -230,11 +233,23 @@ class InvoiceAdmin(ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, context)
 
     def _edit_lines(
-        self, request: HttpRequest, invoice: Invoice, edit: Callable[[], Any], done: str
+        self,
+        request: HttpRequest,
+        object_id: str,
+        make_form: Callable[[Invoice], forms.Form],
+        edit: Callable[[Invoice, dict[str, Any]], str],
     ) -> HttpResponse:
-        """Run a line edit (billing.invoice_editing) and say how it went."""
+        """What the three line views share: a draft the user may change in Stripe, a form
+        POSTed for it (a GET goes back to the invoice), then `edit(invoice, cleaned_data)`
+        (billing.invoice_editing), whose answer is the success message, or the error."""
+        invoice = self._invoice_for_stripe_change(request, object_id)
+        if request.method != "POST":
+            return HttpResponseRedirect(self._change_url(invoice))
+        form = make_form(invoice)
+        if not form.is_valid():
+            return self._form_errors(request, invoice, form)
         try:
-            edit()
+            done = edit(invoice, form.cleaned_data)
         except (gateway.GatewayError, invoice_editing.NotADraft, invoice_editing.NoSuchLine) as exc:
             messages.error(request, exc.message)
         else:
@@ -242,55 +257,41 @@ class InvoiceAdmin(ReadOnlyAdmin):
         return HttpResponseRedirect(self._change_url(invoice))
 
     def add_line_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        invoice = self._invoice_for_stripe_change(request, object_id)
-        if request.method != "POST":
-            return HttpResponseRedirect(self._change_url(invoice))
-        form = LineForm(request.POST, currency=invoice.currency, prefix="add")
-        if not form.is_valid():
-            return self._form_errors(request, invoice, form)
-        description = form.cleaned_data["description"]
+        def add(invoice: Invoice, data: dict[str, Any]) -> str:
+            invoice_editing.add_line(
+                invoice, description=data["description"], amount=data["amount"]
+            )
+            return f"Added “{data['description']}” to {invoice}."
+
         return self._edit_lines(
             request,
-            invoice,
-            lambda: invoice_editing.add_line(
-                invoice, description=description, amount=form.cleaned_data["amount"]
-            ),
-            f"Added “{description}” to {invoice}.",
+            object_id,
+            lambda invoice: LineForm(request.POST, currency=invoice.currency, prefix="add"),
+            add,
         )
 
     def update_line_view(self, request: HttpRequest, object_id: str, line_id: str) -> HttpResponse:
-        invoice = self._invoice_for_stripe_change(request, object_id)
-        if request.method != "POST":
-            return HttpResponseRedirect(self._change_url(invoice))
-        form = LineForm(request.POST, currency=invoice.currency, prefix=line_id)
-        if not form.is_valid():
-            return self._form_errors(request, invoice, form)
+        def update(invoice: Invoice, data: dict[str, Any]) -> str:
+            invoice_editing.update_line(
+                invoice, line_id, description=data["description"], amount=data["amount"]
+            )
+            return f"Updated a line of {invoice}."
+
         return self._edit_lines(
             request,
-            invoice,
-            lambda: invoice_editing.update_line(
-                invoice,
-                line_id,
-                description=form.cleaned_data["description"],
-                amount=form.cleaned_data["amount"],
-            ),
-            f"Updated a line of {invoice}.",
+            object_id,
+            lambda invoice: LineForm(request.POST, currency=invoice.currency, prefix=line_id),
+            update,
         )
 
     def remove_line_view(self, request: HttpRequest, object_id: str, line_id: str) -> HttpResponse:
-        invoice = self._invoice_for_stripe_change(request, object_id)
-        if request.method != "POST":
-            return HttpResponseRedirect(self._change_url(invoice))
-        form = RemoveLineForm(request.POST)
-        if not form.is_valid():
-            return self._form_errors(request, invoice, form)
-        behavior = form.cleaned_data["behavior"]
+        def remove(invoice: Invoice, data: dict[str, Any]) -> str:
+            invoice_editing.remove_line(invoice, line_id, data["behavior"])
+            back = " (back in the buyer's pending items)" if data["behavior"] == "unassign" else ""
+            return f"Removed a line from {invoice}{back}."
+
         return self._edit_lines(
-            request,
-            invoice,
-            lambda: invoice_editing.remove_line(invoice, line_id, behavior),
-            f"Removed a line from {invoice}"
-            + (" (back in the buyer's pending items)." if behavior == "unassign" else "."),
+            request, object_id, lambda invoice: RemoveLineForm(request.POST), remove
         )
 
     def _form_errors(

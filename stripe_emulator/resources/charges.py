@@ -27,6 +27,7 @@ from .balance import (
     stripe_fee,
 )
 from .currencies import bill_platform, convert, settlement_currency, wire_rate
+from .payment_methods import billing_details
 
 JSON = dict[str, Any]
 
@@ -248,20 +249,7 @@ def charge_object(
         "application_fee_amount": None,
         "authorization_code": "123456",
         "balance_transaction": None,
-        "billing_details": {
-            "address": {
-                "city": None,
-                "country": None,
-                "line1": None,
-                "line2": None,
-                "postal_code": "42424",
-                "state": None,
-            },
-            "email": None,
-            "name": None,
-            "phone": None,
-            "tax_id": None,
-        },
+        "billing_details": billing_details(postal_code="42424"),
         "calculated_statement_descriptor": "STOREFRONT",
         "captured": True,
         "created": now,

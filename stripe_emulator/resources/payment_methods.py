@@ -44,26 +44,32 @@ NO_PAYMENT_METHOD = (
 )
 
 
+def billing_details(postal_code: str | None = None) -> JSON:
+    """Stripe's `billing_details` of a test card, known but for the postal code: a payment
+    method carries it and a charge copies it."""
+    return {
+        "address": {
+            "city": None,
+            "country": None,
+            "line1": None,
+            "line2": None,
+            "postal_code": postal_code,
+            "state": None,
+        },
+        "email": None,
+        "name": None,
+        "phone": None,
+        "tax_id": None,
+    }
+
+
 def _new(state: State, owner: str, test_id: str, now: int) -> JSON:
     brand, last4, funding, decline = TEST_CARDS[test_id]
     method = {
         "id": state.new_id("pm"),
         "object": "payment_method",
         "allow_redisplay": "unspecified",
-        "billing_details": {
-            "address": {
-                "city": None,
-                "country": None,
-                "line1": None,
-                "line2": None,
-                "postal_code": None,
-                "state": None,
-            },
-            "email": None,
-            "name": None,
-            "phone": None,
-            "tax_id": None,
-        },
+        "billing_details": billing_details(),
         "card": {
             "brand": brand,
             "checks": {
@@ -100,6 +106,11 @@ def resolve(req: Request, method_id: str, param: str) -> JSON:
     """The stored payment method, or a new one for a test id (`pm_card_visa`)."""
     if method_id in TEST_CARDS:
         return _new(req.state, req.owner, method_id, req.now)
+    return _stored(req, method_id, param)
+
+
+def _stored(req: Request, method_id: str, param: str) -> JSON:
+    """The caller's stored payment method, or Stripe's "no such" error naming `param`."""
     method = req.state.find(method_id)
     if (
         method is None
@@ -126,13 +137,7 @@ def attach(req: Request, method: JSON, customer: JSON) -> JSON:
 
 def owned_by(req: Request, method_id: str, customer_id: str, param: str) -> JSON:
     """A payment method attached to this customer (what Stripe requires of a default)."""
-    method = req.state.find(method_id)
-    if (
-        method is None
-        or method.get("object") != "payment_method"
-        or req.state.owner_of(method_id) != req.owner
-    ):
-        raise no_such("PaymentMethod", method_id, param)
+    method = _stored(req, method_id, param)
     if method["customer"] != customer_id:
         raise invalid(
             f"The customer does not have a payment method with the ID {method_id}. The payment "

@@ -17,6 +17,7 @@ from billing.models import (
 )
 from tests.api import contract
 from tests.api.conftest import assert_error, assert_ok, local_connect
+from tests.billing_fixtures import plan_invoice
 
 LISTS = ["/billing/transactions", "/billing/payouts", "/billing/invoices", "/billing/pending-invoice-items"]  # fmt: skip
 BASE_TIME = datetime(2026, 5, 1, tzinfo=UTC)
@@ -214,11 +215,9 @@ def test_lists_of_a_real_account_synced_from_the_emulator_match_the_contract(
     buyer = invoicing.buyer_for(seller, reference="globex", name="Globex", email="ap@globex.test")
     seller.billing_account.change_fee_schedule(platform_fee_percent="12.5", default_net_days=30)
     for month in range(2):
-        invoicing.record_usage(
-            seller, buyer, usage_id=f"m{month}", kind=ItemKind.PLAN_COST,
-            description=f"Plan, month {month}", currency="usd", amount=500_000,
-        )  # fmt: skip
-        [invoice] = invoicing.run_billing(seller).invoices
+        invoice = plan_invoice(
+            seller, buyer, 500_000, usage_id=f"m{month}", description=f"Plan, month {month}"
+        )
         emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
         emulated_stripe.advance(days=5)
     invoicing.record_usage(

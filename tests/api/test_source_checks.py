@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from storefront import agents
 from storefront.models import InventorySource, SourceCheck
+from tests.local_http import QuietHandler, serve_in_background
 
 from .test_storefront_api import SOURCES, a_source, data, error
 from .test_storefront_api import parent_api as parent_api  # noqa: F401 - a fixture
@@ -28,7 +27,7 @@ class StandInAgent:
         self.redirect_to: str | None = None
         agent = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
                 agent.requests.append(
@@ -53,15 +52,10 @@ class StandInAgent:
                 self.end_headers()
                 self.wfile.write(body.encode())
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mcp"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.server, base_url = serve_in_background(Handler)
+        self.url = f"{base_url}/mcp"
 
     def __enter__(self) -> StandInAgent:
-        self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,8 @@ import stripe
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.common import free_port, onboarded_express_account, setup_django  # noqa: E402
+
 parser = argparse.ArgumentParser()
 parser.add_argument("--transactions", type=int, default=100_000)
 parser.add_argument("--small", action="store_true", help="5,000 transactions")
@@ -47,17 +48,9 @@ ARGS = parser.parse_args()
 if ARGS.small:
     ARGS.transactions = 5_000
 WORKDIR = Path(tempfile.mkdtemp(prefix="storefront-backfill-"))
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="storefront.settings",
-    DATABASE_URL=f"sqlite:///{WORKDIR}/bench.sqlite3",
-    DJANGO_DEBUG="1",
-    DJANGO_ALLOWED_HOSTS="testserver",
-    STRIPE_SECRET_KEY="sk_test_bench",
+setup_django(
+    f"sqlite:///{WORKDIR}/bench.sqlite3", DJANGO_DEBUG="1", STRIPE_SECRET_KEY="sk_test_bench"
 )
-
-import django  # noqa: E402
-
-django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -80,35 +73,11 @@ class OutOfTime(Exception):
     pass
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def seed(path: Path, count: int) -> str:
     """A state file holding one onboarded account with `count` balance transactions."""
     server = EmulatorServer("127.0.0.1", 0, path, deliver_in_background=False).start()
     client = stripe.StripeClient(KEY, base_addresses={"api": server.base_url})
-    account = client.v1.accounts.create(
-        {
-            "country": "US",
-            "controller": {
-                "stripe_dashboard": {"type": "express"},
-                "fees": {"payer": "application"},
-                "losses": {"payments": "application"},
-            },
-            "capabilities": {
-                "card_payments": {"requested": True},
-                "transfers": {"requested": True},
-            },
-        }
-    )
-    requests.post(
-        f"{server.base_url}/_emulator/accounts/{account.id}/onboarding",
-        json={"action": "complete"},
-        timeout=30,
-    ).raise_for_status()
+    account_id = onboarded_express_account(client, server.base_url)
     state = server.state
     with state.lock:
         now = state.now()
@@ -119,13 +88,13 @@ def seed(path: Path, count: int) -> str:
             fee_details = [{"amount": fee, "application": None, "currency": "usd",
                             "description": "Application fee", "type": "application_fee"}]  # fmt: skip
             balance.add_transaction(
-                state, account.id, amount=1_000 + n % 9_000, currency="usd", type_="charge",
+                state, account_id, amount=1_000 + n % 9_000, currency="usd", type_="charge",
                 source=None, description=f"Bench charge {n}", fee_details=fee_details,
                 available_on=available_on,
             )  # fmt: skip
         state.touch()
     server.stop()
-    return account.id
+    return account_id
 
 
 def start_emulator(checkout: Path, state_file: Path) -> tuple[subprocess.Popen, str]:

@@ -9,10 +9,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from tests.benchmarks.common import (  # noqa: E402
+    create_scratch_database,
+    drop_scratch_database,
+    setup_django,
+)
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--small", action="store_true")
@@ -27,26 +32,10 @@ ARGS = parser.parse_args()
 WORKDIR = tempfile.mkdtemp(prefix="storefront-bench-")
 SCRATCH_DB = f"storefront_bench_{os.getpid()}"
 if ARGS.postgres:
-    import psycopg
-
-    with psycopg.connect(
-        ARGS.postgres.replace("postgres://", "postgresql://"), autocommit=True
-    ) as pg:
-        pg.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
-    DATABASE = urlsplit(ARGS.postgres)._replace(path=f"/{SCRATCH_DB}").geturl()
+    DATABASE = create_scratch_database(ARGS.postgres, SCRATCH_DB)
 else:
     DATABASE = f"sqlite:///{WORKDIR}/bench.sqlite3"
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="storefront.settings",
-    DATABASE_URL=DATABASE,
-    DJANGO_DEBUG="1",
-    STRIPE_WEBHOOK_SECRET="whsec_bench",
-    DJANGO_ALLOWED_HOSTS="testserver",
-)
-
-import django  # noqa: E402
-
-django.setup()
+setup_django(DATABASE, DJANGO_DEBUG="1", STRIPE_WEBHOOK_SECRET="whsec_bench")
 
 
 from django.core.management import call_command  # noqa: E402
@@ -285,7 +274,4 @@ if __name__ == "__main__":
     finally:
         if ARGS.postgres:
             connections.close_all()
-            with psycopg.connect(
-                ARGS.postgres.replace("postgres://", "postgresql://"), autocommit=True
-            ) as pg:
-                pg.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}"')
+            drop_scratch_database(ARGS.postgres, SCRATCH_DB)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import statistics
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.common import setup_django  # noqa: E402
+
 parser = argparse.ArgumentParser()
 parser.add_argument("--rounds", type=int, default=7)
 parser.add_argument("--per-round", type=int, default=40, help="requests per page per round")
@@ -32,9 +33,8 @@ parser.add_argument("--show-queries", action="store_true", help="print each page
 parser.add_argument("--only", help="one page to measure besides healthz (e.g. overview)")
 ARGS = parser.parse_args()
 WORKDIR = tempfile.mkdtemp(prefix="storefront-bench-pages-")
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="storefront.settings",
-    DATABASE_URL=f"sqlite:///{WORKDIR}/bench.sqlite3",
+setup_django(
+    f"sqlite:///{WORKDIR}/bench.sqlite3",
     DJANGO_DEBUG="0",
     DJANGO_SECRET_KEY="bench-secret-key-bench-secret-key-bench-secret-key",
     DJANGO_SECURE_COOKIES="0",
@@ -42,14 +42,9 @@ os.environ.update(
     STRIPE_SECRET_KEY="sk_test_bench",
     STRIPE_PUBLISHABLE_KEY="pk_test_bench",
     STRIPE_API_BASE="http://127.0.0.1:9",
-    DJANGO_ALLOWED_HOSTS="testserver",
     DJANGO_CACHE_BACKEND="django.core.cache.backends.locmem.LocMemCache",
     LOG_LEVEL="ERROR",
 )
-
-import django  # noqa: E402
-
-django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -168,24 +163,24 @@ def main() -> None:
         response = client.get(path)
         assert response.status_code == 200, (name, response.status_code, response.content[:300])
 
+    def query_counts(show: bool) -> dict[str, int]:
+        # Each page's queries on a warm second request (the first fills caches).
+        counts = {}
+        for name in pages:
+            get(name)
+            with CaptureQueriesContext(connection) as queries:
+                get(name)
+            counts[name] = len(queries)
+            if show:
+                print(f"== {name}")
+                for query in queries.captured_queries:
+                    print("  ", query["sql"][:220])
+        return counts
+
     add_ledger(connect, 0, 100)
-    small = {}
-    for name in pages:
-        get(name)
-        with CaptureQueriesContext(connection) as queries:
-            get(name)
-        small[name] = len(queries)
+    small = query_counts(show=False)
     add_ledger(connect, 100, ARGS.rows - 100)
-    large = {}
-    for name in pages:
-        get(name)
-        with CaptureQueriesContext(connection) as queries:
-            get(name)
-        large[name] = len(queries)
-        if ARGS.show_queries:
-            print(f"== {name}")
-            for query in queries.captured_queries:
-                print("  ", query["sql"][:220])
+    large = query_counts(show=ARGS.show_queries)
 
     profile = cProfile.Profile() if ARGS.profile else None
     rates: dict[str, list[float]] = {name: [] for name in pages}

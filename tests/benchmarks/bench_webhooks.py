@@ -26,7 +26,6 @@ import hmac
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,6 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import requests
 import stripe
@@ -43,6 +41,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from stripe_emulator import EmulatorServer  # noqa: E402
+from tests.benchmarks.common import (  # noqa: E402
+    create_scratch_database,
+    drop_scratch_database,
+    free_port,
+    onboarded_express_account,
+)
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--events", type=int, default=600)
@@ -59,12 +63,6 @@ KEY = "sk_test_bench"
 PYTHON = sys.executable
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def sign(payload: bytes) -> str:
     timestamp = int(time.time())
     digest = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
@@ -73,33 +71,17 @@ def sign(payload: bytes) -> str:
 
 def make_events(emulator: EmulatorServer, count: int) -> tuple[str, list[bytes]]:
     client = stripe.StripeClient(KEY, base_addresses={"api": emulator.base_url})
-    account = client.v1.accounts.create(
-        {
-            "country": "US",
-            "controller": {
-                "stripe_dashboard": {"type": "express"},
-                "fees": {"payer": "application"},
-                "losses": {"payments": "application"},
-            },
-            "capabilities": {
-                "card_payments": {"requested": True},
-                "transfers": {"requested": True},
-            },
-        }
-    )
+    account_id = onboarded_express_account(client, emulator.base_url)
     control = f"{emulator.base_url}/_emulator"
-    requests.post(
-        f"{control}/accounts/{account.id}/onboarding", json={"action": "complete"}, timeout=30
-    ).raise_for_status()
     for n in range(count // 2):
         requests.post(
             f"{control}/charges",
-            json={"account": account.id, "amount": 2_000 + n, "application_fee_amount": 200},
+            json={"account": account_id, "amount": 2_000 + n, "application_fee_amount": 200},
             timeout=30,
         ).raise_for_status()
     listed = [
         *client.v1.events.list(
-            {"type": "charge.succeeded", "limit": 100}, {"stripe_account": account.id}
+            {"type": "charge.succeeded", "limit": 100}, {"stripe_account": account_id}
         ).auto_paging_iter(),
         *client.v1.events.list(
             {"type": "application_fee.created", "limit": 100}
@@ -107,7 +89,7 @@ def make_events(emulator: EmulatorServer, count: int) -> tuple[str, list[bytes]]
     ]
     # Oldest first, the two kinds interleaved as Stripe sends them.
     listed.sort(key=lambda e: (e.created, e.id))
-    return account.id, [
+    return account_id, [
         json.dumps(e.to_dict(recursive=True, for_json=True)).encode() for e in listed
     ]
 
@@ -119,13 +101,7 @@ class App:
         self.name, self.checkout = name, checkout
         self.scratch = f"bench_webhooks_{name}_{os.getpid()}"
         if ARGS.postgres:
-            import psycopg
-
-            with psycopg.connect(
-                ARGS.postgres.replace("postgres://", "postgresql://"), autocommit=True
-            ) as pg:
-                pg.execute(f'CREATE DATABASE "{self.scratch}"')
-            database = urlsplit(ARGS.postgres)._replace(path=f"/{self.scratch}").geturl()
+            database = create_scratch_database(ARGS.postgres, self.scratch)
         else:
             database = f"sqlite:///{workdir}/{name}.sqlite3"
         self.env = {
@@ -231,12 +207,7 @@ class App:
             self.gunicorn.terminate()
             self.gunicorn.wait(timeout=60)
         if ARGS.postgres:
-            import psycopg
-
-            with psycopg.connect(
-                ARGS.postgres.replace("postgres://", "postgresql://"), autocommit=True
-            ) as pg:
-                pg.execute(f'DROP DATABASE IF EXISTS "{self.scratch}" WITH (FORCE)')
+            drop_scratch_database(ARGS.postgres, self.scratch)
 
 
 def main() -> None:

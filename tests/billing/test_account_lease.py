@@ -8,11 +8,11 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from billing import account_lease, tasks, webhooks
 from billing.models import AccountLease, WebhookEvent, WebhookEventStatus
+from tests.concurrency import in_threads
 from tests.rq_worker import rq_mode
 
 pytestmark = pytest.mark.django_db
@@ -56,24 +56,17 @@ def test_concurrent_workers_never_work_on_one_account_at_the_same_time():
     guard = threading.Lock()
 
     def worker() -> None:
-        try:
-            for _ in range(5):
-                with account_lease.hold("acct_busy"):
-                    with guard:
-                        inside[0] += 1
-                        overlaps.append(inside[0])
-                    time.sleep(0.01)
-                    with guard:
-                        inside[0] -= 1
-            done.append(True)
-        finally:
-            connection.close()
+        for _ in range(5):
+            with account_lease.hold("acct_busy"):
+                with guard:
+                    inside[0] += 1
+                    overlaps.append(inside[0])
+                time.sleep(0.01)
+                with guard:
+                    inside[0] -= 1
+        done.append(True)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    in_threads(*[worker] * 4, timeout=60)
     assert len(done) == 4
     assert max(overlaps) == 1, "two workers held the account at once"
 

@@ -13,12 +13,12 @@ from billing.models import (
     BillingAccount,
     ConnectAccount,
     Invoice,
-    ItemKind,
     OnboardingStatus,
     WebhookEvent,
     WebhookEventStatus,
 )
 from billing.status import derive_onboarding_status
+from tests.billing_fixtures import record_plan
 from tests.factories import make_customer, make_user
 
 
@@ -139,10 +139,7 @@ def test_a_stripe_outage_during_refresh_is_a_message_not_a_500(
 def test_resync_mirror_backfills_the_accounts_data(admin_client, seller, settings):
     settings.STRIPE_SYNC_REQUESTS_PER_SECOND = 1_000_000
     buyer = invoicing.buyer_for(seller, reference="b1", name="Acme")
-    invoicing.record_usage(
-        seller, buyer, usage_id="u1", kind=ItemKind.PLAN_COST, description="Plan",
-        currency="usd", amount=10_000,
-    )  # fmt: skip
+    record_plan(seller, buyer, 10_000)
     invoicing.run_billing(seller)
     Invoice.objects.all().delete()
     response = run_action(admin_client, "connectaccount", "resync_mirror", [seller])

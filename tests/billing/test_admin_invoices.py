@@ -8,6 +8,7 @@ from django.contrib.messages import get_messages
 
 from billing import gateway, invoicing, mirror
 from billing.models import Invoice, InvoiceItem
+from tests.billing_fixtures import record_plan
 from tests.factories import make_user
 
 
@@ -309,18 +310,10 @@ def test_invoice_operations_need_the_change_permission(client_as, draft, stripe_
 
 
 def test_staff_invoice_a_buyer_now_as_a_manual_invoice(admin_client, seller, stripe_client):
-    from billing.models import Buyer, ItemKind
+    from billing.models import Buyer
 
     buyer = invoicing.buyer_for(seller, reference="now", name="Urgent Buyer")
-    invoicing.record_usage(
-        seller,
-        buyer,
-        usage_id="n1",
-        kind=ItemKind.PLAN_COST,
-        description="Setup fee",
-        currency="usd",
-        amount=25_000,
-    )
+    record_plan(seller, buyer, 25_000, usage_id="n1", description="Setup fee")
     response = admin_client.post(
         "/admin/billing/buyer/",
         {"action": "invoice_now", "_selected_action": [buyer.pk]},

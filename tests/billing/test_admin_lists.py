@@ -18,6 +18,7 @@ from billing.models import (
     PlatformDefaultFeeSchedule,
     WebhookEvent,
 )
+from tests.billing_fixtures import plan_invoice
 
 
 @pytest.fixture
@@ -28,11 +29,7 @@ def populated(seller, emulated_stripe, settings):
         platform_fee_percent="10", fees=[], currency="USD", default_net_days=30
     )
     buyer = invoicing.buyer_for(seller, reference="b1", name="Acme Agency")
-    invoicing.record_usage(
-        seller, buyer, usage_id="u1", kind=ItemKind.PLAN_COST, description="Plan",
-        currency="usd", amount=100_000,
-    )  # fmt: skip
-    [invoice] = invoicing.run_billing(seller).invoices
+    invoice = plan_invoice(seller, buyer, 100_000)
     emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
     emulated_stripe.advance(days=7)
     invoicing.record_usage(
@@ -179,3 +176,24 @@ def test_mirror_pages_are_read_only(admin_client, populated):
         admin_client.get(f"/admin/billing/payout/{Payout.objects.first().pk}/delete/").status_code
         == 403
     )
+
+
+@pytest.mark.parametrize(
+    ("model", "label"),
+    [
+        (BalanceTransaction, "Stripe balance transaction object"),
+        (Payout, "Stripe payout object"),
+        (InvoiceItem, "Stripe invoice item object"),
+        (Invoice, "Stripe invoice object"),
+        (ConnectAccount, "Stripe account object"),
+    ],
+)
+def test_a_mirror_page_shows_the_stripe_object_under_its_own_name(
+    admin_client, populated, model, label
+):
+    obj = model._default_manager.first()
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    body = admin_client.get(url).content.decode()
+    assert label in body
+    assert '<pre class="raw-json">{' in body and f"&quot;id&quot;: &quot;{obj.stripe_id}" in body

@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.utils import timezone
 
 from billing import fees, gateway, invoicing, mirror, onboarding, webhooks
@@ -35,6 +35,7 @@ from billing.models import (
 )
 from storefront import access
 from storefront.models import Role
+from tests.concurrency import in_threads
 from tests.factories import make_customer, make_member
 
 SECRET = "whsec_chaos"
@@ -54,25 +55,6 @@ def persist(action: Callable[[], T], *, seconds: float = 120) -> T:
             if time.monotonic() > give_up:
                 raise AssertionError(f"Still failing after {seconds} s: {exc}") from exc
             time.sleep(0.1)
-
-
-def in_threads(*targets: Callable[[], None]) -> None:
-    errors: list[BaseException] = []
-
-    def run(target: Callable[[], None]) -> None:
-        try:
-            target()
-        except BaseException as exc:  # reported below, in the test's thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    assert not errors, errors
 
 
 class Chaos:

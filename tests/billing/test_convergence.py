@@ -14,7 +14,6 @@ from billing.models import (
     BillingAccount,
     ConnectAccount,
     Invoice,
-    ItemKind,
     OnboardingStatus,
     Payout,
     WebhookEvent,
@@ -22,6 +21,7 @@ from billing.models import (
 )
 from tests.billing.conftest import post_event
 from tests.billing.test_webhooks import emulator_events
+from tests.billing_fixtures import plan_invoice, record_plan
 
 
 @pytest.fixture
@@ -107,11 +107,7 @@ def test_reconciliation_repairs_a_mirror_whose_events_were_all_lost(busy_seller,
     """No webhook ever arrived: the account was restricted, invoices paid, payouts landed.
     One reconciliation brings status, payouts, invoices, transactions and balance in line."""
     buyer = invoicing.buyer_for(busy_seller, reference="late", name="Late Buyer")
-    invoicing.record_usage(
-        busy_seller, buyer, usage_id="late", kind=ItemKind.PLAN_COST,
-        description="Plan", currency="usd", amount=40_000,
-    )  # fmt: skip
-    [invoice] = invoicing.run_billing(busy_seller).invoices
+    invoice = plan_invoice(busy_seller, buyer, 40_000, usage_id="late")
     emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
     emulated_stripe.advance(days=5)
     emulated_stripe.complete_onboarding(busy_seller.stripe_id, "restrict")
@@ -172,10 +168,7 @@ def test_the_billing_run_carries_on_past_an_accounts_unexpected_failure(
 ):
     """A bug (not a Stripe error) in one account's run is logged; the others still bill."""
     buyer = invoicing.buyer_for(seller, reference="b", name="Buyer")
-    invoicing.record_usage(
-        seller, buyer, usage_id="u", kind=ItemKind.PLAN_COST,
-        description="Plan", currency="usd", amount=5_000,
-    )  # fmt: skip
+    record_plan(seller, buyer, 5_000, usage_id="u")
     real_run = invoicing.run_billing
 
     def run_or_break(connect):

@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from billing import fees, gateway, invoicing, mirror
-from billing.models import ConnectAccount, Invoice, InvoiceItem, ItemKind, Payout
+from billing.models import ConnectAccount, Invoice, InvoiceItem, Payout
+from tests.billing_fixtures import record_plan
 
 
 @pytest.fixture
@@ -20,10 +21,7 @@ def buyer(seller):
 
 
 def plan(seller, buyer, usage_id: str, amount: int) -> InvoiceItem:
-    return invoicing.record_usage(
-        seller, buyer, usage_id=usage_id, kind=ItemKind.PLAN_COST,
-        description=f"Plan {usage_id}", currency="usd", amount=amount,
-    )  # fmt: skip
+    return record_plan(seller, buyer, amount, usage_id=usage_id, description=f"Plan {usage_id}")
 
 
 def test_usage_recorded_while_a_run_lists_items_is_invoiced_with_its_fee(

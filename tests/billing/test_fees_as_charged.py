@@ -11,8 +11,9 @@ from decimal import Decimal
 import pytest
 
 from billing import dashboard, invoicing, mirror, onboarding
-from billing.models import PLATFORM_DEFAULT, BalanceTransaction, BillingAccount, ItemKind
+from billing.models import PLATFORM_DEFAULT, BalanceTransaction, BillingAccount
 from storefront import access
+from tests.billing_fixtures import plan_invoice
 
 FAST = mirror.Throttle(1_000_000, sleep=lambda s: None)
 
@@ -23,12 +24,7 @@ def buyer(seller):
 
 
 def invoice_for(seller, buyer, usage_id, amount):
-    invoicing.record_usage(
-        seller, buyer, usage_id=usage_id, kind=ItemKind.PLAN_COST,
-        description="Storefront plan", currency="usd", amount=amount,
-    )  # fmt: skip
-    [invoice] = invoicing.run_billing(seller).invoices
-    return invoice
+    return plan_invoice(seller, buyer, amount, usage_id=usage_id, description="Storefront plan")
 
 
 def test_an_invoice_paid_after_the_schedule_changed_is_charged_and_shown_as_priced(

@@ -8,17 +8,13 @@ paying charge, so refunds and disputes could not find their invoice."""
 from __future__ import annotations
 
 from billing import gateway, invoicing, mirror
-from billing.models import Invoice, ItemKind
+from billing.models import Invoice
+from tests.billing_fixtures import plan_invoice
 
 
 def _issued(seller) -> Invoice:
     buyer = invoicing.buyer_for(seller, reference="acme", name="Acme Corp")
-    invoicing.record_usage(
-        seller, buyer, usage_id="u1", kind=ItemKind.PLAN_COST, description="Plan",
-        currency="usd", amount=20_000,
-    )  # fmt: skip
-    [invoice] = invoicing.run_billing(seller).invoices
-    return invoice
+    return plan_invoice(seller, buyer, 20_000)
 
 
 def test_the_mirror_learns_the_paying_charge_and_keeps_it(seller, emulated_stripe, stripe_client):

@@ -12,7 +12,8 @@ from stripe._balance_transaction import BalanceTransaction as StripeBalanceTrans
 
 from billing import invoicing, mirror
 from billing.ledger import KINDS, TYPE_NAMES, type_name
-from billing.models import BalanceTransaction, ItemKind, Payout
+from billing.models import BalanceTransaction, Payout
+from tests.billing_fixtures import plan_invoice
 
 
 def _stripe_types() -> tuple[str, ...]:
@@ -64,11 +65,7 @@ def eventful(busy_seller, emulated_stripe, stripe_client):
     emulated_stripe.control("POST", f"charges/{charges[1].id}/dispute", reason="fraudulent")
     # Fresh money for a payout, which the bank then returns.
     buyer = invoicing.buyer_for(busy_seller, reference="b1", name="Acme")
-    invoicing.record_usage(
-        busy_seller, buyer, usage_id="late", kind=ItemKind.PLAN_COST, description="Plan, late",
-        currency="usd", amount=250_000,
-    )  # fmt: skip
-    [invoice] = invoicing.run_billing(busy_seller).invoices
+    invoice = plan_invoice(busy_seller, buyer, 250_000, usage_id="late", description="Plan, late")
     emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
     emulated_stripe.control(
         "POST", f"accounts/{busy_seller.stripe_id}/payouts", fail_next="account_closed"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
 
 from billing import onboarding
 from billing.models import BillingAccount, ConnectAccount, OnboardingStatus
 from billing.resolution import resolve_billing
 from storefront import access
+from tests.concurrency import in_threads
 
 
 def acting(user, customer):
@@ -78,24 +78,14 @@ def test_unsupported_countries_are_refused_before_calling_stripe(
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_requests_make_one_account_and_one_row(cast, emulated_stripe, stripe_client):
     who = acting(cast.parent_owner, cast.parent)
-    results, errors = [], []
+    results = []
     barrier = threading.Barrier(2)
 
-    def provision():
-        try:
-            barrier.wait()
-            results.append(onboarding.provision(who)[0].stripe_id)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def provision() -> None:
+        barrier.wait()
+        results.append(onboarding.provision(who)[0].stripe_id)
 
-    threads = [threading.Thread(target=provision) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    in_threads(provision, provision)
     assert len(set(results)) == 1
     assert ConnectAccount.objects.count() == 1
     assert BillingAccount.objects.count() == 1

@@ -13,11 +13,11 @@ from billing.models import (
     ConnectAccount,
     Dispute,
     Invoice,
-    ItemKind,
     WebhookEvent,
     WebhookEventStatus,
 )
 from tests.billing.conftest import post_event
+from tests.billing_fixtures import plan_invoice
 
 
 def _events(stripe_client, account: str | None) -> list[dict]:
@@ -58,11 +58,7 @@ def deliver(seller, stripe_client, webhook_secret, django_capture_on_commit_call
 def _paid_invoice(seller: ConnectAccount, emulated_stripe, amount: int = 50_000) -> Invoice:
     seller.billing_account.change_fee_schedule(platform_fee_percent="10")
     buyer = invoicing.buyer_for(seller, reference="acme", name="Acme Corp")
-    invoicing.record_usage(
-        seller, buyer, usage_id="u1", kind=ItemKind.PLAN_COST, description="Plan",
-        currency="usd", amount=amount,
-    )  # fmt: skip
-    [invoice] = invoicing.run_billing(seller).invoices
+    invoice = plan_invoice(seller, buyer, amount)
     paid = emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
     # Known to Stripe now; our mirror learns it from the events (delivered by each test).
     invoice.charge_stripe_id = paid["payments"]["data"][-1]["payment"]["charge"]
@@ -269,11 +265,7 @@ def test_a_declined_payment_is_recorded_and_shown_until_the_invoice_is_paid(
 ):
     seller.billing_account.change_fee_schedule(platform_fee_percent="10")
     buyer = invoicing.buyer_for(seller, reference="acme", name="Acme Corp")
-    invoicing.record_usage(
-        seller, buyer, usage_id="u1", kind=ItemKind.PLAN_COST, description="Plan",
-        currency="usd", amount=50_000,
-    )  # fmt: skip
-    [invoice] = invoicing.run_billing(seller).invoices
+    invoice = plan_invoice(seller, buyer, 50_000)
     emulated_stripe.control(
         "POST", f"invoices/{invoice.stripe_id}/pay", decline_code="insufficient_funds"
     )

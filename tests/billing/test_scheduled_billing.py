@@ -7,8 +7,9 @@ import pytest
 from django.core.management import call_command
 
 from billing import invoicing
-from billing.models import Invoice, ItemKind
+from billing.models import Invoice
 from billing.tasks import next_billing_run, run_billing_for_all_accounts
+from tests.billing_fixtures import record_plan
 from tests.rq_worker import rq_mode
 
 
@@ -26,15 +27,7 @@ def test_the_next_run_is_the_coming_2am_utc():
 
 def test_the_scheduled_run_invoices_every_enabled_account(seller):
     buyer = invoicing.buyer_for(seller, reference="b", name="Buyer")
-    invoicing.record_usage(
-        seller,
-        buyer,
-        usage_id="u",
-        kind=ItemKind.PLAN_COST,
-        description="Plan",
-        currency="usd",
-        amount=5_000,
-    )
+    record_plan(seller, buyer, 5_000, usage_id="u")
     assert run_billing_for_all_accounts.call(reschedule=False) == 1
     assert Invoice.objects.get().status == "open"
 

@@ -9,7 +9,7 @@ from django.test import Client
 
 from billing import webhooks
 from billing.models import ConnectAccount, OnboardingStatus, WebhookEvent, WebhookEventStatus
-from tests.billing.conftest import post_event, sign
+from tests.billing.conftest import post_event, post_payload, sign
 
 
 def emulator_events(stripe_client, type_: str, account: str) -> list[dict]:
@@ -35,12 +35,7 @@ def test_a_missing_signature_is_refused_and_nothing_stored(client, db):
 
 def test_a_wrong_signature_is_refused_and_nothing_stored(client, db):
     payload = json.dumps({"id": "evt_1", "type": "account.updated", "created": 1}).encode()
-    response = client.post(
-        "/webhooks/stripe/",
-        data=payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=sign(payload, "whsec_someone_else"),
-    )
+    response = post_payload(client, payload, sign(payload, "whsec_someone_else"))
     assert response.status_code == 400
     assert not WebhookEvent.objects.exists()
 
@@ -49,44 +44,27 @@ def test_the_platform_endpoints_secret_is_accepted_too(client, db, settings):
     """Stripe signs platform events (application_fee.*) with the platform endpoint's secret."""
     settings.STRIPE_PLATFORM_WEBHOOK_SECRET = "whsec_platform_endpoint"
     payload = json.dumps({"id": "evt_fee", "type": "application_fee.refunded", "created": 1})
-    response = client.post(
-        "/webhooks/stripe/",
-        data=payload.encode(),
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=sign(payload.encode(), "whsec_platform_endpoint"),
+    response = post_payload(
+        client, payload.encode(), sign(payload.encode(), "whsec_platform_endpoint")
     )
     assert response.status_code == 200
     assert WebhookEvent.objects.filter(stripe_id="evt_fee").exists()
     # Neither secret: refused.
-    response = client.post(
-        "/webhooks/stripe/",
-        data=payload.replace("evt_fee", "evt_other").encode(),
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=sign(payload.replace("evt_fee", "evt_other").encode(), "whsec_x"),
-    )
+    other = payload.replace("evt_fee", "evt_other").encode()
+    response = post_payload(client, other, sign(other, "whsec_x"))
     assert response.status_code == 400
 
 
 def test_a_tampered_body_is_refused(client, db):
     payload = json.dumps({"id": "evt_1", "type": "account.updated", "created": 1}).encode()
     header = sign(payload)
-    response = client.post(
-        "/webhooks/stripe/",
-        data=payload.replace(b"evt_1", b"evt_2"),
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=header,
-    )
+    response = post_payload(client, payload.replace(b"evt_1", b"evt_2"), header)
     assert response.status_code == 400
 
 
 def test_an_old_signature_is_refused(client, db):
     payload = json.dumps({"id": "evt_1", "type": "account.updated", "created": 1}).encode()
-    response = client.post(
-        "/webhooks/stripe/",
-        data=payload,
-        content_type="application/json",
-        HTTP_STRIPE_SIGNATURE=sign(payload, timestamp=1_000_000_000),
-    )
+    response = post_payload(client, payload, sign(payload, timestamp=1_000_000_000))
     assert response.status_code == 400
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.local_http import QuietHandler, serve_in_background
 from tests.stripe_emulator.helpers import express_account
 
 pytestmark = pytest.mark.browser
@@ -45,7 +44,7 @@ class PageServer:
         self.html = ""
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 body = server.html.encode()
                 self.send_response(200)
@@ -54,14 +53,8 @@ class PageServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.httpd, base_url = serve_in_background(Handler)
+        self.url = f"{base_url}/"
 
 
 @pytest.fixture

@@ -17,6 +17,12 @@ from storefront.models import (
 from tests.factories import make_customer
 
 
+@pytest.fixture
+def storefront(db) -> Storefront:
+    """A new customer's storefront: pending, with no sources."""
+    return Storefront.objects.for_customer(make_customer())
+
+
 def add_source(storefront, **fields):
     fields.setdefault("name", "CTV Agent")
     fields.setdefault("endpoint_url", "https://agent.example.com/mcp")
@@ -59,16 +65,14 @@ def test_platform_ids_stay_unique_and_well_formed(db):
 
 
 @pytest.mark.parametrize("platform_id", ["a", "-abc", "abc-", "Abc", "a_b", "x" * 101])
-def test_a_malformed_platform_id_is_refused(db, platform_id):
-    storefront = Storefront.objects.for_customer(make_customer())
+def test_a_malformed_platform_id_is_refused(storefront, platform_id):
     storefront.platform_id = platform_id
     with pytest.raises(ValidationError) as exc:
         storefront.full_clean()
     assert "platform_id" in exc.value.message_dict
 
 
-def test_a_storefront_without_a_currency_cannot_be_activated(db):
-    storefront = Storefront.objects.for_customer(make_customer())
+def test_a_storefront_without_a_currency_cannot_be_activated(storefront):
     add_source(storefront)
     with pytest.raises(ActivationBlocked) as exc:
         storefront.activate()
@@ -78,8 +82,7 @@ def test_a_storefront_without_a_currency_cannot_be_activated(db):
     assert storefront.status == StorefrontStatus.PENDING
 
 
-def test_activation_re_evaluates_readiness_at_that_moment(db):
-    storefront = Storefront.objects.for_customer(make_customer())
+def test_activation_re_evaluates_readiness_at_that_moment(storefront):
     source = add_source(storefront)
     storefront.set_default_currency("USD")
     source.transition_to(SourceStatus.DISABLED)
@@ -92,8 +95,7 @@ def test_activation_re_evaluates_readiness_at_that_moment(db):
     assert storefront.activated_at is not None
 
 
-def test_a_storefront_disables_and_reactivates_but_never_returns_to_pending(db):
-    storefront = Storefront.objects.for_customer(make_customer())
+def test_a_storefront_disables_and_reactivates_but_never_returns_to_pending(storefront):
     add_source(storefront)
     storefront.set_default_currency("EUR")
     storefront.change_status("DISABLED")
@@ -104,8 +106,7 @@ def test_a_storefront_disables_and_reactivates_but_never_returns_to_pending(db):
     assert storefront.status == StorefrontStatus.ACTIVE
 
 
-def test_a_currency_must_be_uppercase_iso_4217(db):
-    storefront = Storefront.objects.for_customer(make_customer())
+def test_a_currency_must_be_uppercase_iso_4217(storefront):
     for code in ("usd", "US", "ZZZ"):
         with pytest.raises(ValidationError):
             storefront.set_default_currency(code)
@@ -114,8 +115,7 @@ def test_a_currency_must_be_uppercase_iso_4217(db):
     assert storefront.default_currency == "JPY"
 
 
-def test_source_id_defaults_to_the_slugified_name_and_is_unique_per_storefront(db):
-    storefront = Storefront.objects.for_customer(make_customer())
+def test_source_id_defaults_to_the_slugified_name_and_is_unique_per_storefront(storefront):
     other = Storefront.objects.for_customer(make_customer())
     source = add_source(storefront, name="Premium CTV / Sales")
     assert source.source_id == "premium-ctv-sales"
@@ -126,8 +126,7 @@ def test_source_id_defaults_to_the_slugified_name_and_is_unique_per_storefront(d
     assert add_source(other, name="Premium CTV Sales").source_id == "premium-ctv-sales"
 
 
-def test_no_auth_sources_start_active_others_pending_until_credentials(db):
-    storefront = Storefront.objects.for_customer(make_customer())
+def test_no_auth_sources_start_active_others_pending_until_credentials(storefront):
     assert add_source(storefront, name="Open").status == SourceStatus.ACTIVE
     keyed = add_source(storefront, name="Keyed", authentication_type="API_KEY")
     assert (keyed.status, keyed.auth_configured) == (SourceStatus.PENDING, False)
@@ -162,8 +161,7 @@ def test_no_auth_sources_start_active_others_pending_until_credentials(db):
         ("ACTIVE", "RETIRED", False),
     ],
 )
-def test_the_source_lifecycle(db, start, target, allowed):
-    storefront = Storefront.objects.for_customer(make_customer())
+def test_the_source_lifecycle(storefront, start, target, allowed):
     source = add_source(storefront, authentication_type="API_KEY", credentials={"k": "v"})
     # Its agent answered the check (ACTIVE needs that; see test_source_checks.py).
     InventorySource.objects.filter(pk=source.pk).update(status=start, check_outcome="PASSED")
@@ -179,8 +177,7 @@ def test_the_source_lifecycle(db, start, target, allowed):
         assert source.status == start
 
 
-def test_a_source_without_credentials_cannot_be_activated(db):
-    storefront = Storefront.objects.for_customer(make_customer())
+def test_a_source_without_credentials_cannot_be_activated(storefront):
     source = add_source(storefront, authentication_type="BASIC_AUTH")
     with pytest.raises(LifecycleError, match="credentials"):
         source.transition_to("ACTIVE")
@@ -188,16 +185,14 @@ def test_a_source_without_credentials_cannot_be_activated(db):
     assert source.status == SourceStatus.DISABLED
 
 
-def test_changing_the_authentication_type_drops_the_old_credentials(db):
-    storefront = Storefront.objects.for_customer(make_customer())
+def test_changing_the_authentication_type_drops_the_old_credentials(storefront):
     source = add_source(storefront, authentication_type="API_KEY", credentials={"apiKey": "k"})
     source.update(authentication_type="OAUTH")
     assert source.credentials == {}
     assert not source.auth_configured
 
 
-def test_supported_billing_accepts_only_known_models(db):
-    storefront = Storefront.objects.for_customer(make_customer())
+def test_supported_billing_accepts_only_known_models(storefront):
     with pytest.raises(ValidationError) as exc:
         add_source(storefront, supported_billing=["agent", "cash"])
     assert "cash" in exc.value.message_dict["supported_billing"][0]

@@ -133,6 +133,14 @@ def test_hosted_invoice_page_lets_the_buyer_pay(stripe_client, seller, buyer):
     assert stripe_client.v1.invoices.retrieve(invoice.id, options=seller).status == "paid"
 
 
+def test_an_unknown_hosted_invoice_token_is_not_found_on_every_page(stripe_emulator):
+    page = f"{stripe_emulator.base_url}/i/not-a-token"
+    for method, url in (("GET", page), ("GET", f"{page}/pdf"), ("POST", f"{page}/pay")):
+        response = requests.request(method, url, timeout=5, allow_redirects=False)
+        assert response.status_code == 404, url
+        assert "Invoice not found" in response.text, url
+
+
 def test_void_and_mark_uncollectible(stripe_client, seller, buyer):
     def open_invoice():
         inv = stripe_client.v1.invoices.create({"customer": buyer.id}, seller)

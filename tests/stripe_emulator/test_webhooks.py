@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import stripe
 
+from tests.local_http import QuietHandler, serve_in_background
 from tests.stripe_emulator.helpers import express_account, onboarded_account, paid_invoice
 
 SECRET = "whsec_test_secret"
@@ -22,7 +21,7 @@ class Receiver:
         self.fail_first = 0
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if receiver.fail_first > 0:
@@ -34,14 +33,8 @@ class Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/webhooks/stripe/"
+        self.httpd, base_url = serve_in_background(Handler)
+        self.url = f"{base_url}/webhooks/stripe/"
 
     def events(self) -> list[stripe.Event]:
         return [stripe.Webhook.construct_event(body, sig, SECRET) for body, sig in self.received]
