@@ -110,9 +110,9 @@ def build(accounts: int, total: int, big: int) -> tuple[ConnectAccount, User]:
                 f"""WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < %s)
                 INSERT INTO billing_balancetransaction (connect_account_id, stripe_id, amount, fee, net, currency,
                     type, reporting_category, status, created, available_on, payout_stripe_id, source_id,
-                    description, fee_details, raw)
+                    description, fee_details, raw, presented_currency)
                 SELECT a.id, 'txn_' || a.id || '_' || n.i, m.sign * 10000, 620, m.sign * 10000 - 620, 'usd',
-                    m.type, m.category, 'available', {created}, {available}, '', '', '', {json}, {json}
+                    m.type, m.category, 'available', {created}, {available}, '', '', '', {json}, {json}, ''
                 FROM billing_connectaccount a CROSS JOIN n JOIN bench_mix m ON m.pos = n.i %% 200
                 WHERE {accounts_sql}""",
                 [count, fee_details, "{}", connects[0].pk],
