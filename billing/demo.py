@@ -222,19 +222,29 @@ class Story:
         for name, connect in self.sellers.items():
             for buyer, currency in self.buyers[name]:
                 invoicing.record_usage(
-                    connect, buyer, usage_id=f"demo-plan-{buyer.reference}-{month}",
-                    kind=ItemKind.PLAN_COST, description=f"Storefront plan, {label}",
-                    currency=currency, amount=150_000, contract="Annual storefront plan",
+                    connect,
+                    buyer,
+                    usage_id=f"demo-plan-{buyer.reference}-{month}",
+                    kind=ItemKind.PLAN_COST,
+                    description=f"Storefront plan, {label}",
+                    currency=currency,
+                    amount=150_000,
+                    contract="Annual storefront plan",
                     period=period,
-                )  # fmt: skip
+                )
                 invoicing.record_usage(
-                    connect, buyer, usage_id=f"demo-impressions-{buyer.reference}-{month}",
-                    kind=ItemKind.VARIABLE_COST, description=f"Display impressions, {label}",
-                    currency=currency, quantity=self.rng.randint(180, 2_400),
+                    connect,
+                    buyer,
+                    usage_id=f"demo-impressions-{buyer.reference}-{month}",
+                    kind=ItemKind.VARIABLE_COST,
+                    description=f"Display impressions, {label}",
+                    currency=currency,
+                    quantity=self.rng.randint(180, 2_400),
                     unit_amount=self.rng.choice([180, 250, 320]),
-                    metric="impressions (thousands)", contract=f"Media buy MB-{100 + month}",
+                    metric="impressions (thousands)",
+                    contract=f"Media buy MB-{100 + month}",
                     period=period,
-                )  # fmt: skip
+                )
             self.issued += [(name, inv) for inv in invoicing.run_billing(connect).invoices]
 
     def collect(self, month: int) -> None:
@@ -257,11 +267,15 @@ class Story:
         buyer, currency = self.rng.choice(self.buyers[name])
         amount = self.rng.randint(8, 400) * 250
         charge = self.emulator.control(
-            "POST", "charges",
-            account=connect.stripe_id, amount=amount, currency=currency,
+            "POST",
+            "charges",
+            account=connect.stripe_id,
+            amount=amount,
+            currency=currency,
             application_fee_amount=card_fee(connect, amount, datetime.fromtimestamp(self.now, UTC)),
-            customer=buyer.stripe_customer_id, description=self.rng.choice(CARD_ITEMS),
-        )  # fmt: skip
+            customer=buyer.stripe_customer_id,
+            description=self.rng.choice(CARD_ITEMS),
+        )
         self.charges.setdefault(name, []).append(charge)
 
     def _recent_charge(self, name: str) -> dict[str, Any]:
@@ -295,17 +309,20 @@ class Story:
         the dispute is lost when its evidence is due (or is still open at the end)."""
         charge = self._recent_charge(name)
         dispute = self.emulator.control(
-            "POST", f"charges/{charge['id']}/dispute", reason=reason,
+            "POST",
+            f"charges/{charge['id']}/dispute",
+            reason=reason,
             response_days=max(response_days, won_after + 5),
-        )  # fmt: skip
+        )
         if won_after:
             today = (self.now - int(self.start.timestamp())) // DAY
             self.plan(
-                today + won_after, 12,
+                today + won_after,
+                12,
                 lambda: self.emulator.control(
                     "POST", f"disputes/{dispute['id']}/close", outcome="won"
                 ),
-            )  # fmt: skip
+            )
 
     def fail_next_payout(self, name: str) -> None:
         self.emulator.control(
@@ -336,18 +353,23 @@ class Story:
         amount = self._usd(name, "available")
         if amount > 0:
             gateway.create_payout(
-                self.sellers[name].stripe_id, amount=amount, currency="usd",
+                self.sellers[name].stripe_id,
+                amount=amount,
+                currency="usd",
                 idempotency_key=f"demo-manual-payout-{self.sellers[name].stripe_id}",
-            )  # fmt: skip
+            )
 
     def instant_payout(self, name: str) -> None:
         """An Instant Payout, from funds still pending too (Stripe bills its fee to us)."""
         amount = min(self._usd(name, "instant_available"), 150_000) // 100 * 100
         if amount > 0:
             gateway.create_payout(
-                self.sellers[name].stripe_id, amount=amount, currency="usd", method="instant",
+                self.sellers[name].stripe_id,
+                amount=amount,
+                currency="usd",
+                method="instant",
                 idempotency_key=f"demo-instant-payout-{self.sellers[name].stripe_id}",
-            )  # fmt: skip
+            )
 
 
 def seed(customers: dict[str, Customer], say: Callable[[str], None], months: int = MONTHS) -> None:
@@ -429,11 +451,17 @@ def seed(customers: dict[str, Customer], say: Callable[[str], None], months: int
         for buyer, currency in buyers["Northwind Media"]:
             if buyer.reference in BUYER_SELLERS:
                 invoicing.record_usage(
-                    sellers["Northwind Media"], buyer, usage_id=f"demo-so-far-{buyer.reference}",
-                    kind=ItemKind.VARIABLE_COST, description="Display impressions, this month so far",
-                    currency=currency, quantity=640, unit_amount=250,
-                    metric="impressions (thousands)", contract="Media buy MB-200",
-                )  # fmt: skip
+                    sellers["Northwind Media"],
+                    buyer,
+                    usage_id=f"demo-so-far-{buyer.reference}",
+                    kind=ItemKind.VARIABLE_COST,
+                    description="Display impressions, this month so far",
+                    currency=currency,
+                    quantity=640,
+                    unit_amount=250,
+                    metric="impressions (thousands)",
+                    contract="Media buy MB-200",
+                )
         for connect in sellers.values():
             mirror.sync_account(connect, throttle=mirror.Throttle(1_000))
             onboarding.refresh(connect)

@@ -362,9 +362,13 @@ def _invoice_now(connect: ConnectAccount, buyer: Buyer) -> list[Invoice]:
             continue
         invoices.append(
             _invoice_buyer(
-                connect, buyer.stripe_customer_id, same_currency, schedule, origin=InvoiceOrigin.MANUAL,
+                connect,
+                buyer.stripe_customer_id,
+                same_currency,
+                schedule,
+                origin=InvoiceOrigin.MANUAL,
             )
-        )  # fmt: skip
+        )
     return invoices
 
 

@@ -38,10 +38,23 @@ from billing.models import (
 logger = logging.getLogger(__name__)
 
 BT_FIELDS = [
-    "amount", "fee", "net", "currency", "type", "reporting_category", "status", "created",
-    "available_on", "source_id", "description", "fee_details", "raw",
-    "exchange_rate", "presented_amount", "presented_currency",
-]  # fmt: skip
+    "amount",
+    "fee",
+    "net",
+    "currency",
+    "type",
+    "reporting_category",
+    "status",
+    "created",
+    "available_on",
+    "source_id",
+    "description",
+    "fee_details",
+    "raw",
+    "exchange_rate",
+    "presented_amount",
+    "presented_currency",
+]
 # Balance transactions are listed with their source (charge, refund, dispute) expanded, as
 # Stripe allows: a converted one learns what the buyer was charged without another request.
 BT_EXPAND = ["data.source"]
@@ -108,9 +121,14 @@ def upsert_balance_transactions(
 PAYOUT_PROGRESS = {"pending": 0, "in_transit": 1, "paid": 2, "canceled": 2, "failed": 3}
 INVOICE_PROGRESS = {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3}
 DISPUTE_PROGRESS = {
-    "warning_needs_response": 0, "needs_response": 0, "warning_under_review": 1,
-    "under_review": 1, "warning_closed": 2, "won": 2, "lost": 2,
-}  # fmt: skip
+    "warning_needs_response": 0,
+    "needs_response": 0,
+    "warning_under_review": 1,
+    "under_review": 1,
+    "warning_closed": 2,
+    "won": 2,
+    "lost": 2,
+}
 
 M = TypeVar("M", Payout, Invoice, Dispute)
 

@@ -321,9 +321,11 @@ def validate_fee_schedule(values: dict[str, Any]) -> None:
     total = sum((Decimal(p) for p in percents), Decimal(0))
     if total > 100:
         raise ValidationError(
-            {"platform_fee_percent": f"The fees add up to {total.normalize():f} %; together they "
-             "cannot exceed 100 %."}
-        )  # fmt: skip
+            {
+                "platform_fee_percent": f"The fees add up to {total.normalize():f} %; together they "
+                "cannot exceed 100 %."
+            }
+        )
 
 
 def _jsonable(value: Any) -> Any:
@@ -461,9 +463,11 @@ def _change_schedule(
         # History only moves forward: a version slipped in before the current one would never
         # be "current", so new invoices would keep being priced by the one it meant to replace.
         raise ValidationError(
-            {"effective_from": "A new fee schedule version cannot take effect before the one "
-             f"in force (since {current.effective_from:%Y-%m-%d %H:%M} UTC)."}
-        )  # fmt: skip
+            {
+                "effective_from": "A new fee schedule version cannot take effect before the one "
+                f"in force (since {current.effective_from:%Y-%m-%d %H:%M} UTC)."
+            }
+        )
     values = _schedule_values(current)
     fields = _normalized_schedule_fields(fields)
     changes = schedule_changes(current, fields)

@@ -33,7 +33,7 @@ PAYOUT_FAILURES: dict[str, str] = {
     "invalid_currency": "Your bank account cannot receive money in this currency. Add an account in this currency.",
     "no_account": "Your bank could not find an account with these details. Check them and add the account again.",
     "unsupported_card": "Your bank no longer supports payouts to this card. Add another card or a bank account.",
-}  # fmt: skip
+}
 
 
 def failure_reason(code: str, stripe_message: str = "") -> str:

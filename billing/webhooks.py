@@ -185,10 +185,16 @@ HANDLERS: dict[str, Callable[[WebhookEvent, ConnectAccount], None]] = {
 # about four days in all (a Stripe outage, a bug fixed by a deploy). After the last one the
 # event waits in admin for "Reprocess"; the periodic reconciliation repairs the mirror anyway.
 RETRY_DELAYS = [
-    timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
-    timedelta(hours=6), timedelta(hours=12), timedelta(days=1), timedelta(days=1),
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+    timedelta(hours=12),
     timedelta(days=1),
-]  # fmt: skip
+    timedelta(days=1),
+    timedelta(days=1),
+]
 
 
 def process(event: WebhookEvent) -> WebhookEvent:

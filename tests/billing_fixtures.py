@@ -20,9 +20,14 @@ def record_plan(
     """Record one plan charge (cents of USD) for the buyer, pending until a billing run: the
     usage most billing tests start from."""
     return invoicing.record_usage(
-        seller, buyer, usage_id=usage_id, kind=ItemKind.PLAN_COST, description=description,
-        currency="usd", amount=amount,
-    )  # fmt: skip
+        seller,
+        buyer,
+        usage_id=usage_id,
+        kind=ItemKind.PLAN_COST,
+        description=description,
+        currency="usd",
+        amount=amount,
+    )
 
 
 def plan_invoice(seller: ConnectAccount, buyer: Buyer, amount: int, **plan: str) -> Invoice:
@@ -49,9 +54,12 @@ def busy_seller(seller, emulated_stripe):
     seller.billing_account.change_fee_schedule(platform_fee_percent="10")
     for month in range(3):
         invoice = plan_invoice(
-            seller, buyer, 100_000 + month * 1_111,
-            usage_id=f"m{month}", description=f"Plan, month {month}",
-        )  # fmt: skip
+            seller,
+            buyer,
+            100_000 + month * 1_111,
+            usage_id=f"m{month}",
+            description=f"Plan, month {month}",
+        )
         emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
         emulated_stripe.advance(days=3)
     emulated_stripe.advance(days=4)

@@ -14,8 +14,14 @@ from billing.models import WebhookEvent, WebhookEventStatus
 
 class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = [
-        "stripe_id", "type", "account", "status", "attempts", "next_attempt_at", "received_at",
-    ]  # fmt: skip
+        "stripe_id",
+        "type",
+        "account",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "received_at",
+    ]
     list_filter = ["status", "type"]
     search_fields = ["stripe_id", "account"]
     date_hierarchy = "received_at"

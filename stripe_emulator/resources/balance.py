@@ -19,9 +19,23 @@ DAY = 86400
 AVAILABLE_DELAY = 2 * DAY  # pending funds become available two days after the charge
 IN_TRANSIT_AFTER = 3600  # a payout leaves the bank queue an hour after creation
 ZERO_DECIMAL = {
-    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
-    "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
-}  # fmt: skip
+    "bif",
+    "clp",
+    "djf",
+    "gnf",
+    "jpy",
+    "kmf",
+    "krw",
+    "mga",
+    "pyg",
+    "rwf",
+    "ugx",
+    "vnd",
+    "vuv",
+    "xaf",
+    "xof",
+    "xpf",
+}
 APPLICATION_ID = "ca_emulatorPlatformApplication"
 
 REPORTING_CATEGORY = {

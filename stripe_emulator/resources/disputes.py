@@ -47,11 +47,22 @@ DEFAULT_DISPUTE_FEE = 1500
 # Networks give 7 to 21 days to respond; Stripe's deadline is the end of that (UTC) day.
 DEFAULT_RESPONSE_DAYS = 7
 REASONS = (
-    "bank_cannot_process", "check_returned", "credit_not_processed", "customer_initiated",
-    "debit_not_authorized", "duplicate", "fraudulent", "general", "incorrect_account_details",
-    "insufficient_funds", "noncompliant", "product_not_received", "product_unacceptable",
-    "subscription_canceled", "unrecognized",
-)  # fmt: skip
+    "bank_cannot_process",
+    "check_returned",
+    "credit_not_processed",
+    "customer_initiated",
+    "debit_not_authorized",
+    "duplicate",
+    "fraudulent",
+    "general",
+    "incorrect_account_details",
+    "insufficient_funds",
+    "noncompliant",
+    "product_not_received",
+    "product_unacceptable",
+    "subscription_canceled",
+    "unrecognized",
+)
 # Visa reason codes for the common reasons (the charges here are Visa test cards).
 VISA_REASON_CODES = {
     "fraudulent": "10.4",
@@ -63,18 +74,37 @@ VISA_REASON_CODES = {
     "credit_not_processed": "13.6",
 }
 TEXT_EVIDENCE = (
-    "access_activity_log", "billing_address", "cancellation_policy_disclosure",
-    "cancellation_rebuttal", "customer_email_address", "customer_name", "customer_purchase_ip",
-    "duplicate_charge_explanation", "duplicate_charge_id", "product_description",
-    "refund_policy_disclosure", "refund_refusal_explanation", "service_date", "shipping_address",
-    "shipping_carrier", "shipping_date", "shipping_tracking_number", "uncategorized_text",
-)  # fmt: skip
+    "access_activity_log",
+    "billing_address",
+    "cancellation_policy_disclosure",
+    "cancellation_rebuttal",
+    "customer_email_address",
+    "customer_name",
+    "customer_purchase_ip",
+    "duplicate_charge_explanation",
+    "duplicate_charge_id",
+    "product_description",
+    "refund_policy_disclosure",
+    "refund_refusal_explanation",
+    "service_date",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_date",
+    "shipping_tracking_number",
+    "uncategorized_text",
+)
 # File-upload ids; the emulator has no Files API, so any string is taken as one.
 FILE_EVIDENCE = (
-    "cancellation_policy", "customer_communication", "customer_signature",
-    "duplicate_charge_documentation", "receipt", "refund_policy", "service_documentation",
-    "shipping_documentation", "uncategorized_file",
-)  # fmt: skip
+    "cancellation_policy",
+    "customer_communication",
+    "customer_signature",
+    "duplicate_charge_documentation",
+    "receipt",
+    "refund_policy",
+    "service_documentation",
+    "shipping_documentation",
+    "uncategorized_file",
+)
 EVIDENCE_FIELDS = tuple(sorted(TEXT_EVIDENCE + FILE_EVIDENCE))
 CLOSED = ("won", "lost")
 

@@ -11,19 +11,47 @@ from xml.etree import ElementTree as ET
 from django.test import Client
 
 INVOICE = [
-    "id", "friendly_id", "creation_type", "state", "paid_at", "due_on", "issued_on", "currency",
-    "cost", "cost_without_vat", "period", "provider", "buyer", "line-items",
+    "id",
+    "friendly_id",
+    "creation_type",
+    "state",
+    "paid_at",
+    "due_on",
+    "issued_on",
+    "currency",
+    "cost",
+    "cost_without_vat",
+    "period",
+    "provider",
+    "buyer",
+    "line-items",
     "payment_transactions_count",
-]  # fmt: skip
+]
 PARTY = ["id", "org_name", "address", "city", "state", "country", "phone", "zip"]
 LINE = [
-    "id", "name", "description", "quantity", "type", "metric_id", "plan_id", "contract_id",
-    "contract_type", "cost",
-]  # fmt: skip
+    "id",
+    "name",
+    "description",
+    "quantity",
+    "type",
+    "metric_id",
+    "plan_id",
+    "contract_id",
+    "contract_type",
+    "cost",
+]
 PAYMENT = [
-    "id", "created_at", "updated_at", "reference", "success", "amount", "currency", "action",
-    "message", "test",
-]  # fmt: skip
+    "id",
+    "created_at",
+    "updated_at",
+    "reference",
+    "success",
+    "amount",
+    "currency",
+    "action",
+    "message",
+    "test",
+]
 PAGINATION = {"total_pages", "current_page", "per_page", "total_entries"}
 MONEY = r"^-?\d+\.\d{2}$"
 
@@ -116,8 +144,11 @@ def check_invoice(doc: Any, fmt: str) -> dict[str, Any]:
     names = [n for n in doc if n != "links"]
     assert names == [n.replace("-", "_") for n in _expected_invoice(names)]
     assert [link["rel"] for link in doc["links"]] == [
-        "self", "account", "line_items", "payment_transactions",
-    ]  # fmt: skip
+        "self",
+        "account",
+        "line_items",
+        "payment_transactions",
+    ]
     for party in ("provider", "buyer"):
         assert list(doc[party]) == PARTY
     assert list(doc["period"]) == ["from", "to"]

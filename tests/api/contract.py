@@ -60,37 +60,74 @@ ACCOUNTS = {
 }  # fmt: skip
 # 3.8 GET /billing/transactions (one item)
 TRANSACTION = {
-    "id": "txn_1Abc2DefGhiJklMn", "type": "charge", "amount": 500000, "currency": "usd",
-    "created": 1748520000, "description": "Media buy settlement — Q2 CTV",
-    "status": "available", "fee": 62500, "net": 437500,
-}  # fmt: skip
+    "id": "txn_1Abc2DefGhiJklMn",
+    "type": "charge",
+    "amount": 500000,
+    "currency": "usd",
+    "created": 1748520000,
+    "description": "Media buy settlement — Q2 CTV",
+    "status": "available",
+    "fee": 62500,
+    "net": 437500,
+}
 TRANSACTION_NULLABLE = {"description"}
 # 3.9 GET /billing/payouts (one item)
 PAYOUT = {
-    "id": "po_1Abc2DefGhiJklMn", "amount": 4250000, "currency": "usd", "created": 1748520000,
-    "arrivalDate": 1748692800, "status": "paid", "method": "standard", "description": "STRIPE PAYOUT",
-}  # fmt: skip
+    "id": "po_1Abc2DefGhiJklMn",
+    "amount": 4250000,
+    "currency": "usd",
+    "created": 1748520000,
+    "arrivalDate": 1748692800,
+    "status": "paid",
+    "method": "standard",
+    "description": "STRIPE PAYOUT",
+}
 PAYOUT_NULLABLE = {"description", "arrivalDate", "method"}
 # 3.10 GET /billing/invoices (one item)
 INVOICE = {
-    "id": "in_1Abc2DefGhiJklMn", "number": "ACME-0042", "status": "paid", "currency": "usd",
-    "amountDue": 500000, "amountPaid": 500000, "amountRemaining": 0, "total": 500000,
-    "created": 1748520000, "dueDate": 1751112000, "periodStart": 1746057600, "periodEnd": 1748649600,
+    "id": "in_1Abc2DefGhiJklMn",
+    "number": "ACME-0042",
+    "status": "paid",
+    "currency": "usd",
+    "amountDue": 500000,
+    "amountPaid": 500000,
+    "amountRemaining": 0,
+    "total": 500000,
+    "created": 1748520000,
+    "dueDate": 1751112000,
+    "periodStart": 1746057600,
+    "periodEnd": 1748649600,
     "hostedInvoiceUrl": "https://invoice.stripe.com/i/acct_1Abc/test_abc123",
     "invoicePdf": "https://pay.stripe.com/invoice/acct_1Abc/test_abc123/pdf",
     "description": "May 2026 media settlement",
-    "customerEmail": "ap@globex.example", "customerName": "Globex Corporation",
-}  # fmt: skip
+    "customerEmail": "ap@globex.example",
+    "customerName": "Globex Corporation",
+}
 INVOICE_NULLABLE = {
-    "dueDate", "periodStart", "periodEnd", "number", "status", "hostedInvoiceUrl", "invoicePdf",
-    "description", "customerEmail", "customerName",
-}  # fmt: skip
+    "dueDate",
+    "periodStart",
+    "periodEnd",
+    "number",
+    "status",
+    "hostedInvoiceUrl",
+    "invoicePdf",
+    "description",
+    "customerEmail",
+    "customerName",
+}
 # 3.11 GET /billing/pending-invoice-items (one item)
 PENDING_ITEM = {
-    "id": "ii_1Abc2DefGhiJklMn", "description": "Impressions — Globex CTV, June", "currency": "usd",
-    "amount": 125000, "quantity": 1, "unitAmount": 125000, "date": 1748520000,
-    "period": {"start": 1748649600, "end": 1751241600}, "proration": False, "customerId": "cus_GlobexAbc123",
-}  # fmt: skip
+    "id": "ii_1Abc2DefGhiJklMn",
+    "description": "Impressions — Globex CTV, June",
+    "currency": "usd",
+    "amount": 125000,
+    "quantity": 1,
+    "unitAmount": 125000,
+    "date": 1748520000,
+    "period": {"start": 1748649600, "end": 1751241600},
+    "proration": False,
+    "customerId": "cus_GlobexAbc123",
+}
 PENDING_ITEM_NULLABLE = {"unitAmount", "customerId"}
 # 1.3 / 3.10 list wrapper
 LIST_META = {"count": 0, "limit": 0, "hasMore": True, "cursor": "<string>"}
@@ -158,7 +195,25 @@ def assert_shaped_like(
 
 # Money in minor units, epoch-second times, counts: never floats.
 INTEGER_FIELDS = {
-    "amount", "fee", "net", "created", "arrivalDate", "amountDue", "amountPaid",
-    "amountRemaining", "total", "dueDate", "periodStart", "periodEnd", "date", "start", "end",
-    "quantity", "unitAmount", "customerId", "defaultNetDays", "count", "limit",
-}  # fmt: skip
+    "amount",
+    "fee",
+    "net",
+    "created",
+    "arrivalDate",
+    "amountDue",
+    "amountPaid",
+    "amountRemaining",
+    "total",
+    "dueDate",
+    "periodStart",
+    "periodEnd",
+    "date",
+    "start",
+    "end",
+    "quantity",
+    "unitAmount",
+    "customerId",
+    "defaultNetDays",
+    "count",
+    "limit",
+}

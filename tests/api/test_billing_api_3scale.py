@@ -42,13 +42,26 @@ def world(cast, seller, emulated_stripe):
     seller.billing_account.change_fee_schedule(platform_fee_percent="10")
     buyer = invoicing.buyer_for(seller, reference="acme", name=BUYER_NAME)
     invoicing.record_usage(
-        seller, buyer, usage_id="u1", kind=ItemKind.PLAN_COST,
-        description="Plan <gold> & more", currency="usd", amount=15_000,
-    )  # fmt: skip
+        seller,
+        buyer,
+        usage_id="u1",
+        kind=ItemKind.PLAN_COST,
+        description="Plan <gold> & more",
+        currency="usd",
+        amount=15_000,
+    )
     invoicing.record_usage(
-        seller, buyer, usage_id="u2", kind=ItemKind.VARIABLE_COST, description="Impressions",
-        currency="usd", quantity=3, unit_amount=250, metric="hits", contract="premium-ctv",
-    )  # fmt: skip
+        seller,
+        buyer,
+        usage_id="u2",
+        kind=ItemKind.VARIABLE_COST,
+        description="Impressions",
+        currency="usd",
+        quantity=3,
+        unit_amount=250,
+        metric="hits",
+        contract="premium-ctv",
+    )
     [issued] = invoicing.run_billing(seller).invoices
     draft = invoice_states.create_draft(buyer, period="2024-01")
 
@@ -155,9 +168,17 @@ def test_reads_follow_the_contract_in_both_formats(world):
         assert [line["cost"] for line in one["lines"]] == ["150.00", "7.50"]
         assert one["lines"][0]["name"] == "Plan <gold> & more"
         variable = one["lines"][1]
-        assert (variable["type"], variable["metric_id"], variable["contract_id"], variable["quantity"]) == (
-            "LineItem::VariableCost", "hits", "premium-ctv", "3" if fmt == "xml" else 3,
-        )  # fmt: skip
+        assert (
+            variable["type"],
+            variable["metric_id"],
+            variable["contract_id"],
+            variable["quantity"],
+        ) == (
+            "LineItem::VariableCost",
+            "hits",
+            "premium-ctv",
+            "3" if fmt == "xml" else 3,
+        )
         buyer = one["buyer"]
         assert buyer["org_name"] == BUYER_NAME
         assert by_id[world.draft.stripe_id]["period"] == {"from": "2024-01-01", "to": "2024-01-31"}
@@ -287,17 +308,31 @@ def _fee(world, invoice_id: str) -> tuple[int, int]:
 def test_line_items_change_drafts_through_stripe_and_keep_the_fee_right(world):
     admin, draft = world.admin, world.draft.stripe_id
     response = admin.call(
-        "POST", f"/invoices/{draft}/line_items.xml",
-        {"line_item[name]": "Plan <silver>", "line_item[cost]": "100.00", "line_item[type]": "LineItem::PlanCost", "line_item[plan_id]": "silver"},
-    )  # fmt: skip
+        "POST",
+        f"/invoices/{draft}/line_items.xml",
+        {
+            "line_item[name]": "Plan <silver>",
+            "line_item[cost]": "100.00",
+            "line_item[type]": "LineItem::PlanCost",
+            "line_item[plan_id]": "silver",
+        },
+    )
     assert response.status_code == 201, response.content
     plan = check_line(parse(response, "xml"), "xml")
     assert (plan["name"], plan["cost"], plan["plan_id"]) == ("Plan <silver>", "100.00", "silver")
     response = admin.call(
-        "POST", f"/invoices/{draft}/line_items.json",
-        {"name": "Clicks", "description": "May clicks", "quantity": "40", "cost": "12.34",
-         "type": "LineItem::VariableCost", "metric_id": "clicks", "contract_id": "c-9"},
-    )  # fmt: skip
+        "POST",
+        f"/invoices/{draft}/line_items.json",
+        {
+            "name": "Clicks",
+            "description": "May clicks",
+            "quantity": "40",
+            "cost": "12.34",
+            "type": "LineItem::VariableCost",
+            "metric_id": "clicks",
+            "contract_id": "c-9",
+        },
+    )
     assert response.status_code == 201, response.content
     variable = check_line(parse(response, "json")["line_item"], "json")
     assert (variable["quantity"], variable["cost"], variable["metric_id"]) == (
@@ -465,8 +500,9 @@ def test_a_line_item_with_characters_xml_cannot_carry_is_refused(world):
         world.admin.call("POST", path, {"name": "Bell\x07", "cost": "1.00"}), 422, "xml"
     )
     assert message == "name contains control characters an XML document cannot carry."
-    assert len(gateway.retrieve("invoices", world.draft.stripe_id, world.seller.stripe_id)[
-        "lines"]["data"]) == len(world.draft.lines)  # fmt: skip
+    assert len(
+        gateway.retrieve("invoices", world.draft.stripe_id, world.seller.stripe_id)["lines"]["data"]
+    ) == len(world.draft.lines)
 
 
 def test_xml_is_well_formed_whatever_the_text():

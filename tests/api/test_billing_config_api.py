@@ -24,9 +24,12 @@ def test_billing_is_null_before_anything_is_set_up(cast, parent_api):
 
 def test_it_returns_the_documented_config_with_fees_and_status(cast, parent_api):
     connect = local_connect(
-        cast.parent, "acct_parent", charges_enabled=True, payouts_enabled=True,
+        cast.parent,
+        "acct_parent",
+        charges_enabled=True,
+        payouts_enabled=True,
         details_submitted=True,
-    )  # fmt: skip
+    )
     connect.billing_account.change_fee_schedule(
         platform_fee_percent="12.5",
         fees=[{"name": "Ad serving", "description": "Third-party ad serving", "feePercent": "2"}],

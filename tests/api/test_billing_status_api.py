@@ -91,9 +91,12 @@ def test_accounts_lists_each_child_inherited_or_with_its_own_status(cast, parent
     cast.child.save()
     local_connect(cast.parent, "acct_parent", charges_enabled=True, payouts_enabled=True)
     local_connect(
-        cast.child, "acct_child", charges_enabled=True, payouts_enabled=True,
+        cast.child,
+        "acct_child",
+        charges_enabled=True,
+        payouts_enabled=True,
         details_submitted=True,
-    )  # fmt: skip
+    )
     data = assert_ok(parent_api.get("/billing/accounts"))
     contract.assert_shaped_like(data, contract.ACCOUNTS)
     assert data["accounts"] == [

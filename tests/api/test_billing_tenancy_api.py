@@ -18,7 +18,11 @@ READS = [
     "/billing/invoices",
     "/billing/pending-invoice-items",
 ]
-WRITES = [("post", "/billing/connect"), ("get", "/billing/onboard"), ("post", "/billing/account-session")]  # fmt: skip
+WRITES = [
+    ("post", "/billing/connect"),
+    ("get", "/billing/onboard"),
+    ("post", "/billing/account-session"),
+]
 
 
 @pytest.fixture
@@ -28,9 +32,16 @@ def accounts(cast):
     for name in ("parent", "child", "sibling", "standalone", "other"):
         connect = local_connect(getattr(cast, name), f"acct_{name}")
         BalanceTransaction.objects.create(
-            connect_account=connect, stripe_id=f"txn_{name}", amount=1, fee=0, net=1,
-            currency="usd", type="charge", status="available", created=connect.created_at,
-        )  # fmt: skip
+            connect_account=connect,
+            stripe_id=f"txn_{name}",
+            amount=1,
+            fee=0,
+            net=1,
+            currency="usd",
+            type="charge",
+            status="available",
+            created=connect.created_at,
+        )
         rows[name] = connect
     return rows
 

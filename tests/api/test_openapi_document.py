@@ -18,7 +18,12 @@ BILLING_OPERATIONS = {
     ("get", "/billing/invoices"),
     ("get", "/billing/pending-invoice-items"),
 }
-LISTS = ["/billing/transactions", "/billing/payouts", "/billing/invoices", "/billing/pending-invoice-items"]  # fmt: skip
+LISTS = [
+    "/billing/transactions",
+    "/billing/payouts",
+    "/billing/invoices",
+    "/billing/pending-invoice-items",
+]
 
 
 @pytest.fixture

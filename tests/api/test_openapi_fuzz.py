@@ -48,22 +48,47 @@ def fuzz_key(cast, emulated_stripe, settings) -> str:
     connect, _ = onboarding.provision(acting)
     now = timezone.now()
     BalanceTransaction.objects.create(
-        connect_account=connect, stripe_id="txn_fuzz", amount=1000, fee=100, net=900,
-        currency="usd", type="charge", status="available", created=now,
-    )  # fmt: skip
-    Payout.objects.create(
-        connect_account=connect, stripe_id="po_fuzz", amount=900, currency="usd", status="paid",
+        connect_account=connect,
+        stripe_id="txn_fuzz",
+        amount=1000,
+        fee=100,
+        net=900,
+        currency="usd",
+        type="charge",
+        status="available",
         created=now,
-    )  # fmt: skip
+    )
+    Payout.objects.create(
+        connect_account=connect,
+        stripe_id="po_fuzz",
+        amount=900,
+        currency="usd",
+        status="paid",
+        created=now,
+    )
     buyer = Buyer.objects.create(connect_account=connect, reference="b", name="Buyer")
     Invoice.objects.create(
-        connect_account=connect, buyer=buyer, stripe_id="in_fuzz", status="open", currency="usd",
-        total=1, amount_due=1, amount_paid=0, amount_remaining=1, created=now,
-    )  # fmt: skip
+        connect_account=connect,
+        buyer=buyer,
+        stripe_id="in_fuzz",
+        status="open",
+        currency="usd",
+        total=1,
+        amount_due=1,
+        amount_paid=0,
+        amount_remaining=1,
+        created=now,
+    )
     InvoiceItem.objects.create(
-        connect_account=connect, buyer=buyer, stripe_id="ii_fuzz", kind=ItemKind.PLAN_COST,
-        description="Plan", amount=1, currency="usd", created=now,
-    )  # fmt: skip
+        connect_account=connect,
+        buyer=buyer,
+        stripe_id="ii_fuzz",
+        kind=ItemKind.PLAN_COST,
+        description="Plan",
+        amount=1,
+        currency="usd",
+        created=now,
+    )
     _, raw = ApiKey.issue(
         user=cast.staff,
         customer=cast.parent,

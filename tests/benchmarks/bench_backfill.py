@@ -85,13 +85,26 @@ def seed(path: Path, count: int) -> str:
             # Two in three already available, the rest pending for days (as a busy seller's).
             available_on = now - 86_400 if n % 3 else now + 2 * 86_400
             fee = 100 + n % 50
-            fee_details = [{"amount": fee, "application": None, "currency": "usd",
-                            "description": "Application fee", "type": "application_fee"}]  # fmt: skip
+            fee_details = [
+                {
+                    "amount": fee,
+                    "application": None,
+                    "currency": "usd",
+                    "description": "Application fee",
+                    "type": "application_fee",
+                }
+            ]
             balance.add_transaction(
-                state, account_id, amount=1_000 + n % 9_000, currency="usd", type_="charge",
-                source=None, description=f"Bench charge {n}", fee_details=fee_details,
+                state,
+                account_id,
+                amount=1_000 + n % 9_000,
+                currency="usd",
+                type_="charge",
+                source=None,
+                description=f"Bench charge {n}",
+                fee_details=fee_details,
                 available_on=available_on,
-            )  # fmt: skip
+            )
         state.touch()
     server.stop()
     return account_id
@@ -100,10 +113,19 @@ def seed(path: Path, count: int) -> str:
 def start_emulator(checkout: Path, state_file: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "stripe_emulator", "--port", str(port), "--state-file",
-         str(state_file)],
-        cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "stripe_emulator",
+            "--port",
+            str(port),
+            "--state-file",
+            str(state_file),
+        ],
+        cwd=checkout,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -199,9 +221,12 @@ def main() -> None:
     customer = Customer.objects.create(name="Bench seller")
     connect = ConnectAccount.objects.create(
         billing_account=BillingAccount.objects.create(customer=customer),
-        stripe_id=account_id, country="US", charges_enabled=True, payouts_enabled=True,
+        stripe_id=account_id,
+        country="US",
+        charges_enabled=True,
+        payouts_enabled=True,
         details_submitted=True,
-    )  # fmt: skip
+    )
     checkouts = [("current", ROOT, float("inf"))]
     if ARGS.baseline_dir:
         checkouts.append(("baseline", ARGS.baseline_dir.resolve(), ARGS.baseline_seconds))

@@ -90,7 +90,7 @@ def page() -> list[Invoice]:
                 created=created,
                 due_date=created,
                 raw=raw,
-            )  # fmt: skip
+            )
         )
     return invoices
 
@@ -128,8 +128,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=50)
     rounds = parser.parse_args().rounds
     invoices = page()
-    provider = {"id": 1, "org_name": "Northwind", "address": "", "city": None, "state": None,
-                "country": "US", "phone": None, "zip": None}  # fmt: skip
+    provider = {
+        "id": 1,
+        "org_name": "Northwind",
+        "address": "",
+        "city": None,
+        "state": None,
+        "country": "US",
+        "phone": None,
+        "zip": None,
+    }
     renderers: list[tuple[str, Callable[[str, Any], bytes], bool]] = [
         ("xml (lxml)", render_xml, False),
         ("json", render_json, True),

@@ -124,27 +124,42 @@ class App:
 
     def manage(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [PYTHON, "manage.py", *args], cwd=self.checkout, env=self.env, check=True,
-            capture_output=True, text=True,
-        )  # fmt: skip
+            [PYTHON, "manage.py", *args],
+            cwd=self.checkout,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
 
     def prepare(self, account_id: str) -> None:
         self.manage("migrate", "--verbosity", "0")
         self.manage(
-            "shell", "-c",
+            "shell",
+            "-c",
             "from billing.models import BillingAccount, ConnectAccount\n"
             "from storefront.models import Customer\n"
             "c = Customer.objects.create(name='Bench seller')\n"
             "ConnectAccount.objects.create(billing_account=BillingAccount.objects.create("
             f"customer=c), stripe_id='{account_id}', country='US', charges_enabled=True,"
             " payouts_enabled=True, details_submitted=True)\n",
-        )  # fmt: skip
+        )
         self.gunicorn = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "storefront.wsgi", "--workers",
-             str(ARGS.gunicorn_workers), "--bind", f"127.0.0.1:{self.port}", "--log-level",
-             "warning"],
-            cwd=self.checkout, env=self.env,
-        )  # fmt: skip
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "storefront.wsgi",
+                "--workers",
+                str(ARGS.gunicorn_workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=self.checkout,
+            env=self.env,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -190,11 +205,16 @@ class App:
         self.manage("db_worker", "--batch", "--no-startup-delay", "--no-reload")
         seconds = time.perf_counter() - started
         calls = requests.get(f"{emulator_base}/_emulator/requests", timeout=30).json()["total"]
-        unprocessed = self.manage(
-            "shell", "-c",
-            "from billing.models import WebhookEvent\n"
-            "print(WebhookEvent.objects.exclude(status='processed').count())",
-        ).stdout.strip().splitlines()[-1]  # fmt: skip
+        unprocessed = (
+            self.manage(
+                "shell",
+                "-c",
+                "from billing.models import WebhookEvent\n"
+                "print(WebhookEvent.objects.exclude(status='processed').count())",
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         return {
             "per_second": events / seconds,
             "calls_per_event": calls / events,
@@ -243,11 +263,17 @@ def main() -> None:
         if "baseline" in results:
             cur, base = results["current"], results["baseline"]
             print("current / baseline:")
-            print(f"  intake events/s      {cur['intake']['per_second'] / base['intake']['per_second']:6.2f}×")  # fmt: skip
-            print(f"  intake p99           {cur['intake']['p99_ms'] / base['intake']['p99_ms']:6.2f}×")  # fmt: skip
-            print(f"  processing events/s  {cur['processing']['per_second'] / base['processing']['per_second']:6.2f}×")  # fmt: skip
+            print(
+                f"  intake events/s      {cur['intake']['per_second'] / base['intake']['per_second']:6.2f}×"
+            )
+            print(
+                f"  intake p99           {cur['intake']['p99_ms'] / base['intake']['p99_ms']:6.2f}×"
+            )
+            print(
+                f"  processing events/s  {cur['processing']['per_second'] / base['processing']['per_second']:6.2f}×"
+            )
             calls = base["processing"]["calls_per_event"]
-            print(f"  Stripe calls/event   {cur['processing']['calls_per_event'] / calls:6.3f}×")  # fmt: skip
+            print(f"  Stripe calls/event   {cur['processing']['calls_per_event'] / calls:6.3f}×")
     finally:
         emulator.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -73,9 +73,12 @@ def test_concurrent_workers_never_work_on_one_account_at_the_same_time():
 
 def _event(account: str = "acct_1") -> WebhookEvent:
     return WebhookEvent.objects.create(
-        stripe_id="evt_lease", type="no.such_type", account=account, created=timezone.now(),
+        stripe_id="evt_lease",
+        type="no.such_type",
+        account=account,
+        created=timezone.now(),
         payload={"id": "evt_lease", "type": "no.such_type", "data": {"object": {}}},
-    )  # fmt: skip
+    )
 
 
 def test_an_event_of_a_busy_account_is_retried_soon_without_counting_an_attempt(monkeypatch):

@@ -223,9 +223,14 @@ def test_an_account_without_a_schedule_gets_its_first_version(admin_client, cast
     assert "Not configured" in admin_client.get(url(account)).content.decode()
     data = form_data(
         account,
-        **{"fees-TOTAL_FORMS": "1", "fees-INITIAL_FORMS": "0", "fees-0-name": "",
-           "fees-0-fee_percent": "", "fees-0-description": ""},
-    )  # fmt: skip
+        **{
+            "fees-TOTAL_FORMS": "1",
+            "fees-INITIAL_FORMS": "0",
+            "fees-0-name": "",
+            "fees-0-fee_percent": "",
+            "fees-0-description": "",
+        },
+    )
     response = admin_client.post(url(account), data)
     assert response.status_code == 302
     version = FeeScheduleVersion.objects.get(billing_account=account)

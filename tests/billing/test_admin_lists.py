@@ -33,14 +33,22 @@ def populated(seller, emulated_stripe, settings):
     emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
     emulated_stripe.advance(days=7)
     invoicing.record_usage(
-        seller, buyer, usage_id="u2", kind=ItemKind.PLAN_COST, description="Next plan",
-        currency="usd", amount=5_000,
-    )  # fmt: skip
+        seller,
+        buyer,
+        usage_id="u2",
+        kind=ItemKind.PLAN_COST,
+        description="Next plan",
+        currency="usd",
+        amount=5_000,
+    )
     mirror.sync_account(seller)
     WebhookEvent.objects.create(
-        stripe_id="evt_1", type="account.updated", account=seller.stripe_id,
-        created=invoice.created, payload={"id": "evt_1", "type": "account.updated"},
-    )  # fmt: skip
+        stripe_id="evt_1",
+        type="account.updated",
+        account=seller.stripe_id,
+        created=invoice.created,
+        payload={"id": "evt_1", "type": "account.updated"},
+    )
     return seller
 
 
@@ -93,9 +101,14 @@ def test_staff_without_billing_permissions_cannot_open_billing_pages(cast, clien
 
 def test_every_billing_model_is_registered():
     for model in (
-        BillingAccount, ConnectAccount, WebhookEvent, Invoice, Payout, BalanceTransaction,
+        BillingAccount,
+        ConnectAccount,
+        WebhookEvent,
+        Invoice,
+        Payout,
+        BalanceTransaction,
         InvoiceItem,
-    ):  # fmt: skip
+    ):
         assert model in admin.site._registry
 
 

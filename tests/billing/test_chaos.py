@@ -123,7 +123,7 @@ def test_after_chaos_everything_converges(emulated_stripe, live_server, settings
                         description=f"Plan {n}",
                         currency="usd",
                         amount=10_000 * (n + 1),
-                    )  # fmt: skip
+                    )
                 )
 
         def billing_runs(seller: ConnectAccount) -> None:

@@ -30,16 +30,26 @@ def family(cast, seller, emulated_stripe):
     }
     for who, buyer in buyers.items():
         invoicing.record_usage(
-            seller, buyer, usage_id=f"plan-{who}", kind=ItemKind.PLAN_COST,
-            description=f"Plan of {who}", currency="usd", amount=AMOUNTS[who],
-        )  # fmt: skip
+            seller,
+            buyer,
+            usage_id=f"plan-{who}",
+            kind=ItemKind.PLAN_COST,
+            description=f"Plan of {who}",
+            currency="usd",
+            amount=AMOUNTS[who],
+        )
     for invoice in invoicing.run_billing(seller).invoices:
         emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
     for who, buyer in buyers.items():
         invoicing.record_usage(
-            seller, buyer, usage_id=f"later-{who}", kind=ItemKind.PLAN_COST,
-            description=f"Pending of {who}", currency="usd", amount=AMOUNTS[who] + 1,
-        )  # fmt: skip
+            seller,
+            buyer,
+            usage_id=f"later-{who}",
+            kind=ItemKind.PLAN_COST,
+            description=f"Pending of {who}",
+            currency="usd",
+            amount=AMOUNTS[who] + 1,
+        )
     emulated_stripe.advance(days=7)  # funds settle and are paid out (to the parent's bank)
     mirror.sync_account(seller, throttle=mirror.Throttle(1_000_000, sleep=lambda s: None))
     invoices = {who: Invoice.objects.get(buyer=buyer) for who, buyer in buyers.items()}

@@ -55,9 +55,12 @@ def test_a_burst_of_a_thousand_money_events_costs_under_a_fifth_of_a_call_each(
     client = emulated_stripe.client()
     for n in range(CHARGES):
         emulated_stripe.control(
-            "POST", "charges", account=seller.stripe_id, amount=2_000 + n,
+            "POST",
+            "charges",
+            account=seller.stripe_id,
+            amount=2_000 + n,
             application_fee_amount=200,
-        )  # fmt: skip
+        )
     emulated_stripe.advance(days=3)  # the first charges' funds become available
     events = [
         *[

@@ -62,12 +62,22 @@ def test_pages_use_a_constant_number_of_queries(
     # Much more data must not mean more queries.
     rows = [
         BalanceTransaction(
-            connect_account=synced, stripe_id=f"txn_bulk_{i}", amount=1000, fee=100, net=900, currency="usd",
-            type="charge", status="available", created=synced.created_at,
-            fee_details=[{"type": "application_fee", "amount": 60}, {"type": "stripe_fee", "amount": 40}],
+            connect_account=synced,
+            stripe_id=f"txn_bulk_{i}",
+            amount=1000,
+            fee=100,
+            net=900,
+            currency="usd",
+            type="charge",
+            status="available",
+            created=synced.created_at,
+            fee_details=[
+                {"type": "application_fee", "amount": 60},
+                {"type": "stripe_fee", "amount": 40},
+            ],
         )
         for i in range(300)
-    ]  # fmt: skip
+    ]
     BalanceTransaction.objects.bulk_create(rows)
     few = len(small)
     assert few <= 20
@@ -167,7 +177,7 @@ class TestTransactions:
                     created=synced.created_at,
                 )
                 for i in range(60)
-            ]  # fmt: skip
+            ]
         )
         seen, after = [], None
         while True:
@@ -273,9 +283,16 @@ class TestPayoutsAndInvoices:
     def test_pending_items_are_grouped_by_buyer(self, cast, client_as, synced):
         buyer = invoicing.buyer_for(synced, reference="z", name="Zeta Brands")
         invoicing.record_usage(
-            synced, buyer, usage_id="p1", kind=ItemKind.VARIABLE_COST, description="CTV impressions",
-            currency="usd", quantity=1_500, unit_amount=250, metric="impressions (thousands)",
-        )  # fmt: skip
+            synced,
+            buyer,
+            usage_id="p1",
+            kind=ItemKind.VARIABLE_COST,
+            description="CTV impressions",
+            currency="usd",
+            quantity=1_500,
+            unit_amount=250,
+            metric="impressions (thousands)",
+        )
         html = client_as(cast.parent_owner).get(url(cast, "billing/pending/")).content.decode()
         assert "Zeta Brands" in html and "impressions (thousands)" in html and "$3,750.00" in html
 
@@ -361,9 +378,14 @@ def test_a_payout_still_in_transit_after_its_arrival_date_is_flagged_late(cast, 
     from django.utils import timezone
 
     Payout.objects.create(
-        connect_account=synced, stripe_id="po_stuck", amount=12_345, currency="usd", status="in_transit",
-        created=timezone.now() - timedelta(days=20), arrival_date=timezone.now() - timedelta(days=18),
-    )  # fmt: skip
+        connect_account=synced,
+        stripe_id="po_stuck",
+        amount=12_345,
+        currency="usd",
+        status="in_transit",
+        created=timezone.now() - timedelta(days=20),
+        arrival_date=timezone.now() - timedelta(days=18),
+    )
     html = client_as(cast.parent_owner).get(url(cast)).content.decode()
     assert "$123.45" in html and ">late<" in html
 
@@ -372,9 +394,14 @@ def test_a_payout_without_reconciled_transactions_shows_no_zero_totals(cast, cli
     from django.utils import timezone
 
     Payout.objects.create(
-        connect_account=synced, stripe_id="po_fresh", amount=5_000, currency="usd", status="in_transit",
-        created=timezone.now(), arrival_date=timezone.now(),
-    )  # fmt: skip
+        connect_account=synced,
+        stripe_id="po_fresh",
+        amount=5_000,
+        currency="usd",
+        status="in_transit",
+        created=timezone.now(),
+        arrival_date=timezone.now(),
+    )
     html = client_as(cast.parent_owner).get(url(cast, "billing/payouts/po_fresh/")).content.decode()
     assert 'data-testid="payout-totals"' not in html
     assert "listed once it has been paid" in html
@@ -408,8 +435,11 @@ def test_the_ends_of_the_calendar_filter_the_ledger_and_its_csv(
     client = client_as(cast.parent_owner)
     params = {"since": since, "until": until}
     everything = BalanceTransaction.objects.filter(connect_account=synced).count()
-    expected = everything if (since, until) in {("", "9999-12-31"), ("0001-01-01", ""),
-                                                ("0001-01-01", "9999-12-31")} else 0  # fmt: skip
+    expected = (
+        everything
+        if (since, until) in {("", "9999-12-31"), ("0001-01-01", ""), ("0001-01-01", "9999-12-31")}
+        else 0
+    )
     response = client.get(url(cast, "billing/transactions/"), params)
     assert response.status_code == 200
     assert response.content.decode().count('data-testid="txn-row"') == min(expected, 25)

@@ -33,8 +33,11 @@ def test_an_invoice_paid_after_the_schedule_changed_is_charged_and_shown_as_pric
     account = seller.billing_account
     v1 = account.change_fee_schedule(
         platform_fee_percent=Decimal("10"),
-        fees=[{"name": "Ad serving", "feePercent": "2"}, {"name": "Audience data", "feePercent": "1.5"}],
-    )  # fmt: skip
+        fees=[
+            {"name": "Ad serving", "feePercent": "2"},
+            {"name": "Audience data", "feePercent": "1.5"},
+        ],
+    )
     invoice = invoice_for(seller, buyer, "u1", 123_457)
     assert invoice.fee_schedule_version == v1
     assert invoice.application_fee_amount == 16_667  # 13.5 % of 1,234.57, half up
@@ -76,13 +79,18 @@ def test_a_charge_without_an_invoice_is_split_by_the_schedule_in_force_when_char
     # Versions dated on the emulator's clock, which the charge is dated by.
     emulated_stripe.advance(days=1)
     seller.billing_account.change_fee_schedule(
-        platform_fee_percent=Decimal("12.5"), fees=[{"name": "Ad serving", "feePercent": "2"}],
+        platform_fee_percent=Decimal("12.5"),
+        fees=[{"name": "Ad serving", "feePercent": "2"}],
         effective_from=emulated_now(),
-    )  # fmt: skip
+    )
     emulated_stripe.control(
-        "POST", "charges", account=seller.stripe_id, amount=10_001, currency="usd",
+        "POST",
+        "charges",
+        account=seller.stripe_id,
+        amount=10_001,
+        currency="usd",
         application_fee_amount=1_450,
-    )  # fmt: skip
+    )
     emulated_stripe.advance(days=1)
     seller.billing_account.change_fee_schedule(
         platform_fee_percent=Decimal("20"), fees=[], effective_from=emulated_now()
@@ -139,14 +147,21 @@ def test_the_csv_carries_the_invoice_and_the_fee_breakdown_of_each_row(
     BalanceTransaction.objects.bulk_create(
         [
             BalanceTransaction(
-                connect_account=seller, stripe_id=f"txn_bulk_{i}", amount=1000, fee=120, net=880,
-                currency="usd", type="charge", status="available", created=template.created,
+                connect_account=seller,
+                stripe_id=f"txn_bulk_{i}",
+                amount=1000,
+                fee=120,
+                net=880,
+                currency="usd",
+                type="charge",
+                status="available",
+                created=template.created,
                 source_id=f"ch_bulk_{i}",
                 fee_details=[{"type": "application_fee", "amount": 120}],
             )
             for i in range(2 * dashboard.CSV_CHUNK + 1)
         ]
-    )  # fmt: skip
+    )
     assert queries_for_export() <= few + 2 * 2  # two more chunks: one invoice query each (+ cursor)
 
 

@@ -33,9 +33,11 @@ def test_sellers_see_every_version_newest_first_with_who_and_what_changed(cast, 
         account = BillingAccount.objects.open_for(cast.parent)
     with time_machine.travel(start + timedelta(days=30), tick=False):
         account.change_fee_schedule(
-            changed_by=cast.staff, note="New ad server",
-            platform_fee_percent=Decimal("12.5"), fees=[{"name": "Ad serving", "feePercent": "2"}],
-        )  # fmt: skip
+            changed_by=cast.staff,
+            note="New ad server",
+            platform_fee_percent=Decimal("12.5"),
+            fees=[{"name": "Ad serving", "feePercent": "2"}],
+        )
     html = fees_page(client_as(cast.parent_owner), cast.parent)
     newest, first = version_rows(html)
     assert "Dana Ops" in newest and "New ad server" in newest

@@ -130,15 +130,29 @@ def test_the_ledger_names_each_transaction_and_filters_by_kind(cast, client_as, 
 
 def test_a_plain_adjustment_is_not_a_chargeback(cast, client_as, eventful):
     adjustment = BalanceTransaction.objects.create(
-        connect_account=eventful, stripe_id="txn_adjust", amount=-100, fee=0, net=-100,
-        currency="usd", type="adjustment", reporting_category="other_adjustment",
-        status="available", created=eventful.created_at,
-    )  # fmt: skip
+        connect_account=eventful,
+        stripe_id="txn_adjust",
+        amount=-100,
+        fee=0,
+        net=-100,
+        currency="usd",
+        type="adjustment",
+        reporting_category="other_adjustment",
+        status="available",
+        created=eventful.created_at,
+    )
     odd = BalanceTransaction.objects.create(
-        connect_account=eventful, stripe_id="txn_odd", amount=100, fee=0, net=100,
-        currency="usd", type="reserve_release", reporting_category="risk_reserved_funds",
-        status="available", created=eventful.created_at,
-    )  # fmt: skip
+        connect_account=eventful,
+        stripe_id="txn_odd",
+        amount=100,
+        fee=0,
+        net=100,
+        currency="usd",
+        type="reserve_release",
+        reporting_category="risk_reserved_funds",
+        status="available",
+        created=eventful.created_at,
+    )
     client = client_as(cast.parent_owner)
     assert _ids(_ledger(client, cast, kind="adjustments")) == {adjustment.stripe_id}
     assert _ids(_ledger(client, cast, kind="other")) == {odd.stripe_id}

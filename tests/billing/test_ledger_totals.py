@@ -57,12 +57,18 @@ def test_totals_take_one_query_however_many_rows(
         _totals(client, cast, kind="sales")
     BalanceTransaction.objects.bulk_create(
         BalanceTransaction(
-            connect_account=eventful, stripe_id=f"txn_bulk_{i}", amount=1000, fee=100, net=900,
-            currency="eur" if i % 2 else "usd", type="charge", status="available",
+            connect_account=eventful,
+            stripe_id=f"txn_bulk_{i}",
+            amount=1000,
+            fee=100,
+            net=900,
+            currency="eur" if i % 2 else "usd",
+            type="charge",
+            status="available",
             created=eventful.created_at,
         )
         for i in range(300)
-    )  # fmt: skip
+    )
     with django_assert_max_num_queries(len(small)):
         html = _totals(client, cast, kind="sales")
     assert 'data-currency="eur"' in html and 'data-currency="usd"' in html

@@ -19,10 +19,16 @@ def url(cast, path: str = "") -> str:
 def record(seller: ConnectAccount, buyer, count: int, prefix: str = "Usage line") -> None:
     for n in range(1, count + 1):
         invoicing.record_usage(
-            seller, buyer, usage_id=f"{prefix}-{n}", kind=ItemKind.VARIABLE_COST,
-            description=f"{prefix} {n:02d}", currency="usd", quantity=n, unit_amount=100,
+            seller,
+            buyer,
+            usage_id=f"{prefix}-{n}",
+            kind=ItemKind.VARIABLE_COST,
+            description=f"{prefix} {n:02d}",
+            currency="usd",
+            quantity=n,
+            unit_amount=100,
             metric="clicks",
-        )  # fmt: skip
+        )
 
 
 def lines_reads(emulated_stripe) -> int:

@@ -37,9 +37,13 @@ def bad_april(march_seller, emulated_stripe, stripe_client):
 
     def sell(amount: int, fee: int) -> str:
         charge = emulated_stripe.control(
-            "POST", "charges", account=seller.stripe_id, amount=amount, currency="usd",
+            "POST",
+            "charges",
+            account=seller.stripe_id,
+            amount=amount,
+            currency="usd",
             application_fee_amount=fee,
-        )  # fmt: skip
+        )
         return charge["id"]
 
     first, second = sell(100_00, 10_00), sell(100_00, 10_00)
@@ -67,8 +71,14 @@ def test_each_month_counts_gross_refunds_chargebacks_and_fees(bad_april):
     [chart] = dashboard.net_volume(bad_april, today=TODAY)
     assert chart.currency == "usd"
     months = {m.month: m for m in chart.months}
-    assert list(months) == [date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1),
-                            date(2026, 3, 1), date(2026, 4, 1), date(2026, 5, 1)]  # fmt: skip
+    assert list(months) == [
+        date(2025, 12, 1),
+        date(2026, 1, 1),
+        date(2026, 2, 1),
+        date(2026, 3, 1),
+        date(2026, 4, 1),
+        date(2026, 5, 1),
+    ]
     assert months[date(2026, 3, 1)] == MonthVolume(date(2026, 3, 1), 200_00, 0, 0, -20_00)
     # April: 50 sold (fee 5), 100 refunded with its fee 10 given back, 100 charged back.
     april = months[date(2026, 4, 1)]
@@ -114,8 +124,9 @@ def test_the_overview_draws_a_losing_month_below_the_axis(cast, client_as, bad_a
 
     april_row = re.search(r'<tr data-month="Apr">(.*?)</tr>', html, re.S).group(1)
     cells = re.findall(r'<td class="num">(?:<strong>)?([^<]+)', april_row)
-    assert cells == [format_money(amount, "usd") for amount in
-                     (50_00, -100_00, -100_00, 5_00, -145_00)]  # fmt: skip
+    assert cells == [
+        format_money(amount, "usd") for amount in (50_00, -100_00, -100_00, 5_00, -145_00)
+    ]
     assert "Gross" in html and "Chargebacks" in html and "Fees" in html
 
 

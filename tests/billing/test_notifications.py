@@ -122,9 +122,12 @@ def test_a_dispute_tells_the_evidence_deadline(
 ):
     charge = emulated_stripe.control("POST", "charges", account=seller.stripe_id, amount=30_000)
     emulated_stripe.control(
-        "POST", f"charges/{charge['id']}/dispute", reason="fraudulent", amount=12_000,
+        "POST",
+        f"charges/{charge['id']}/dispute",
+        reason="fraudulent",
+        amount=12_000,
         response_days=10,
-    )  # fmt: skip
+    )
     deliver.deliver()
     dispute = Dispute.objects.get()
     assert dispute.needs_response and dispute.evidence_due_by is not None
@@ -254,10 +257,14 @@ def test_notices_of_a_childs_own_account_reach_its_admins_and_the_parents(
 
 def notice_for(user, customer, title: str = "Payout of $1.00 failed") -> Notification:
     return Notification.objects.create(
-        user=user, customer=customer, kind=NotificationKind.PAYOUT_FAILED,
-        key=f"test:{user.pk}:{customer.pk}:{title}", title=title, body="Body text.",
+        user=user,
+        customer=customer,
+        kind=NotificationKind.PAYOUT_FAILED,
+        key=f"test:{user.pk}:{customer.pk}:{title}",
+        title=title,
+        body="Body text.",
         link=f"/c/{customer.pk}/billing/payouts/",
-    )  # fmt: skip
+    )
 
 
 def test_the_notices_page_and_the_bell_show_the_users_own_notices(cast, client_as):
@@ -311,13 +318,22 @@ def test_old_history_found_by_a_backfill_is_not_news(
     from django.utils import timezone
 
     old = Payout.objects.create(
-        connect_account=seller, stripe_id="po_old", amount=1_000, currency="usd",
-        status="failed", failure_code="account_closed",
+        connect_account=seller,
+        stripe_id="po_old",
+        amount=1_000,
+        currency="usd",
+        status="failed",
+        failure_code="account_closed",
         created=timezone.now() - notifications.NEWS_WINDOW - timezone.timedelta(days=1),
-    )  # fmt: skip
+    )
     assert notifications.payout_stored(seller, old) == []
     recent = Payout.objects.create(
-        connect_account=seller, stripe_id="po_new", amount=1_000, currency="usd",
-        status="failed", failure_code="account_closed", created=timezone.now(),
-    )  # fmt: skip
+        connect_account=seller,
+        stripe_id="po_new",
+        amount=1_000,
+        currency="usd",
+        status="failed",
+        failure_code="account_closed",
+        created=timezone.now(),
+    )
     assert len(notifications.payout_stored(seller, recent)) == 1

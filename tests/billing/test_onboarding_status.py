@@ -92,10 +92,16 @@ def test_requirements_read_as_things_a_seller_knows_each_once():
     from billing.status import requirement_labels
 
     keys = [
-        "individual.dob.day", "individual.dob.month", "individual.dob.year", "external_account",
-        "tos_acceptance.date", "tos_acceptance.ip", "business_profile.mcc", "person_abc.email",
+        "individual.dob.day",
+        "individual.dob.month",
+        "individual.dob.year",
+        "external_account",
+        "tos_acceptance.date",
+        "tos_acceptance.ip",
+        "business_profile.mcc",
+        "person_abc.email",
         "some.new_field",
-    ]  # fmt: skip
+    ]
     assert requirement_labels(keys) == [
         "Date of birth",
         "Bank account for payouts",
@@ -158,8 +164,11 @@ def test_the_migration_fills_in_the_status_of_existing_accounts(cast):
 def test_the_admin_fee_schedule_page_names_the_status(admin_client, cast):
     billing_account = BillingAccount.objects.open_for(cast.parent)
     ConnectAccount.objects.create(
-        billing_account=billing_account, stripe_id="acct_x", country="US", details_submitted=True,
+        billing_account=billing_account,
+        stripe_id="acct_x",
+        country="US",
+        details_submitted=True,
         disabled_reason="rejected.fraud",
-    )  # fmt: skip
+    )
     page = admin_client.get(f"/admin/billing/billingaccount/{billing_account.pk}/change/")
     assert "acct_x</a> · Restricted" in page.content.decode()

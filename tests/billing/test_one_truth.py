@@ -120,9 +120,16 @@ class MoneyOfOneSeller(RuleBasedStateMachine):
             application_fee_amount=breakdown.total,
         )
         self.charges.append(
-            {"id": charge["id"], "amount": amount, "refunded": 0, "disputed": False,
-             "fee": charge.get("application_fee"), "fee_refunded": 0, "fee_amount": breakdown.total}
-        )  # fmt: skip
+            {
+                "id": charge["id"],
+                "amount": amount,
+                "refunded": 0,
+                "disputed": False,
+                "fee": charge.get("application_fee"),
+                "fee_refunded": 0,
+                "fee_amount": breakdown.total,
+            }
+        )
 
     @rule(amount=st.integers(1_000, 250_000), currency=st.sampled_from(["usd", "usd", "eur"]))
     def a_buyer_pays(self, amount: int, currency: str) -> None:
@@ -132,9 +139,14 @@ class MoneyOfOneSeller(RuleBasedStateMachine):
     def the_platform_invoices_a_buyer(self, amount: int) -> None:
         buyer = invoicing.buyer_for(self.connect, reference="buyer", name="Acme Agency")
         invoicing.record_usage(
-            self.connect, buyer, usage_id=uuid.uuid4().hex, kind=ItemKind.PLAN_COST,
-            description="Plan", currency="usd", amount=amount,
-        )  # fmt: skip
+            self.connect,
+            buyer,
+            usage_id=uuid.uuid4().hex,
+            kind=ItemKind.PLAN_COST,
+            description="Plan",
+            currency="usd",
+            amount=amount,
+        )
         self.open_invoices += [i.stripe_id for i in invoicing.run_billing(self.connect).invoices]
 
     @precondition(lambda self: self.open_invoices)
@@ -152,9 +164,16 @@ class MoneyOfOneSeller(RuleBasedStateMachine):
         fee = self.stripe.v1.application_fees.retrieve(charge.application_fee)
         assert fee.amount == issued_with
         self.charges.append(
-            {"id": charge.id, "amount": charge.amount, "refunded": 0, "disputed": False,
-             "fee": charge.application_fee, "fee_refunded": 0, "fee_amount": fee.amount}
-        )  # fmt: skip
+            {
+                "id": charge.id,
+                "amount": charge.amount,
+                "refunded": 0,
+                "disputed": False,
+                "fee": charge.application_fee,
+                "fee_refunded": 0,
+                "fee_amount": fee.amount,
+            }
+        )
 
     # Refunds, fee refunds, disputes
 
@@ -456,8 +475,8 @@ def test_an_automatic_payout_after_a_manual_one_adds_up_with_its_debit(
     for payout in automatic:
         assert client.get(f"{page}/{payout.stripe_id}/").context["adds_up"], payout.stripe_id
     carried = BalanceTransaction.objects.filter(
-        payout_stripe_id__in=[p.stripe_id for p in automatic], type="payout", source_id__in=[
-            p.stripe_id for p in payouts.filter(automatic=False)
-        ],
-    )  # fmt: skip
+        payout_stripe_id__in=[p.stripe_id for p in automatic],
+        type="payout",
+        source_id__in=[p.stripe_id for p in payouts.filter(automatic=False)],
+    )
     assert carried.count() == 2  # both manual debits were itemised by a later payout

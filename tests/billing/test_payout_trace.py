@@ -229,13 +229,23 @@ def test_an_unconverted_sale_shows_no_conversion(cast, client_as, seller, emulat
 def test_a_late_payout_is_flagged_and_never_the_next_one(cast, client_as, seller):
     now = timezone.now()
     Payout.objects.create(
-        connect_account=seller, stripe_id="po_late", amount=12_345, currency="usd",
-        status="in_transit", created=now - timedelta(days=20), arrival_date=now - timedelta(days=18),
-    )  # fmt: skip
+        connect_account=seller,
+        stripe_id="po_late",
+        amount=12_345,
+        currency="usd",
+        status="in_transit",
+        created=now - timedelta(days=20),
+        arrival_date=now - timedelta(days=18),
+    )
     Payout.objects.create(
-        connect_account=seller, stripe_id="po_soon", amount=6_789, currency="usd",
-        status="pending", created=now, arrival_date=now + timedelta(days=2),
-    )  # fmt: skip
+        connect_account=seller,
+        stripe_id="po_soon",
+        amount=6_789,
+        currency="usd",
+        status="pending",
+        created=now,
+        arrival_date=now + timedelta(days=2),
+    )
     client = client_as(cast.parent_owner)
     html = client.get(url(cast)).content.decode()
     next_payout = html.split("<dt>Next</dt>", 1)[1].split("</dd>", 1)[0]
@@ -257,24 +267,37 @@ def test_the_ledger_traces_many_payouts_in_a_constant_number_of_queries(
     def add(count, offset):
         payouts = [
             Payout(
-                connect_account=seller, stripe_id=f"po_{offset + i}", amount=900, currency="usd",
-                status="failed" if i % 2 else "paid", created=now, arrival_date=now,
+                connect_account=seller,
+                stripe_id=f"po_{offset + i}",
+                amount=900,
+                currency="usd",
+                status="failed" if i % 2 else "paid",
+                created=now,
+                arrival_date=now,
             )
             for i in range(count)
-        ]  # fmt: skip
+        ]
         Payout.objects.bulk_create(payouts)
         BalanceTransaction.objects.bulk_create(
             [
                 BalanceTransaction(
-                    connect_account=seller, stripe_id=f"txn_{kind}_{p.stripe_id}", amount=1000,
-                    fee=100, net=900, currency="usd", type=kind, status="available", created=now,
-                    available_on=now, source_id=p.stripe_id if kind != "charge" else "",
+                    connect_account=seller,
+                    stripe_id=f"txn_{kind}_{p.stripe_id}",
+                    amount=1000,
+                    fee=100,
+                    net=900,
+                    currency="usd",
+                    type=kind,
+                    status="available",
+                    created=now,
+                    available_on=now,
+                    source_id=p.stripe_id if kind != "charge" else "",
                     payout_stripe_id=p.stripe_id if kind == "charge" else "",
                 )
                 for p in payouts
                 for kind in ("charge", "payout_failure")
             ]
-        )  # fmt: skip
+        )
 
     client = client_as(cast.parent_owner)
     add(2, 0)
@@ -312,9 +335,14 @@ def test_with_no_payout_on_its_way_the_overview_says_when_the_schedule_pays_out_
 ):
     now = timezone.now()
     Payout.objects.create(
-        connect_account=seller, stripe_id="po_done", amount=1_000, currency="usd",
-        status="paid", created=now - timedelta(days=9), arrival_date=now - timedelta(days=8),
-    )  # fmt: skip
+        connect_account=seller,
+        stripe_id="po_done",
+        amount=1_000,
+        currency="usd",
+        status="paid",
+        created=now - timedelta(days=9),
+        arrival_date=now - timedelta(days=8),
+    )
     schedule = {"interval": "weekly", "weekly_anchor": "friday", "delay_days": 2}
     seller.raw = {**seller.raw, "settings": {"payouts": {"schedule": schedule}}}
     seller.payouts_enabled = True

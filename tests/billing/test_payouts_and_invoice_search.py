@@ -173,9 +173,14 @@ class TestInvoiceSearch:
         ]:
             buyer = invoicing.buyer_for(seller, reference=ref, name=name)
             invoicing.record_usage(
-                seller, buyer, usage_id=f"u-{ref}", kind=ItemKind.PLAN_COST,
-                description="Plan", currency="usd", amount=amount,
-            )  # fmt: skip
+                seller,
+                buyer,
+                usage_id=f"u-{ref}",
+                kind=ItemKind.PLAN_COST,
+                description="Plan",
+                currency="usd",
+                amount=amount,
+            )
         for invoice in invoicing.run_billing(seller).invoices:
             made[invoice.buyer.reference] = invoice
         emulated_stripe.control("POST", f"invoices/{made['b'].stripe_id}/pay")

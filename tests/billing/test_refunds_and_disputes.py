@@ -111,8 +111,10 @@ def test_a_partial_refund_of_an_invoice_shows_on_the_invoice(
 
     invoice.refresh_from_db()
     assert (invoice.status, invoice.amount_refunded, invoice.refund_state) == (
-        "paid", 12_000, "partially_refunded",
-    )  # fmt: skip
+        "paid",
+        12_000,
+        "partially_refunded",
+    )
     assert BalanceTransaction.objects.filter(type="refund", net=-12_000).exists()
     client = client_as(cast.parent_owner)
     html = _invoice_page(client, cast, invoice)
@@ -178,15 +180,20 @@ def test_a_dispute_alerts_the_seller_until_it_closes_with_its_outcome(
     invoice = _paid_invoice(seller, emulated_stripe)
     deliver.deliver()
     opened = emulated_stripe.control(
-        "POST", f"charges/{invoice.charge_stripe_id}/dispute",
-        reason="product_not_received", amount=12_000, response_days=10,
-    )  # fmt: skip
+        "POST",
+        f"charges/{invoice.charge_stripe_id}/dispute",
+        reason="product_not_received",
+        amount=12_000,
+        response_days=10,
+    )
     deliver.deliver()
 
     dispute = Dispute.objects.get()
     assert (dispute.stripe_id, dispute.status, dispute.amount) == (
-        opened["id"], "needs_response", 12_000,
-    )  # fmt: skip
+        opened["id"],
+        "needs_response",
+        12_000,
+    )
     assert dispute.invoice == invoice
     due = dispute.evidence_due_by
     client = client_as(cast.parent_owner)
@@ -307,9 +314,10 @@ def test_events_of_an_account_we_do_not_know_are_ignored(
         {"charge": charge["id"], "refund_application_fee": True}, {"stripe_account": stranger.id}
     )
     events = [
-        e for e in _events(stripe_client, stranger.id) + _events(stripe_client, None)
+        e
+        for e in _events(stripe_client, stranger.id) + _events(stripe_client, None)
         if e["type"].startswith(("charge.", "refund.", "application_fee."))
-    ]  # fmt: skip
+    ]
     assert {"charge.refunded", "refund.created", "application_fee.refunded"} <= {
         e["type"] for e in events
     }
@@ -337,15 +345,30 @@ def test_many_disputes_cost_no_more_queries(
     now = timezone.now()
     for i in range(30):
         paid = Invoice.objects.create(
-            connect_account=seller, stripe_id=f"in_bulk_{i}", number=f"B-{i}", status="paid",
-            currency="usd", total=100, amount_due=100, amount_paid=100, amount_remaining=0,
-            charge_stripe_id=f"ch_bulk_{i}", created=now, buyer=invoice.buyer,
-        )  # fmt: skip
+            connect_account=seller,
+            stripe_id=f"in_bulk_{i}",
+            number=f"B-{i}",
+            status="paid",
+            currency="usd",
+            total=100,
+            amount_due=100,
+            amount_paid=100,
+            amount_remaining=0,
+            charge_stripe_id=f"ch_bulk_{i}",
+            created=now,
+            buyer=invoice.buyer,
+        )
         Dispute.objects.create(
-            connect_account=seller, invoice=paid, stripe_id=f"du_bulk_{i}",
-            charge_stripe_id=paid.charge_stripe_id, amount=100, currency="usd",
-            status="needs_response" if i % 2 else "lost", created=now, closed_at=now,
+            connect_account=seller,
+            invoice=paid,
+            stripe_id=f"du_bulk_{i}",
+            charge_stripe_id=paid.charge_stripe_id,
+            amount=100,
+            currency="usd",
+            status="needs_response" if i % 2 else "lost",
+            created=now,
+            closed_at=now,
             evidence_due_by=now,
-        )  # fmt: skip
+        )
     with django_assert_max_num_queries(len(one)):
         assert client.get(f"/c/{cast.parent.pk}/{path}").status_code == 200

@@ -82,8 +82,7 @@ def test_embedded_onboarding_completes_kyc_and_fires_exit(
 ):
     account = express_account(stripe_client)
     secret = _session(stripe_client, account.id, "account_onboarding")
-    page = _open(browser, page_server, stripe_emulator.base_url,
-                 [["account-onboarding", secret]])  # fmt: skip
+    page = _open(browser, page_server, stripe_emulator.base_url, [["account-onboarding", secret]])
     frame = page.frame_locator("stripe-connect-account-onboarding iframe")
     frame.get_by_role("button", name="Submit and verify").click()
     page.wait_for_function("window.__log.includes('exit')", timeout=10_000)
@@ -106,8 +105,12 @@ def test_reused_client_secret_fires_load_error(
     )
     page.wait_for_function("window.__log.includes('error:authentication_error')", timeout=10_000)
     page.close()
-    page = _open(browser, page_server, stripe_emulator.base_url,
-                 [["account-onboarding", "accs_bogus_secret"]])  # fmt: skip
+    page = _open(
+        browser,
+        page_server,
+        stripe_emulator.base_url,
+        [["account-onboarding", "accs_bogus_secret"]],
+    )
     page.wait_for_function("window.__log.includes('error:authentication_error')", timeout=10_000)
     page.close()
 
@@ -118,8 +121,7 @@ def test_notification_banner_shows_outstanding_requirements(
     account = express_account(stripe_client)
     stripe_emulator.complete_onboarding(account.id, "restrict")
     secret = _session(stripe_client, account.id, "notification_banner")
-    page = _open(browser, page_server, stripe_emulator.base_url,
-                 [["notification-banner", secret]])  # fmt: skip
+    page = _open(browser, page_server, stripe_emulator.base_url, [["notification-banner", secret]])
     banner = page.get_by_test_id("notification-banner")
     banner.wait_for(timeout=10_000)
     assert "individual.verification.document" in banner.inner_text()

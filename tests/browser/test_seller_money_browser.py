@@ -28,9 +28,14 @@ def invoices(cast, busy_seller, emulated_stripe):
     Northwind News (billed through Northwind Media)."""
     buyer = invoicing.buyer_for(busy_seller, reference="n1", name="Newsy Ads", seller=cast.sibling)
     invoicing.record_usage(
-        busy_seller, buyer, usage_id="news-1", kind=ItemKind.PLAN_COST,
-        description="News plan", currency="usd", amount=43_210,
-    )  # fmt: skip
+        busy_seller,
+        buyer,
+        usage_id="news-1",
+        kind=ItemKind.PLAN_COST,
+        description="News plan",
+        currency="usd",
+        amount=43_210,
+    )
     invoicing.run_billing(busy_seller)
     mirror.sync_account(busy_seller, **FAST)
     return {

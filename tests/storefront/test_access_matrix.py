@@ -211,30 +211,65 @@ class TestMoneyOnTheParentsAccount:
                 connect_account=connect, reference=who, name=f"buyer-{who}", seller=seller
             )
             invoice = Invoice.objects.create(
-                connect_account=connect, buyer=buyer, stripe_id=f"in_{who}", number=f"NW-{who}",
-                status="paid", currency="usd", total=100, amount_due=100, amount_paid=100,
-                amount_remaining=0, created=at, charge_stripe_id=f"ch_{who}",
-            )  # fmt: skip
-            InvoiceItem.objects.create(
-                connect_account=connect, buyer=buyer, stripe_id=f"ii_{who}", kind="plan_cost",
-                description=f"item-{who}", amount=100, currency="usd", created=at,
-            )  # fmt: skip
-            Dispute.objects.create(
-                connect_account=connect, invoice=invoice, stripe_id=f"dp_{who}",
-                charge_stripe_id=f"ch_{who}", amount=100, currency="usd", status="lost",
+                connect_account=connect,
+                buyer=buyer,
+                stripe_id=f"in_{who}",
+                number=f"NW-{who}",
+                status="paid",
+                currency="usd",
+                total=100,
+                amount_due=100,
+                amount_paid=100,
+                amount_remaining=0,
                 created=at,
-            )  # fmt: skip
+                charge_stripe_id=f"ch_{who}",
+            )
+            InvoiceItem.objects.create(
+                connect_account=connect,
+                buyer=buyer,
+                stripe_id=f"ii_{who}",
+                kind="plan_cost",
+                description=f"item-{who}",
+                amount=100,
+                currency="usd",
+                created=at,
+            )
+            Dispute.objects.create(
+                connect_account=connect,
+                invoice=invoice,
+                stripe_id=f"dp_{who}",
+                charge_stripe_id=f"ch_{who}",
+                amount=100,
+                currency="usd",
+                status="lost",
+                created=at,
+            )
             for source in (f"ch_{who}", f"dp_{who}"):
                 BalanceTransaction.objects.create(
-                    connect_account=connect, stripe_id=f"txn_{source}", amount=100, fee=0,
-                    net=100, currency="usd", type="charge", status="available", created=at,
+                    connect_account=connect,
+                    stripe_id=f"txn_{source}",
+                    amount=100,
+                    fee=0,
+                    net=100,
+                    currency="usd",
+                    type="charge",
+                    status="available",
+                    created=at,
                     source_id=source,
-                )  # fmt: skip
+                )
         # A card payment of the parent's own, linked to no invoice, and a payout.
         BalanceTransaction.objects.create(
-            connect_account=connect, stripe_id="txn_card", amount=5, fee=0, net=5,
-            currency="usd", type="charge", status="available", created=at, source_id="ch_card",
-        )  # fmt: skip
+            connect_account=connect,
+            stripe_id="txn_card",
+            amount=5,
+            fee=0,
+            net=5,
+            currency="usd",
+            type="charge",
+            status="available",
+            created=at,
+            source_id="ch_card",
+        )
         return connect
 
     @staticmethod

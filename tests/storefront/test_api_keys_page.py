@@ -147,9 +147,14 @@ def test_keys_issued_with_the_earlier_prefix_keep_working(cast):
     client_id = "a" * 32
     raw = f"scope3_{client_id}_{secrets.token_urlsafe(32)}"
     old = ApiKey.objects.create(
-        user=cast.parent_owner, customer=cast.parent, name="Old", prefix="scope3_",
-        client_id=client_id, secret_hash=hash_api_key_secret(raw), scopes=["billing:read"],
-    )  # fmt: skip
+        user=cast.parent_owner,
+        customer=cast.parent,
+        name="Old",
+        prefix="scope3_",
+        client_id=client_id,
+        secret_hash=hash_api_key_secret(raw),
+        scopes=["billing:read"],
+    )
     assert ApiKey.objects.authenticate(raw) == old
     assert old.visible_prefix == "scope3_aaaaaaaa"
     # The same id and secret under the other prefix is a different key: refused.

@@ -69,9 +69,14 @@ class TestCreateApiKey:
     def test_write_scopes_are_given_when_named_with_a_warning(self, cast):
         out, err = io.StringIO(), io.StringIO()
         call_command(
-            "create_api_key", "owner@northwind.test", "--scopes", "billing:read", "billing:write",
-            stdout=out, stderr=err,
-        )  # fmt: skip
+            "create_api_key",
+            "owner@northwind.test",
+            "--scopes",
+            "billing:read",
+            "billing:write",
+            stdout=out,
+            stderr=err,
+        )
         key = ApiKey.objects.authenticate(out.getvalue().strip())
         assert key.scopes == ["billing:read", "billing:write"]
         assert "Warning: this key can change data (billing:write)" in err.getvalue()
@@ -94,7 +99,7 @@ class TestCreateApiKey:
                 "--scopes",
                 "billing:read",
                 "billing:admin",
-            ).strip()  # fmt: skip
+            ).strip()
         )
         assert "billing:admin" in key.scopes
 

@@ -95,9 +95,18 @@ def test_the_500_pages_inline_style_is_allowed_by_its_hash():
 
 @pytest.mark.parametrize(
     "path",
-    ["", "storefront/", "billing/transactions/", "billing/payouts/", "billing/invoices/",
-     "billing/pending/", "billing/fees/", "billing/setup/", "api-keys/"],
-)  # fmt: skip
+    [
+        "",
+        "storefront/",
+        "billing/transactions/",
+        "billing/payouts/",
+        "billing/invoices/",
+        "billing/pending/",
+        "billing/fees/",
+        "billing/setup/",
+        "api-keys/",
+    ],
+)
 def test_dashboard_pages_carry_no_inline_code(cast, client_as, path):
     response = client_as(cast.parent_owner).get(f"/c/{cast.parent.pk}/{path}")
     assert response.status_code == 200

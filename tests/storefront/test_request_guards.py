@@ -102,8 +102,14 @@ def test_json_with_a_charset_or_a_json_suffix_is_accepted(cast, bearer):
 
 @pytest.mark.parametrize(
     ("body", "kind"),
-    [("[]", "an array"), ('[{"name": "X"}]', "an array"), ("null", "null"), ('"x"', "a string"), ("7", "a number")],
-)  # fmt: skip
+    [
+        ("[]", "an array"),
+        ('[{"name": "X"}]', "an array"),
+        ("null", "null"),
+        ('"x"', "a string"),
+        ("7", "a number"),
+    ],
+)
 def test_a_body_that_is_not_an_object_is_a_validation_error(cast, bearer, body, kind):
     error = envelope_error(put_raw(bearer, body), 400, "VALIDATION_ERROR")
     assert kind in error["message"]

@@ -24,8 +24,13 @@ SELLER_PAYS = {
 
 
 def express_account(client: stripe.StripeClient, **extra: Any) -> stripe.Account:
-    params = {"country": "US", "email": "seller@example.com", "controller": EXPRESS,
-              "capabilities": CAPS, **extra}  # fmt: skip
+    params = {
+        "country": "US",
+        "email": "seller@example.com",
+        "controller": EXPRESS,
+        "capabilities": CAPS,
+        **extra,
+    }
     return client.v1.accounts.create(params)
 
 

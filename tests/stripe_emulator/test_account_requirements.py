@@ -56,9 +56,12 @@ def test_eventually_due_can_differ_from_currently_due(stripe_client, stripe_emul
     assert previous.to_dict() == {"requirements": {"eventually_due": []}}
     # Whatever becomes due now is due eventually too (a superset).
     _onboarding(
-        stripe_emulator, account.id, "restrict", fields=["individual.id_number"],
+        stripe_emulator,
+        account.id,
+        "restrict",
+        fields=["individual.id_number"],
         deadline_seconds=7 * DAY,
-    )  # fmt: skip
+    )
     reqs = stripe_client.v1.accounts.retrieve(account.id).requirements
     assert set(reqs.currently_due) <= set(reqs.eventually_due)
 
@@ -68,9 +71,12 @@ def test_future_requirements_announce_then_replace_requirements_at_their_deadlin
 ):
     account = onboarded_account(stripe_client, stripe_emulator)
     _onboarding(
-        stripe_emulator, account.id, "future_requirements",
-        fields=["individual.verification.additional_document"], deadline_seconds=10 * DAY,
-    )  # fmt: skip
+        stripe_emulator,
+        account.id,
+        "future_requirements",
+        fields=["individual.verification.additional_document"],
+        deadline_seconds=10 * DAY,
+    )
     account = stripe_client.v1.accounts.retrieve(account.id)
     future = account.future_requirements
     assert future.currently_due == ["individual.verification.additional_document"]
@@ -127,9 +133,12 @@ def test_a_failed_verification_shows_in_errors_and_disables_at_the_deadline(
 def test_a_failed_verification_without_deadline_disables_now(stripe_client, stripe_emulator):
     account = onboarded_account(stripe_client, stripe_emulator)
     _onboarding(
-        stripe_emulator, account.id, "verification_error",
-        code="verification_document_expired", fields=["individual.verification.document"],
-    )  # fmt: skip
+        stripe_emulator,
+        account.id,
+        "verification_error",
+        code="verification_document_expired",
+        fields=["individual.verification.document"],
+    )
     account = stripe_client.v1.accounts.retrieve(account.id)
     assert account.requirements.past_due == ["individual.verification.document"]
     assert account.charges_enabled is False

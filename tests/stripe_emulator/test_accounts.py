@@ -155,8 +155,11 @@ def test_account_link_partial_submission_leaves_requirements(stripe_client, stri
     _submit(stripe_emulator, _link(stripe_client, account.id).url, "partial")
     account = stripe_client.v1.accounts.retrieve(account.id)
     assert account.details_submitted is False
-    assert account.requirements.currently_due == ["external_account", "tos_acceptance.date",
-                                                   "tos_acceptance.ip"]  # fmt: skip
+    assert account.requirements.currently_due == [
+        "external_account",
+        "tos_acceptance.date",
+        "tos_acceptance.ip",
+    ]
     assert account.charges_enabled is False
 
 

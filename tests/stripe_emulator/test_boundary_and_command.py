@@ -63,10 +63,18 @@ def test_the_emulator_runs_without_the_product_on_the_path(tmp_path):
     (tmp_path / "stripe_emulator").symlink_to(EMULATOR)
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH")}
     result = subprocess.run(
-        [sys.executable, "-c", "import stripe_emulator.__main__, sys; "
-         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('billing', 'storefront', 'django')))"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import stripe_emulator.__main__, sys; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('billing', 'storefront', 'django')))",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -92,7 +100,7 @@ def _start(port: int, state_file: Path) -> subprocess.Popen:
             "http://127.0.0.1:9/hook",
             "--webhook-secret",
             "whsec_emulator",
-        ],  # fmt: skip
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

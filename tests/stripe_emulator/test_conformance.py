@@ -262,9 +262,13 @@ class World:
         self.charge, self.application_fee = charge.id, str(charge.application_fee)
         self.dispute = emulator.control("POST", f"charges/{charge.id}/dispute")["id"]
         self.refundable = emulator.control(
-            "POST", "charges", account=self.account, amount=5_000, currency="usd",
+            "POST",
+            "charges",
+            account=self.account,
+            amount=5_000,
+            currency="usd",
             application_fee_amount=500,
-        )["id"]  # fmt: skip
+        )["id"]
         # Funds a payout by hand can take (the dispute took the sale's).
         emulator.control(
             "POST", f"accounts/{self.account}/balance_adjustments", amount=100_000, currency="usd"

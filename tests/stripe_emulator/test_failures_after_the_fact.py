@@ -38,8 +38,11 @@ def test_a_failed_refund_gives_the_money_back_and_reopens_the_charge(
         refund.failure_balance_transaction, options=opts
     )
     assert (txn.type, txn.amount, txn.net, txn.reporting_category) == (
-        "refund_failure", 4_000, 4_000, "refund_failure",
-    )  # fmt: skip
+        "refund_failure",
+        4_000,
+        4_000,
+        "refund_failure",
+    )
     assert txn.source == refund.id
     charge = stripe_client.v1.charges.retrieve(charge.id, options=opts)
     assert (charge.amount_refunded, charge.refunded) == (0, False)

@@ -108,8 +108,15 @@ def test_full_send_invoice_lifecycle(stripe_client, stripe_emulator, seller, buy
     second = stripe_client.v1.invoices.finalize_invoice(second.id, None, seller)
     assert second.number.endswith("-0002")
     types = [e.type for e in stripe_client.v1.events.list({"limit": 100}, seller).data]
-    for expected in ("invoice.created", "invoice.finalized", "invoice.sent", "invoice.paid",
-                     "invoice.updated", "invoiceitem.created", "charge.succeeded"):  # fmt: skip
+    for expected in (
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.sent",
+        "invoice.paid",
+        "invoice.updated",
+        "invoiceitem.created",
+        "charge.succeeded",
+    ):
         assert expected in types
     platform_types = [e.type for e in stripe_client.v1.events.list().data]
     assert "application_fee.created" in platform_types

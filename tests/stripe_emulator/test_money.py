@@ -85,8 +85,13 @@ def test_funds_become_available_then_pay_out_daily(stripe_client, stripe_emulato
     assert sorted(t.type for t in txns) == ["charge", "payout"]
     assert sum(t.net for t in txns if t.type != "payout") == payout.amount
     types = [e.type for e in stripe_client.v1.events.list({"limit": 100}, opts).auto_paging_iter()]
-    for expected in ("payout.created", "payout.updated", "payout.paid",
-                     "payout.reconciliation_completed", "balance.available"):  # fmt: skip
+    for expected in (
+        "payout.created",
+        "payout.updated",
+        "payout.paid",
+        "payout.reconciliation_completed",
+        "balance.available",
+    ):
         assert expected in types
 
 
@@ -188,9 +193,7 @@ def _assert_invariant(client, accounts):
 
 OPERATIONS = st.lists(
     st.one_of(
-        st.tuples(
-            st.just("pay"), st.integers(0, 1), st.integers(50, 100_000), st.integers(0, 30)
-        ),  # fmt: skip
+        st.tuples(st.just("pay"), st.integers(0, 1), st.integers(50, 100_000), st.integers(0, 30)),
         st.tuples(st.just("advance"), st.just(0), st.integers(1, 72)),
         st.tuples(st.just("fail_next"), st.integers(0, 1)),
         st.tuples(st.just("restrict"), st.integers(0, 1)),

@@ -93,7 +93,7 @@ def world(stripe_client, stripe_emulator):
             "type": "account_onboarding",
             "refresh_url": "http://a.test/r",
             "return_url": "http://a.test/x",
-        }  # fmt: skip
+        }
     )
     session = stripe_client.v1.account_sessions.create(
         {"account": fresh.id, "components": {"account_onboarding": {"enabled": True}}}
@@ -142,7 +142,7 @@ def world(stripe_client, stripe_emulator):
                 account.id,
             ),
             "list": (stripe.ListObject, "/v1/customers", account.id),
-        },  # fmt: skip
+        },
         "created": {
             "account_link": (stripe.AccountLink, link),
             "account_session": (stripe.AccountSession, session),

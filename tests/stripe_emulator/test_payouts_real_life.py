@@ -649,9 +649,12 @@ def test_ledger_invariant_holds_through_real_life_payouts(
         if kind == "pay":
             if stripe_client.v1.accounts.retrieve(which).charges_enabled:
                 stripe_emulator.control(
-                    "POST", "charges", account=which, amount=op[2],
+                    "POST",
+                    "charges",
+                    account=which,
+                    amount=op[2],
                     application_fee_amount=op[2] // 10,
-                )  # fmt: skip
+                )
         elif kind == "advance":
             stripe_emulator.advance(hours=op[2])
         elif kind == "fail_next":

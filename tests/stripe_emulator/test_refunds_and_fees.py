@@ -483,7 +483,7 @@ OPERATIONS = st.lists(
             st.integers(100, 50_000),
             st.integers(0, 40),
             st.sampled_from(["usd", "usd", "eur", "jpy"]),
-        ),  # fmt: skip
+        ),
         st.tuples(st.just("refund"), st.integers(0, 9), st.integers(1, 100), st.booleans()),
         st.tuples(st.just("fee_refund"), st.integers(0, 9), st.integers(1, 100)),
         st.tuples(st.just("advance"), st.integers(1, 72)),

@@ -205,8 +205,13 @@ def _who(account_paid: bool, billed: list[stripe.BalanceTransaction], about: str
 
 def test_who_pays_each_stripe_fee_follows_the_fee_payer(stripe_client, stripe_emulator):
     found = {}
-    for kind in ("account", "application", "application, Stripe liable",
-                 "application_express", "application_custom"):  # fmt: skip
+    for kind in (
+        "account",
+        "application",
+        "application, Stripe liable",
+        "application_express",
+        "application_custom",
+    ):
         account = _account_with_payer(stripe_client, kind)
         payer = account.controller.fees.payer
         assert payer == kind.split(",")[0]

@@ -86,10 +86,20 @@ def test_money_events_are_delivered(stripe_client, stripe_emulator, receiver):
     stripe_emulator.advance(days=5)
     stripe_emulator.flush_webhooks()
     types = {e.type for e in receiver.events()}
-    for expected in ("invoice.created", "invoice.finalized", "invoice.paid", "invoice.updated",
-                     "invoiceitem.created", "charge.succeeded", "application_fee.created",
-                     "balance.available", "payout.created", "payout.updated", "payout.paid",
-                     "payout.reconciliation_completed"):  # fmt: skip
+    for expected in (
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.updated",
+        "invoiceitem.created",
+        "charge.succeeded",
+        "application_fee.created",
+        "balance.available",
+        "payout.created",
+        "payout.updated",
+        "payout.paid",
+        "payout.reconciliation_completed",
+    ):
         assert expected in types, expected
     fee_event = next(e for e in receiver.events() if e.type == "application_fee.created")
     assert fee_event.account is None  # a platform event
