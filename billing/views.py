@@ -338,7 +338,9 @@ def transactions(request: ActingRequest) -> HttpResponse:
         "connect": connect,
         "form": form,
         "page": page,
-        "rows": dashboard.ledger_rows(connect, page.items, request_locale(request)),
+        "rows": dashboard.ledger_rows(
+            connect, page.items, request_locale(request), request.acting.customer.pk
+        ),
         "filters": form.query_string(),
         "activity": activity,
     }
@@ -433,7 +435,9 @@ def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
             "connect": connect,
             "payout": payout,
             "failure": payout_trace.failure_story(connect, payout),
-            "rows": dashboard.ledger_rows(connect, rows, request_locale(request)),
+            "rows": dashboard.ledger_rows(
+                connect, rows, request_locale(request), request.acting.customer.pk
+            ),
             "totals": totals,
             "adds_up": totals["net"] == payout.amount,
             "truncated": totals["count"] > len(rows),
