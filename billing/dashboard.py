@@ -68,6 +68,11 @@ class LedgerRow:
         return ledger_cells.trace_html(self.trace, self.txn, self.links)
 
     @property
+    def html(self) -> SafeString:
+        """The row of the transactions page (billing.ledger_cells)."""
+        return ledger_cells.transactions_row_html(self)
+
+    @property
     def trace_origin(self) -> SafeString:
         """The payout a returned transaction came back from, for that payout's page."""
         if self.trace is None or self.trace.returned_from is None or self.links is None:
@@ -84,28 +89,31 @@ def ledger_rows(
     """Rows with their fee breakdown as charged and their payout trace: two queries (the
     schedule history, and the invoices the page's charges paid) plus at most three for the
     traces, whatever the page size. Dates and amounts come formatted (`locale` for money),
-    and the cells as HTML; the traces link to the payout pages of `customer_id` (the acting
-    customer), without which rows carry no trace cell."""
+    and the cells as HTML. The traces link to the payout pages of `customer_id` (the acting
+    customer); without it rows show no trace (a child's share of its parent's account: the
+    payouts are the parent's)."""
     transactions = list(transactions)
     fees = ChargedFees.for_batch(connect, [(t.source_id, t.fee_details) for t in transactions])
     traces = trace_transactions(connect, transactions)
     links = ledger_cells.PayoutLinks(customer_id) if customer_id is not None else None
+    zone = timezone.get_current_timezone()
+    day_text = ledger_cells.day_text
     rows = []
     for txn in transactions:
         currency = txn.currency
         fee_parts = fees.parts(txn.fee_details, txn.source_id, txn.created)
         fee_lines = [(name, format_money(amount, currency, locale)) for name, amount in fee_parts]
         available_day = (
-            ledger_cells.day_text(txn.available_on, year=False) if txn.available_on else ""
+            day_text(txn.available_on, year=False, zone=zone) if txn.available_on else ""
         )
-        created = timezone.localtime(txn.created)
+        created = txn.created.astimezone(zone)
         rows.append(
             LedgerRow(
                 txn=txn,
                 fee_parts=fee_parts,
                 invoice=fees.invoice(txn.source_id),
                 trace=traces.get(txn.stripe_id),
-                day=ledger_cells.day_text(created),
+                day=day_text(created, zone=zone),
                 time=f"{created:%H:%M}",
                 available_day=available_day,
                 amount=format_money(txn.amount, currency, locale),

@@ -1,25 +1,31 @@
-"""A ledger row's cells as HTML: its payout trace in words, its fee breakdown, its currency
-conversion and its status.
+"""A ledger row as HTML: its payout trace in words, its fee breakdown, its currency
+conversion, its status, and the whole row of the transactions page.
 
-Built in Python, escaped with `format_html`, because a page of 25 rows rendered them through
-about a hundred template includes and that was most of the page's cost. The transactions page
-and a payout's page print these; the sentences are the rule `billing.payout_trace` decides.
+Built in Python because a page of 25 rows rendered them through about a hundred template
+includes and some three hundred template variables, which was most of the page's cost. Every
+value from the data goes through `escape` (the standard library's, which is what Django's
+autoescaping applies); the results are marked safe only once assembled. The sentences are the
+rule `billing.payout_trace` decides; the transactions page and a payout's page print them.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import lru_cache
+from html import escape
+from typing import TYPE_CHECKING
 
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.dates import MONTHS_3
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from billing.models import BalanceTransaction, Payout
 from billing.money import format_money
 from billing.payout_trace import Trace
+
+if TYPE_CHECKING:
+    from billing.dashboard import LedgerRow
 
 STATUS_TONES = {
     "paid": "ok", "available": "ok", "in_transit": "warn", "pending": "warn", "open": "warn",
@@ -27,12 +33,17 @@ STATUS_TONES = {
 }  # fmt: skip
 
 NO_VALUE = "—"
+EMPTY = mark_safe("")
 
 
-def day_text(moment: datetime | date, *, year: bool = True) -> str:
+def day_text(moment: datetime | date, *, year: bool = True, zone: tzinfo | None = None) -> str:
     """What the `date:"j M Y"` filter prints ("3 Feb 2025"; "3 Feb" without the year): a
-    moment in the current time zone, a date as it is; without the filter's format parsing."""
-    day = timezone.localtime(moment) if isinstance(moment, datetime) else moment
+    moment in the current time zone (or `zone`), a date as it is; without the filter's
+    format parsing."""
+    if isinstance(moment, datetime):
+        day: date = moment.astimezone(zone or timezone.get_current_timezone())
+    else:
+        day = moment
     month = _month_abbreviation(translation.get_language(), day.month)
     return f"{day.day} {month} {day.year}" if year else f"{day.day} {month}"
 
@@ -50,9 +61,8 @@ def humanize(status: str) -> str:
 
 
 def status_pill(status: str) -> SafeString:
-    return format_html(
-        '<span class="pill {}">{}</span>', STATUS_TONES.get(status, "off"), humanize(status)
-    )
+    tone = STATUS_TONES.get(status, "off")
+    return mark_safe(f'<span class="pill {tone}">{escape(humanize(status))}</span>')
 
 
 class PayoutLinks:
@@ -63,11 +73,14 @@ class PayoutLinks:
         self._urls: dict[str, str] = {}
 
     def url(self, payout: Payout) -> str:
+        """The payout's page, escaped for an attribute."""
         url = self._urls.get(payout.stripe_id)
         if url is None:
-            url = reverse(
-                "billing:payout_detail",
-                kwargs={"customer_id": self.customer_id, "payout_id": payout.stripe_id},
+            url = escape(
+                reverse(
+                    "billing:payout_detail",
+                    kwargs={"customer_id": self.customer_id, "payout_id": payout.stripe_id},
+                )
             )
             self._urls[payout.stripe_id] = url
         return url
@@ -78,106 +91,95 @@ def trace_html(
 ) -> SafeString:
     """The row's trace: where its money went, after the payout it came back from if any
     (`only_origin`: just that payout, as a payout's own page lists its returned money)."""
-    parts: list[SafeString] = []
+    text = ""
     if trace.returned_from is not None:
         origin = trace.returned_from
-        parts.append(
-            format_html(
-                'Returned from the <a href="{}">{} payout of {}</a>.',
-                links.url(origin),
-                humanize(origin.status),
-                day_text(origin.created),
-            )
+        text = (
+            f'Returned from the <a href="{links.url(origin)}">{escape(humanize(origin.status))}'
+            f" payout of {day_text(origin.created)}</a>."
         )
         if not only_origin:
-            parts.append(mark_safe("<br>"))
+            text += "<br>"
     if not only_origin:
-        parts.append(where_html(trace, txn, links))
-    return format_html(
-        '<small class="trace" data-testid="payout-trace">{}</small>', mark_safe("".join(parts))
-    )
+        text += where_html(trace, txn, links)
+    return mark_safe(f'<small class="trace" data-testid="payout-trace">{text}</small>')
 
 
 def where_html(trace: Trace, txn: BalanceTransaction | None, links: PayoutLinks) -> SafeString:
     """Where the money is, in one sentence (without a full stop), by the trace's kind."""
-    payout = trace.payout
-    kind = trace.kind
+    payout, kind = trace.payout, trace.kind
     if kind == "is_payout":
         if payout is None:
             return mark_safe("Payout to your bank")
-        return format_html(
-            '<a href="{}">Payout to your bank</a>, {}',
-            links.url(payout),
-            humanize(payout.status).lower(),
-        )
+        status = escape(humanize(payout.status).lower())
+        return mark_safe(f'<a href="{links.url(payout)}">Payout to your bank</a>, {status}')
     if kind == "in_payout":
         if payout is None:
-            return format_html("In payout <code>{}</code>", txn.payout_stripe_id if txn else "")
-        sentence = format_html(
-            'In the <a href="{}">payout of {}</a>', links.url(payout), day_text(payout.created)
-        )
+            return mark_safe(
+                f"In payout <code>{escape(txn.payout_stripe_id if txn else '')}</code>"
+            )
+        text = f'In the <a href="{links.url(payout)}">payout of {day_text(payout.created)}</a>'
         if payout.status != "paid":
-            sentence = format_html("{} ({})", sentence, humanize(payout.status))
-        return sentence
+            text += f" ({escape(humanize(payout.status))})"
+        return mark_safe(text)
     if kind == "in_failed_payout" and payout is not None:
-        sentence = format_html(
-            'Its <a href="{}">payout of {}</a> failed; the money returned to your balance.',
-            links.url(payout),
-            day_text(payout.created),
+        text = (
+            f'Its <a href="{links.url(payout)}">payout of {day_text(payout.created)}</a> failed;'
+            " the money returned to your balance."
         )
         if trace.then is not None:
-            sentence = format_html("{} {}", sentence, where_html(trace.then, txn, links))
-        return sentence
+            text += f" {where_html(trace.then, txn, links)}"
+        return mark_safe(text)
     if kind == "on_its_way" and payout is not None:
-        return format_html(
-            'On its way in the <a href="{}">payout of {}</a> (itemised when it lands)',
-            links.url(payout),
-            day_text(payout.created),
+        return mark_safe(
+            f'On its way in the <a href="{links.url(payout)}">payout of'
+            f" {day_text(payout.created)}</a> (itemised when it lands)"
         )
     if kind == "expected":
-        return format_html(
-            "In your balance — {} the payout of {}",
-            "to be deducted from" if trace.outgoing else "expected in",
-            day_text(trace.expected_on) if trace.expected_on else "",
-        )
+        how = "to be deducted from" if trace.outgoing else "expected in"
+        on = day_text(trace.expected_on) if trace.expected_on else ""
+        return mark_safe(f"In your balance — {how} the payout of {on}")
     if kind == "paused":
         return mark_safe("In your balance — not paid out: payouts are paused")
     if kind == "negative":
-        return format_html(
-            "In your balance — not paid out: it goes towards your negative {} balance",
-            txn.currency.upper() if txn else "",
+        currency = escape(txn.currency.upper() if txn else "")
+        return mark_safe(
+            f"In your balance — not paid out: it goes towards your negative {currency} balance"
         )
     if kind == "manual":
         return mark_safe(
             "In your balance — you are paid out manually, and Stripe does not itemise manual"
             " payouts"
         )
-    return mark_safe("")
+    return EMPTY
 
 
 def fee_cell_html(txn: BalanceTransaction, fee_lines: list[tuple[str, str]]) -> SafeString:
     """The fee breakdown as charged (names and formatted amounts), or why there is none."""
     if fee_lines:
-        return format_html(
-            '<ul class="fee-parts">{}</ul>',
-            format_html_join("", '<li><span>{}</span> <span class="num">{}</span></li>', fee_lines),
+        items = "".join(
+            f'<li><span>{escape(name)}</span> <span class="num">{escape(amount)}</span></li>'
+            for name, amount in fee_lines
         )
+        return mark_safe(f'<ul class="fee-parts">{items}</ul>')
     if txn.type == "application_fee_refund":
         return mark_safe('<span class="muted">Platform fees returned to you</span>')
-    return format_html('<span class="muted">{}</span>', NO_VALUE)
+    return mark_safe(f'<span class="muted">{NO_VALUE}</span>')
 
 
 def conversion_html(txn: BalanceTransaction, locale: str) -> SafeString:
     """What the buyer paid in their currency and Stripe's rate; "" when not converted."""
     if not txn.is_converted or txn.exchange_rate is None:
-        return mark_safe("")
+        return EMPTY
     presented = txn.presented_amount
-    return format_html(
-        '<small class="conversion" data-testid="conversion">buyer paid {}<br>at {} {}/{}</small>',
-        NO_VALUE if presented is None else format_money(presented, txn.presented_currency, locale),
-        format(txn.exchange_rate.normalize(), "f"),
-        txn.currency.upper(),
-        txn.presented_currency.upper(),
+    paid = (
+        NO_VALUE if presented is None else format_money(presented, txn.presented_currency, locale)
+    )
+    rate = format(txn.exchange_rate.normalize(), "f")
+    pair = f"{txn.currency.upper()}/{txn.presented_currency.upper()}"
+    return mark_safe(
+        f'<small class="conversion" data-testid="conversion">buyer paid {escape(paid)}'
+        f"<br>at {escape(rate)} {escape(pair)}</small>"
     )
 
 
@@ -185,5 +187,27 @@ def status_html(txn: BalanceTransaction, available_day: str) -> SafeString:
     """The status pill, with the day pending money becomes available."""
     pill = status_pill(txn.status)
     if txn.status == "pending" and available_day:
-        return format_html('{}<br><small class="muted">available {}</small>', pill, available_day)
+        return mark_safe(
+            f'{pill}<br><small class="muted">available {escape(available_day)}</small>'
+        )
     return pill
+
+
+def transactions_row_html(row: LedgerRow) -> SafeString:
+    """One `<tr>` of the transactions page; its cells follow the page's header row (phones
+    label them from it, and carry the gross and fee in the net cell)."""
+    txn = row.txn
+    trace = f"<br>{row.trace_cell}" if row.trace is not None and row.links is not None else ""
+    conversion = f"<br>{row.conversion}" if row.conversion else ""
+    return mark_safe(
+        f'<tr data-testid="txn-row" data-txn="{escape(txn.stripe_id)}">'
+        f'<td>{escape(row.day)}<br><small class="muted">{escape(row.time)}</small></td>'
+        f'<td class="hide-sm">{escape(row.type_name)}</td>'
+        f"<td>{escape(row.description)}{trace}</td>"
+        f'<td class="num hide-sm">{escape(row.amount)}{conversion}</td>'
+        f'<td class="hide-sm">{row.fee_cell}</td>'
+        f'<td class="num net"><strong>{escape(row.net)}</strong>'
+        f' <span class="sm-only muted" data-testid="phone-amount">amount {escape(row.amount)}</span>'
+        f' <span class="sm-only muted" data-testid="phone-fee">fee {escape(row.fee)}</span></td>'
+        f"<td>{row.status}</td></tr>"
+    )

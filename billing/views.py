@@ -338,8 +338,13 @@ def transactions(request: ActingRequest) -> HttpResponse:
         "connect": connect,
         "form": form,
         "page": page,
+        # A child's share of its parent's account shows no payout traces: the payouts are
+        # the parent's.
         "rows": dashboard.ledger_rows(
-            connect, page.items, request_locale(request), request.acting.customer.pk
+            connect,
+            page.items,
+            request_locale(request),
+            None if activity.through_parent else request.acting.customer.pk,
         ),
         "filters": form.query_string(),
         "activity": activity,
