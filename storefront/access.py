@@ -68,8 +68,11 @@ class Acting:
     @cached_property
     def has_children(self) -> bool:
         """Whether the customer has child accounts: asked once per request, however often
-        the page shows it."""
-        return not self.customer.is_child and self.customer.children.exists()
+        the page shows it, and answered from the (cached) switcher list: whoever acts as a
+        top-level customer may act as each of its children, so the list holds them all."""
+        if self.customer.is_child:
+            return False
+        return any(c.parent_id == self.customer.pk for c in switcher_customers(self))
 
     @property
     def customer_type_label(self) -> str:
