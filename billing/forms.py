@@ -41,7 +41,7 @@ class RememberedWidget(BoundField):
             return super().as_widget(widget, attrs, only_initial)
         value = self.value()
         held = value if value is None or isinstance(value, str) else repr(value)
-        key = (type(self.form), self.name, held, bool(self.errors))
+        key = (type(self.form), self.html_name, self.auto_id, held, bool(self.errors))
         html = self._html.get(key)
         if html is None:
             html = super().as_widget()
