@@ -152,7 +152,9 @@ def resolve(user: User, customer_id: int | None, *, known: Customer | None = Non
         if customer is None:
             raise AccessDenied("Your user is not a member of any customer yet.")
     else:
-        customer = Customer.objects.select_related("parent").filter(pk=customer_id).first()
+        # By its primary key: no ordering to compile (`first()` would order by the Meta's).
+        found = Customer.objects.select_related("parent").filter(pk=customer_id).order_by()[:1]
+        customer = next(iter(found), None)
         if customer is None:
             raise AccessDenied(f"Customer {customer_id} does not exist or is not yours.")
 
