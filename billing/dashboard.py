@@ -13,8 +13,9 @@ from django.core.cache import cache
 from django.db.models import BigIntegerField, Count, Max, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
+from django.utils.safestring import SafeString, mark_safe
 
+from billing import ledger_cells
 from billing.charged_fees import ChargedFees, schedule_history
 from billing.ledger import kind_condition, type_name
 from billing.models import (
@@ -43,64 +44,90 @@ class LedgerRow:
     trace: Trace | None = None  # which payout it went into, or why not yet
     # The invoice the charge paid, if it paid one.
     invoice: Invoice | None = None
-    # Prepared for the page, so the template only prints: dates in the site's time zone and
-    # amounts in the reader's locale (formatting in the template cost most of the render).
+    # Prepared for the page, so the template only prints: dates in the site's time zone,
+    # amounts in the reader's locale, and the cells that took a template include each
+    # (billing.ledger_cells): formatting in the template cost most of the render.
     day: str = ""
     time: str = ""
     available_day: str = ""
     amount: str = ""
     fee: str = ""
     net: str = ""
-    # fee_parts with their amounts formatted.
-    fee_lines: list[tuple[str, str]] = field(default_factory=list)
+    type_name: str = ""
+    description: str = ""
+    fee_cell: SafeString = field(default_factory=lambda: mark_safe(""))
+    conversion: SafeString = field(default_factory=lambda: mark_safe(""))
+    status: SafeString = field(default_factory=lambda: mark_safe(""))
+    links: ledger_cells.PayoutLinks | None = None
 
     @property
-    def fee_note(self) -> str:
-        """Words for a row that carries no fee but is about fees."""
-        if self.txn.type == "application_fee_refund":
-            return "Platform fees returned to you"
-        return ""
+    def trace_cell(self) -> SafeString:
+        """Where the money went, in words with links (only on pages that show it)."""
+        if self.trace is None or self.links is None:
+            return mark_safe("")
+        return ledger_cells.trace_html(self.trace, self.txn, self.links)
+
+    @property
+    def html(self) -> SafeString:
+        """The row of the transactions page (billing.ledger_cells)."""
+        return ledger_cells.transactions_row_html(self)
+
+    @property
+    def trace_origin(self) -> SafeString:
+        """The payout a returned transaction came back from, for that payout's page."""
+        if self.trace is None or self.trace.returned_from is None or self.links is None:
+            return mark_safe("")
+        return ledger_cells.trace_html(self.trace, self.txn, self.links, only_origin=True)
 
 
 def ledger_rows(
-    connect: ConnectAccount, transactions: Iterable[BalanceTransaction], locale: str = "en_US"
+    connect: ConnectAccount,
+    transactions: Iterable[BalanceTransaction],
+    locale: str = "en_US",
+    customer_id: int | None = None,
 ) -> list[LedgerRow]:
     """Rows with their fee breakdown as charged and their payout trace: two queries (the
     schedule history, and the invoices the page's charges paid) plus at most three for the
-    traces, whatever the page size. Dates and amounts come formatted (`locale` for money)."""
+    traces, whatever the page size. Dates and amounts come formatted (`locale` for money),
+    and the cells as HTML. The traces link to the payout pages of `customer_id` (the acting
+    customer); without it rows show no trace (a child's share of its parent's account: the
+    payouts are the parent's)."""
     transactions = list(transactions)
     fees = ChargedFees.for_batch(connect, [(t.source_id, t.fee_details) for t in transactions])
     traces = trace_transactions(connect, transactions)
+    links = ledger_cells.PayoutLinks(customer_id) if customer_id is not None else None
+    zone = timezone.get_current_timezone()
+    day_text = ledger_cells.day_text
     rows = []
     for txn in transactions:
+        currency = txn.currency
         fee_parts = fees.parts(txn.fee_details, txn.source_id, txn.created)
-        created = timezone.localtime(txn.created)
+        fee_lines = [(name, format_money(amount, currency, locale)) for name, amount in fee_parts]
+        available_day = (
+            day_text(txn.available_on, year=False, zone=zone) if txn.available_on else ""
+        )
+        created = txn.created.astimezone(zone)
         rows.append(
             LedgerRow(
                 txn=txn,
                 fee_parts=fee_parts,
                 invoice=fees.invoice(txn.source_id),
                 trace=traces.get(txn.stripe_id),
-                day=day_text(created),
+                day=day_text(created, zone=zone),
                 time=f"{created:%H:%M}",
-                available_day=day_text(txn.available_on, year=False) if txn.available_on else "",
-                amount=format_money(txn.amount, txn.currency, locale),
-                fee=format_money(txn.fee, txn.currency, locale),
-                net=format_money(txn.net, txn.currency, locale),
-                fee_lines=[
-                    (name, format_money(amount, txn.currency, locale)) for name, amount in fee_parts
-                ],
+                available_day=available_day,
+                amount=format_money(txn.amount, currency, locale),
+                fee=format_money(txn.fee, currency, locale),
+                net=format_money(txn.net, currency, locale),
+                type_name=txn.type_name,
+                description=txn.description or ledger_cells.NO_VALUE,
+                fee_cell=ledger_cells.fee_cell_html(txn, fee_lines),
+                conversion=ledger_cells.conversion_html(txn, locale),
+                status=ledger_cells.status_html(txn, available_day),
+                links=links,
             )
         )
     return rows
-
-
-def day_text(moment: datetime, *, year: bool = True) -> str:
-    """What the `date:"j M Y"` filter prints ("3 Feb 2025"; "3 Feb" without the year), in the
-    current time zone, without its per-call format parsing."""
-    local = timezone.localtime(moment)
-    month = MONTHS_3[local.month].title()
-    return f"{local.day} {month} {local.year}" if year else f"{local.day} {month}"
 
 
 class _Echo:

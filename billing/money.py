@@ -9,12 +9,19 @@ even though they are displayed without decimals) — so the divisor comes from S
 from __future__ import annotations
 
 import copy
+import re
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import NumberPattern, get_currency_name, get_currency_symbol, parse_pattern
+from babel.numbers import (
+    get_currency_name,
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
+    parse_pattern,
+)
 
 # https://docs.stripe.com/currencies#zero-decimal
 ZERO_DECIMAL = {
@@ -59,33 +66,74 @@ def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
 
     The locale decides symbol placement and separators; Stripe decides the decimals.
     """
-    pattern, babel_locale = _formatter(currency.upper(), locale)
-    return pattern.apply(to_major(amount, currency), babel_locale, currency_digits=False)
+    return _formatter(currency.upper(), locale).format(int(amount))
+
+
+class _MoneyFormat:
+    """A locale's currency pattern for one currency, applied to integer minor units.
+
+    What Babel's `NumberPattern.apply` prints for the amount in major units, without its
+    per-call work (a Decimal, its quantisation, the symbols looked up again): the integer
+    part grouped as the pattern says, the minor units after the locale's decimal sign, and
+    the pattern's prefix and suffix for the sign. Patterns with anything else (significant
+    digits, exponents, scaling) are left to Babel.
+    """
+
+    def __init__(self, currency: str, locale: str) -> None:
+        babel_locale = Locale.parse(locale)
+        pattern = copy.copy(parse_pattern(babel_locale.currency_formats["standard"]))
+        self.exponent = minor_unit_exponent(currency)
+        pattern.frac_prec = (self.exponent, self.exponent)
+
+        def place(affix: str) -> str:
+            return (
+                affix.replace("¤¤¤", get_currency_name(currency, locale=babel_locale))
+                .replace("¤¤", currency)
+                .replace("¤", get_currency_symbol(currency, babel_locale))
+            )
+
+        pattern.prefix = tuple(place(affix) for affix in pattern.prefix)  # type: ignore[assignment]
+        pattern.suffix = tuple(place(affix) for affix in pattern.suffix)  # type: ignore[assignment]
+        self.pattern, self.locale = pattern, babel_locale
+        self.simple = not (pattern.exp_prec or pattern.scale or "@" in pattern.pattern)
+        self.prefix = tuple(_unquote(affix) for affix in pattern.prefix)
+        self.suffix = tuple(_unquote(affix) for affix in pattern.suffix)
+        self.min_int = pattern.int_prec[0]
+        self.grouping = pattern.grouping
+        self.group = get_group_symbol(babel_locale, numbering_system="latn")
+        self.decimal = get_decimal_symbol(babel_locale, numbering_system="latn")
+
+    def format(self, amount: int) -> str:
+        if not self.simple:
+            major = Decimal(amount).scaleb(-self.exponent)
+            return self.pattern.apply(major, self.locale, currency_digits=False)
+        negative = amount < 0
+        digits = str(-amount if negative else amount).rjust(self.exponent + 1, "0")
+        whole = digits[: len(digits) - self.exponent] if self.exponent else digits
+        if len(whole) < self.min_int:
+            whole = "0" * (self.min_int - len(whole)) + whole
+        size, grouped = self.grouping[0], ""
+        while len(whole) > size:
+            grouped = self.group + whole[-size:] + grouped
+            whole = whole[:-size]
+            size = self.grouping[1]
+        number = whole + grouped
+        if self.exponent:
+            number += self.decimal + digits[-self.exponent :]
+        return f"{self.prefix[negative]}{number}{self.suffix[negative]}"
+
+
+def _unquote(affix: str) -> str:
+    """A pattern's quoted literal as printed ('' is one quote), as Babel does on output."""
+    return re.sub(r"'([^']*)'", lambda m: m.group(1) or "'", affix)
 
 
 @lru_cache(maxsize=512)
-def _formatter(currency: str, locale: str) -> tuple[NumberPattern, Locale]:
-    """The locale's currency pattern for `currency`, built once: Stripe's decimals, and the
-    currency's sign, code or name already in place of the pattern's ¤, ¤¤ or ¤¤¤ (Babel
-    would otherwise look them up on every call)."""
-    babel_locale = Locale.parse(locale)
-    pattern = copy.copy(parse_pattern(babel_locale.currency_formats["standard"]))
-    exponent = minor_unit_exponent(currency)
-    pattern.frac_prec = (exponent, exponent)
-
-    def place(affix: str) -> str:
-        return (
-            affix.replace("¤¤¤", get_currency_name(currency, locale=babel_locale))
-            .replace("¤¤", currency)
-            .replace("¤", get_currency_symbol(currency, babel_locale))
-        )
-
-    def placed(affixes: tuple[str, str]) -> tuple[str, str]:  # (positive, negative)
-        return place(affixes[0]), place(affixes[1])
-
-    pattern.prefix = placed(pattern.prefix)
-    pattern.suffix = placed(pattern.suffix)
-    return pattern, babel_locale
+def _formatter(currency: str, locale: str) -> _MoneyFormat:
+    """Built once per currency and locale: Stripe's decimals, and the currency's sign, code or
+    name already in place of the pattern's ¤, ¤¤ or ¤¤¤ (Babel would otherwise look them up
+    on every call)."""
+    return _MoneyFormat(currency, locale)
 
 
 _DEFAULT_LOCALE = "en_US"

@@ -55,6 +55,8 @@ class Page(Generic[T]):
         if not self.has_more or not self.items:
             return None
         last = self.items[-1]
+        if isinstance(last, dict):  # a page read as values: the keyset's columns among them
+            return encode_cursor(last["created"], last["id"])
         return encode_cursor(last.created, last.pk)
 
 

@@ -78,18 +78,19 @@ class ResolvedBilling:
 
 
 def resolve_billing(customer: Customer) -> ResolvedBilling:
-    own = (
-        BillingAccount.objects.select_related("customer", "connect_account")
-        .filter(customer=customer)
-        .first()
-    )
+    own = _account_of(customer.pk)
     if own is not None:
         return ResolvedBilling(customer, own, inherited=False)
     if customer.parent_id is not None:
-        parent_account = (
-            BillingAccount.objects.select_related("customer", "connect_account")
-            .filter(customer_id=customer.parent_id)
-            .first()
-        )
-        return ResolvedBilling(customer, parent_account, inherited=True)
+        return ResolvedBilling(customer, _account_of(customer.parent_id), inherited=True)
     return ResolvedBilling(customer, None, inherited=False)
+
+
+def _account_of(customer_id: int) -> BillingAccount | None:
+    # One account per customer: no ordering to compile (`first()` would add one).
+    found = (
+        BillingAccount.objects.select_related("customer", "connect_account")
+        .filter(customer_id=customer_id)
+        .order_by()[:1]
+    )
+    return next(iter(found), None)

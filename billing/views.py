@@ -346,7 +346,14 @@ def transactions(request: ActingRequest) -> HttpResponse:
         "connect": connect,
         "form": form,
         "page": page,
-        "rows": dashboard.ledger_rows(connect, page.items, request_locale(request)),
+        # A child's share of its parent's account shows no payout traces: the payouts are
+        # the parent's.
+        "rows": dashboard.ledger_rows(
+            connect,
+            page.items,
+            request_locale(request),
+            None if activity.through_parent else request.acting.customer.pk,
+        ),
         "filters": form.query_string(),
         "activity": activity,
     }
@@ -441,7 +448,9 @@ def payout_detail(request: ActingRequest, payout_id: str) -> HttpResponse:
             "connect": connect,
             "payout": payout,
             "failure": payout_trace.failure_story(connect, payout),
-            "rows": dashboard.ledger_rows(connect, rows, request_locale(request)),
+            "rows": dashboard.ledger_rows(
+                connect, rows, request_locale(request), request.acting.customer.pk
+            ),
             "totals": totals,
             "adds_up": totals["net"] == payout.amount,
             "truncated": totals["count"] > len(rows),

@@ -71,8 +71,11 @@ class Acting:
     @cached_property
     def has_children(self) -> bool:
         """Whether the customer has child accounts: asked once per request, however often
-        the page shows it."""
-        return not self.customer.is_child and self.customer.children.exists()
+        the page shows it, and answered from the (cached) switcher list: whoever acts as a
+        top-level customer may act as each of its children, so the list holds them all."""
+        if self.customer.is_child:
+            return False
+        return any(c.parent_id == self.customer.pk for c in switcher_customers(self))
 
     @property
     def customer_type_label(self) -> str:
@@ -153,7 +156,9 @@ def resolve(user: User, customer_id: int | None, *, known: Customer | None = Non
         if customer is None:
             raise AccessDenied("Your user is not a member of any customer yet.")
     else:
-        customer = Customer.objects.select_related("parent").filter(pk=customer_id).first()
+        # By its primary key: no ordering to compile (`first()` would order by the Meta's).
+        found = Customer.objects.select_related("parent").filter(pk=customer_id).order_by()[:1]
+        customer = next(iter(found), None)
         if customer is None:
             raise AccessDenied(f"Customer {customer_id} does not exist or is not yours.")
 

@@ -217,12 +217,14 @@ class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
         if prefix is None:
             return None
         client_id = raw_key[len(prefix) :].split("_", 1)[0]
-        key = (
+        # client_id is unique: no ordering to compile (`first()` would order by the Meta's).
+        found = (
             self.active()
             .select_related("user", "customer")
             .filter(client_id=client_id, prefix=prefix)
-            .first()
+            .order_by()[:1]
         )
+        key = next(iter(found), None)
         if key is None or not secrets.compare_digest(key.secret_hash, hash_api_key_secret(raw_key)):
             return None
         return key

@@ -7,8 +7,10 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 
-from billing import status
+from billing import ledger_cells, status
+from billing.models import BalanceTransaction
 from billing.money import format_money, request_locale
+from billing.payout_trace import Trace
 from billing.status import OnboardingState
 
 register = template.Library()
@@ -53,18 +55,17 @@ def onboarding_badge(state: OnboardingState) -> str:
     )
 
 
-_STRIPE_STATUS = {
-    "paid": "ok", "available": "ok", "in_transit": "warn", "pending": "warn", "open": "warn",
-    "draft": "off", "failed": "bad", "canceled": "off", "void": "off", "uncollectible": "bad",
-}  # fmt: skip
-
-
 @register.simple_tag
 def stripe_status(status: str, overdue: bool = False) -> str:
     if overdue:
         return format_html('<span class="pill bad">{}</span>', "overdue")
-    return format_html(
-        '<span class="pill {}">{}</span>',
-        _STRIPE_STATUS.get(status, "off"),
-        status.replace("_", " "),
-    )
+    return ledger_cells.status_pill(status)
+
+
+@register.simple_tag(takes_context=True)
+def payout_trace_where(
+    context: dict[str, Any], trace: Trace, txn: BalanceTransaction | None
+) -> str:
+    """Where money is now, in the words of the ledger's rows (billing.ledger_cells)."""
+    links = ledger_cells.PayoutLinks(context["acting"].customer.pk)
+    return ledger_cells.where_html(trace, txn, links)

@@ -297,3 +297,52 @@ def test_the_mirror_promotes_the_stripe_fields_the_api_reads():
         {"amount": 1, "currency": "usd", "created": 1748520000, "description": "STRIPE PAYOUT"}
     )
     assert payout["description"] == "STRIPE PAYOUT"
+
+
+@pytest.mark.parametrize("path", ["/billing/transactions", "/billing/payouts"])
+def test_a_list_built_without_revalidation_is_what_its_schema_validates(cast, parent_api, path):
+    """The transactions and payouts lists build their rows from column values without
+    validating them again: each page is exactly what validating the rows through the
+    declared schema gives (blank text as null, dates as epoch seconds, the cursor)."""
+    from billing.api import PayoutOut, Transaction
+    from storefront.api import ListEnvelope, ok_list
+
+    connect = local_connect(cast.parent, "acct_parent")
+    for i in range(5):
+        created = BASE_TIME + timedelta(days=i)
+        BalanceTransaction.objects.create(
+            connect_account=connect, stripe_id=f"txn_{i}", amount=-500 * i, fee=30, net=-500 * i - 30,
+            currency="eur", type="refund" if i % 2 else "charge", status="pending", created=created,
+            description="" if i % 2 else f"Order {i}",
+        )  # fmt: skip
+        Payout.objects.create(
+            connect_account=connect, stripe_id=f"po_{i}", amount=100 * i, currency="usd",
+            status="paid", created=created, arrival_date=None if i % 2 else created,
+            method="" if i % 2 else "standard", description="" if i % 2 else "STRIPE PAYOUT",
+        )  # fmt: skip
+    model, schema = (
+        (BalanceTransaction, Transaction) if "transactions" in path else (Payout, PayoutOut)
+    )
+    rows = list(model.objects.filter(connect_account=connect).order_by("-created", "-id"))
+    body = parent_api.get(path, limit=3).json()
+    validated = ListEnvelope[schema].model_validate(
+        ok_list(rows[:3], limit=3, has_more=True, cursor=body["meta"]["cursor"])
+    )
+    assert body == validated.model_dump()
+    assert any(item["description"] is None for item in body["data"])
+    last = parent_api.get(path, limit=3, starting_after=body["meta"]["cursor"]).json()
+    assert (
+        last
+        == ListEnvelope[schema]
+        .model_validate(ok_list(rows[3:], limit=3, has_more=False, cursor=None))
+        .model_dump()
+    )
+
+
+def test_only_a_plain_schema_is_listed_without_revalidation():
+    from billing.api import InvoiceOut, PendingItem, Transaction, plain_fields
+
+    assert [column for _, column, _ in plain_fields(Transaction)][:1] == ["stripe_id"]
+    for schema in (InvoiceOut, PendingItem):  # resolvers: they must be validated
+        with pytest.raises(TypeError):
+            plain_fields(schema)

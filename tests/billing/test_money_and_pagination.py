@@ -27,6 +27,44 @@ def test_format_money(amount, currency, locale, expected):
     assert format_money(amount, currency, locale) == expected
 
 
+# Locales whose currency patterns differ in what the formatter reimplements: grouping (Indian
+# 2-digit groups, none), separators (narrow no-break space, apostrophe, Arabic and Persian
+# signs), affixes on either side with a space or a bidi mark, a minus sign other than "-",
+# and a negative pattern of its own (accounting style is not the standard one, but nl's
+# "¤ -1,00" and similar are).
+BABEL_LOCALES = [
+    "en_US", "en_IN", "hi_IN", "de_DE", "de_CH", "fr_FR", "fr_CH", "nl_NL", "sv_SE", "fi_FI",
+    "nb_NO", "da_DK", "pl_PL", "cs_CZ", "ru_RU", "uk_UA", "tr_TR", "es_ES", "es_MX", "pt_BR",
+    "pt_PT", "it_IT", "ja_JP", "zh_CN", "zh_Hant_TW", "ko_KR", "ar_EG", "ar_SA", "fa_IR",
+    "he_IL", "ur_PK", "bn_BD", "th_TH", "vi_VN", "id_ID", "sw_KE", "am_ET", "my_MM",
+    "lt_LT", "lv_LV", "et_EE", "hu_HU", "ro_RO", "el_GR", "ka_GE", "kk_KZ", "ne_NP", "ps_AF",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", BABEL_LOCALES)
+def test_format_money_prints_what_babel_prints(locale):
+    """The formatter applies the locale's pattern itself (Babel's per-call work was most of a
+    ledger row's cost): whatever it prints, Babel prints for the same amount in major units."""
+    import copy
+
+    from babel import Locale
+    from babel.numbers import parse_pattern
+
+    from billing.money import minor_unit_exponent
+
+    standard = parse_pattern(Locale.parse(locale).currency_formats["standard"])
+    amounts = [0, 1, -1, 5, 99, -100, 1234, -98765, 1_234_567, -123_456_789_012, 10**17]
+    for currency in ("usd", "eur", "jpy", "kwd", "huf", "inr", "clp"):
+        pattern = copy.copy(standard)
+        exponent = minor_unit_exponent(currency)
+        pattern.frac_prec = (exponent, exponent)  # Stripe's decimals, not Babel's
+        for amount in amounts:
+            babel = pattern.apply(
+                to_major(amount, currency), locale, currency=currency.upper(), currency_digits=False
+            )
+            assert format_money(amount, currency, locale) == babel, (amount, currency, locale)
+
+
 def test_to_major_is_exact():
     assert to_major(1, "usd") == Decimal("0.01")
     assert to_major(10**15 + 1, "usd") == Decimal("10000000000000.01")
