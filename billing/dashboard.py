@@ -136,10 +136,26 @@ class _Echo:
 
 
 CSV_HEADER = [
-    "id", "created", "type", "kind", "reporting_category", "status", "description", "currency",
-    "amount", "fee", "net", "available_on", "payout", "source", "invoice", "fee_breakdown",
-    "presented_amount", "presented_currency", "exchange_rate",
-]  # fmt: skip
+    "id",
+    "created",
+    "type",
+    "kind",
+    "reporting_category",
+    "status",
+    "description",
+    "currency",
+    "amount",
+    "fee",
+    "net",
+    "available_on",
+    "payout",
+    "source",
+    "invoice",
+    "fee_breakdown",
+    "presented_amount",
+    "presented_currency",
+    "exchange_rate",
+]
 CSV_CHUNK = 2000
 
 
@@ -175,10 +191,24 @@ def ledger_csv(connect: ConnectAccount, queryset: QuerySet[BalanceTransaction]) 
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(CSV_HEADER)  # BOM: spreadsheets then read UTF-8
     columns = [
-        "stripe_id", "created", "type", "reporting_category", "status", "description", "currency",
-        "amount", "fee", "net", "available_on", "payout_stripe_id", "source_id", "fee_details",
-        "presented_amount", "presented_currency", "exchange_rate",
-    ]  # fmt: skip
+        "stripe_id",
+        "created",
+        "type",
+        "reporting_category",
+        "status",
+        "description",
+        "currency",
+        "amount",
+        "fee",
+        "net",
+        "available_on",
+        "payout_stripe_id",
+        "source_id",
+        "fee_details",
+        "presented_amount",
+        "presented_currency",
+        "exchange_rate",
+    ]
     schedules = schedule_history(connect)
     rows = queryset.values_list(*columns).iterator(chunk_size=CSV_CHUNK)
     for chunk in _chunks(rows, CSV_CHUNK):
@@ -627,9 +657,14 @@ def child_rows(parent: Customer, children: list[Customer]) -> list[ChildRow]:
 # Payout schedule
 
 WEEKDAY_NAMES = {
-    "monday": "Monday", "tuesday": "Tuesday", "wednesday": "Wednesday", "thursday": "Thursday",
-    "friday": "Friday", "saturday": "Saturday", "sunday": "Sunday",
-}  # fmt: skip
+    "monday": "Monday",
+    "tuesday": "Tuesday",
+    "wednesday": "Wednesday",
+    "thursday": "Thursday",
+    "friday": "Friday",
+    "saturday": "Saturday",
+    "sunday": "Sunday",
+}
 
 
 def _ordinal(day: int) -> str:

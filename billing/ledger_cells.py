@@ -28,9 +28,17 @@ if TYPE_CHECKING:
     from billing.dashboard import LedgerRow
 
 STATUS_TONES = {
-    "paid": "ok", "available": "ok", "in_transit": "warn", "pending": "warn", "open": "warn",
-    "draft": "off", "failed": "bad", "canceled": "off", "void": "off", "uncollectible": "bad",
-}  # fmt: skip
+    "paid": "ok",
+    "available": "ok",
+    "in_transit": "warn",
+    "pending": "warn",
+    "open": "warn",
+    "draft": "off",
+    "failed": "bad",
+    "canceled": "off",
+    "void": "off",
+    "uncollectible": "bad",
+}
 
 NO_VALUE = "—"
 EMPTY = mark_safe("")

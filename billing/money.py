@@ -25,9 +25,23 @@ from babel.numbers import (
 
 # https://docs.stripe.com/currencies#zero-decimal
 ZERO_DECIMAL = {
-    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
-    "xaf", "xof", "xpf",
-}  # fmt: skip
+    "bif",
+    "clp",
+    "djf",
+    "gnf",
+    "jpy",
+    "kmf",
+    "krw",
+    "mga",
+    "pyg",
+    "rwf",
+    "ugx",
+    "vnd",
+    "vuv",
+    "xaf",
+    "xof",
+    "xpf",
+}
 # https://docs.stripe.com/currencies#three-decimal
 THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
 

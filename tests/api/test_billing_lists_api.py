@@ -19,7 +19,12 @@ from tests.api import contract
 from tests.api.conftest import assert_error, assert_ok, local_connect
 from tests.billing_fixtures import plan_invoice
 
-LISTS = ["/billing/transactions", "/billing/payouts", "/billing/invoices", "/billing/pending-invoice-items"]  # fmt: skip
+LISTS = [
+    "/billing/transactions",
+    "/billing/payouts",
+    "/billing/invoices",
+    "/billing/pending-invoice-items",
+]
 BASE_TIME = datetime(2026, 5, 1, tzinfo=UTC)
 
 
@@ -33,12 +38,19 @@ def ledger(cast):
     connect = local_connect(cast.parent, "acct_parent")
     BalanceTransaction.objects.bulk_create(
         BalanceTransaction(
-            connect_account=connect, stripe_id=f"txn_{i:04}", amount=1000 + i, fee=100, net=900 + i,
-            currency="usd", type="charge", status="available",
-            created=BASE_TIME + timedelta(seconds=i // 2), description=f"Charge {i}",
+            connect_account=connect,
+            stripe_id=f"txn_{i:04}",
+            amount=1000 + i,
+            fee=100,
+            net=900 + i,
+            currency="usd",
+            type="charge",
+            status="available",
+            created=BASE_TIME + timedelta(seconds=i // 2),
+            description=f"Charge {i}",
         )
         for i in range(120)
-    )  # fmt: skip
+    )
     return connect
 
 
@@ -85,10 +97,16 @@ def test_a_transaction_has_the_documented_fields(parent_api, ledger):
     [row] = body["data"]
     contract.assert_shaped_like(row, contract.TRANSACTION, nullable=contract.TRANSACTION_NULLABLE)
     assert row == {
-        "id": "txn_0119", "type": "charge", "amount": 1119, "currency": "usd",
-        "created": _ts(BASE_TIME) + 59, "description": "Charge 119", "status": "available",
-        "fee": 100, "net": 1019,
-    }  # fmt: skip
+        "id": "txn_0119",
+        "type": "charge",
+        "amount": 1119,
+        "currency": "usd",
+        "created": _ts(BASE_TIME) + 59,
+        "description": "Charge 119",
+        "status": "available",
+        "fee": 100,
+        "net": 1019,
+    }
 
 
 @pytest.mark.parametrize("path", LISTS)
@@ -114,9 +132,16 @@ def test_an_unknown_cursor_is_a_validation_error(parent_api, ledger, cursor):
 def test_a_cursor_from_another_accounts_ledger_is_refused(cast, parent_api, ledger, api_as):
     other = local_connect(cast.other, "acct_other")
     BalanceTransaction.objects.create(
-        connect_account=other, stripe_id="txn_other", amount=1, fee=0, net=1, currency="usd",
-        type="charge", status="available", created=BASE_TIME,
-    )  # fmt: skip
+        connect_account=other,
+        stripe_id="txn_other",
+        amount=1,
+        fee=0,
+        net=1,
+        currency="usd",
+        type="charge",
+        status="available",
+        created=BASE_TIME,
+    )
     response = parent_api.get("/billing/transactions", starting_after="txn_other")
     assert_error(response, 400, "VALIDATION_ERROR", "starting_after")
 
@@ -148,43 +173,83 @@ def test_lists_make_no_stripe_call(cast, parent_api, settings, path):
 def test_payouts_invoices_and_pending_items_from_the_mirror(cast, parent_api):
     connect = local_connect(cast.parent, "acct_parent")
     Payout.objects.create(
-        connect_account=connect, stripe_id="po_1", amount=4250000, currency="usd", status="paid",
-        method="standard", created=BASE_TIME, arrival_date=BASE_TIME + timedelta(days=2),
+        connect_account=connect,
+        stripe_id="po_1",
+        amount=4250000,
+        currency="usd",
+        status="paid",
+        method="standard",
+        created=BASE_TIME,
+        arrival_date=BASE_TIME + timedelta(days=2),
         description="STRIPE PAYOUT",
         # The API reads the promoted columns, never Stripe's raw object.
         raw={"description": "not read"},
-    )  # fmt: skip
+    )
     buyer = Buyer.objects.create(
-        connect_account=connect, reference="globex", name="Globex Corporation",
-        email="ap@globex.example", stripe_customer_id="cus_Globex",
-    )  # fmt: skip
+        connect_account=connect,
+        reference="globex",
+        name="Globex Corporation",
+        email="ap@globex.example",
+        stripe_customer_id="cus_Globex",
+    )
     Invoice.objects.create(
-        connect_account=connect, buyer=buyer, stripe_id="in_1", number="ACME-0042", status="paid",
-        currency="usd", total=500000, amount_due=500000, amount_paid=500000, amount_remaining=0,
-        created=BASE_TIME, due_date=BASE_TIME + timedelta(days=30),
-        hosted_invoice_url="https://invoice.example/in_1", invoice_pdf="https://invoice.example/in_1.pdf",
+        connect_account=connect,
+        buyer=buyer,
+        stripe_id="in_1",
+        number="ACME-0042",
+        status="paid",
+        currency="usd",
+        total=500000,
+        amount_due=500000,
+        amount_paid=500000,
+        amount_remaining=0,
+        created=BASE_TIME,
+        due_date=BASE_TIME + timedelta(days=30),
+        hosted_invoice_url="https://invoice.example/in_1",
+        invoice_pdf="https://invoice.example/in_1.pdf",
         period_start=datetime.fromtimestamp(1746057600, tz=UTC),
-        period_end=datetime.fromtimestamp(1748649600, tz=UTC), description="May settlement",
+        period_end=datetime.fromtimestamp(1748649600, tz=UTC),
+        description="May settlement",
         raw={"period_start": 1, "period_end": 2, "description": "not read"},
-    )  # fmt: skip
+    )
     InvoiceItem.objects.create(
-        connect_account=connect, buyer=buyer, stripe_id="ii_1", kind=ItemKind.VARIABLE_COST,
-        description="Impressions", quantity=500, unit_amount=250, amount=125000, currency="usd",
-        created=BASE_TIME, period_start=BASE_TIME, period_end=BASE_TIME + timedelta(days=30),
-    )  # fmt: skip
+        connect_account=connect,
+        buyer=buyer,
+        stripe_id="ii_1",
+        kind=ItemKind.VARIABLE_COST,
+        description="Impressions",
+        quantity=500,
+        unit_amount=250,
+        amount=125000,
+        currency="usd",
+        created=BASE_TIME,
+        period_start=BASE_TIME,
+        period_end=BASE_TIME + timedelta(days=30),
+    )
     InvoiceItem.objects.create(
-        connect_account=connect, buyer=buyer, stripe_id="ii_invoiced", kind=ItemKind.PLAN_COST,
-        description="Already invoiced", amount=1, currency="usd", created=BASE_TIME,
+        connect_account=connect,
+        buyer=buyer,
+        stripe_id="ii_invoiced",
+        kind=ItemKind.PLAN_COST,
+        description="Already invoiced",
+        amount=1,
+        currency="usd",
+        created=BASE_TIME,
         invoice_stripe_id="in_1",
-    )  # fmt: skip
+    )
 
     [payout] = assert_ok(parent_api.get("/billing/payouts"))
     contract.assert_shaped_like(payout, contract.PAYOUT, nullable=contract.PAYOUT_NULLABLE)
     assert payout == {
-        "id": "po_1", "amount": 4250000, "currency": "usd", "created": _ts(BASE_TIME),
-        "arrivalDate": _ts(BASE_TIME) + 2 * 86400, "status": "paid", "method": "standard",
+        "id": "po_1",
+        "amount": 4250000,
+        "currency": "usd",
+        "created": _ts(BASE_TIME),
+        "arrivalDate": _ts(BASE_TIME) + 2 * 86400,
+        "status": "paid",
+        "method": "standard",
         "description": "STRIPE PAYOUT",
-    }  # fmt: skip
+    }
 
     [invoice] = assert_ok(parent_api.get("/billing/invoices"))
     contract.assert_shaped_like(invoice, contract.INVOICE, nullable=contract.INVOICE_NULLABLE)
@@ -200,11 +265,17 @@ def test_payouts_invoices_and_pending_items_from_the_mirror(cast, parent_api):
         item, contract.PENDING_ITEM, nullable=contract.PENDING_ITEM_NULLABLE
     )
     assert item == {
-        "id": "ii_1", "description": "Impressions", "currency": "usd", "amount": 125000,
-        "quantity": 500, "unitAmount": 250, "date": _ts(BASE_TIME),
+        "id": "ii_1",
+        "description": "Impressions",
+        "currency": "usd",
+        "amount": 125000,
+        "quantity": 500,
+        "unitAmount": 250,
+        "date": _ts(BASE_TIME),
         "period": {"start": _ts(BASE_TIME), "end": _ts(BASE_TIME) + 30 * 86400},
-        "proration": False, "customerId": "cus_Globex",
-    }  # fmt: skip
+        "proration": False,
+        "customerId": "cus_Globex",
+    }
 
 
 def test_lists_of_a_real_account_synced_from_the_emulator_match_the_contract(
@@ -221,9 +292,16 @@ def test_lists_of_a_real_account_synced_from_the_emulator_match_the_contract(
         emulated_stripe.control("POST", f"invoices/{invoice.stripe_id}/pay")
         emulated_stripe.advance(days=5)
     invoicing.record_usage(
-        seller, buyer, usage_id="next", kind=ItemKind.VARIABLE_COST, description="Impressions",
-        currency="usd", quantity=400, unit_amount=250, metric="impressions (thousands)",
-    )  # fmt: skip
+        seller,
+        buyer,
+        usage_id="next",
+        kind=ItemKind.VARIABLE_COST,
+        description="Impressions",
+        currency="usd",
+        quantity=400,
+        unit_amount=250,
+        metric="impressions (thousands)",
+    )
     emulated_stripe.advance(days=5)
     mirror.sync_account(seller, throttle=mirror.Throttle(1_000_000, sleep=lambda s: None))
 
@@ -263,10 +341,16 @@ def test_an_invoice_longer_than_stripes_embedded_lines_leaves_nothing_pending(
     buyer = invoicing.buyer_for(seller, reference="globex", name="Globex", email="ap@globex.test")
     for n in range(1, 26):
         invoicing.record_usage(
-            seller, buyer, usage_id=f"u{n}", kind=ItemKind.VARIABLE_COST,
-            description=f"Usage line {n:02d}", currency="usd", quantity=n, unit_amount=100,
+            seller,
+            buyer,
+            usage_id=f"u{n}",
+            kind=ItemKind.VARIABLE_COST,
+            description=f"Usage line {n:02d}",
+            currency="usd",
+            quantity=n,
+            unit_amount=100,
             metric="clicks",
-        )  # fmt: skip
+        )
     assert len(assert_ok(parent_api.get("/billing/pending-invoice-items", limit=100))) == 25
     [invoice] = invoicing.run_billing(seller).invoices
     assert len(invoice.lines) == 25
@@ -279,11 +363,16 @@ def test_an_invoice_longer_than_stripes_embedded_lines_leaves_nothing_pending(
 def test_the_mirror_promotes_the_stripe_fields_the_api_reads():
     invoice = Invoice.values_from_stripe(
         {
-            "id": "in_1", "currency": "usd", "created": 1748520000, "period_start": 1746057600,
-            "period_end": 1748649600, "description": "May 2026 media settlement",
-            "customer_email": "ap@globex.example", "customer_name": "Globex Corporation",
+            "id": "in_1",
+            "currency": "usd",
+            "created": 1748520000,
+            "period_start": 1746057600,
+            "period_end": 1748649600,
+            "description": "May 2026 media settlement",
+            "customer_email": "ap@globex.example",
+            "customer_name": "Globex Corporation",
         }
-    )  # fmt: skip
+    )
     assert (invoice["period_start"].timestamp(), invoice["period_end"].timestamp()) == (
         1746057600,
         1748649600,
@@ -311,15 +400,28 @@ def test_a_list_built_without_revalidation_is_what_its_schema_validates(cast, pa
     for i in range(5):
         created = BASE_TIME + timedelta(days=i)
         BalanceTransaction.objects.create(
-            connect_account=connect, stripe_id=f"txn_{i}", amount=-500 * i, fee=30, net=-500 * i - 30,
-            currency="eur", type="refund" if i % 2 else "charge", status="pending", created=created,
+            connect_account=connect,
+            stripe_id=f"txn_{i}",
+            amount=-500 * i,
+            fee=30,
+            net=-500 * i - 30,
+            currency="eur",
+            type="refund" if i % 2 else "charge",
+            status="pending",
+            created=created,
             description="" if i % 2 else f"Order {i}",
-        )  # fmt: skip
+        )
         Payout.objects.create(
-            connect_account=connect, stripe_id=f"po_{i}", amount=100 * i, currency="usd",
-            status="paid", created=created, arrival_date=None if i % 2 else created,
-            method="" if i % 2 else "standard", description="" if i % 2 else "STRIPE PAYOUT",
-        )  # fmt: skip
+            connect_account=connect,
+            stripe_id=f"po_{i}",
+            amount=100 * i,
+            currency="usd",
+            status="paid",
+            created=created,
+            arrival_date=None if i % 2 else created,
+            method="" if i % 2 else "standard",
+            description="" if i % 2 else "STRIPE PAYOUT",
+        )
     model, schema = (
         (BalanceTransaction, Transaction) if "transactions" in path else (Payout, PayoutOut)
     )

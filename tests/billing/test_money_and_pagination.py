@@ -33,12 +33,55 @@ def test_format_money(amount, currency, locale, expected):
 # and a negative pattern of its own (accounting style is not the standard one, but nl's
 # "¤ -1,00" and similar are).
 BABEL_LOCALES = [
-    "en_US", "en_IN", "hi_IN", "de_DE", "de_CH", "fr_FR", "fr_CH", "nl_NL", "sv_SE", "fi_FI",
-    "nb_NO", "da_DK", "pl_PL", "cs_CZ", "ru_RU", "uk_UA", "tr_TR", "es_ES", "es_MX", "pt_BR",
-    "pt_PT", "it_IT", "ja_JP", "zh_CN", "zh_Hant_TW", "ko_KR", "ar_EG", "ar_SA", "fa_IR",
-    "he_IL", "ur_PK", "bn_BD", "th_TH", "vi_VN", "id_ID", "sw_KE", "am_ET", "my_MM",
-    "lt_LT", "lv_LV", "et_EE", "hu_HU", "ro_RO", "el_GR", "ka_GE", "kk_KZ", "ne_NP", "ps_AF",
-]  # fmt: skip
+    "en_US",
+    "en_IN",
+    "hi_IN",
+    "de_DE",
+    "de_CH",
+    "fr_FR",
+    "fr_CH",
+    "nl_NL",
+    "sv_SE",
+    "fi_FI",
+    "nb_NO",
+    "da_DK",
+    "pl_PL",
+    "cs_CZ",
+    "ru_RU",
+    "uk_UA",
+    "tr_TR",
+    "es_ES",
+    "es_MX",
+    "pt_BR",
+    "pt_PT",
+    "it_IT",
+    "ja_JP",
+    "zh_CN",
+    "zh_Hant_TW",
+    "ko_KR",
+    "ar_EG",
+    "ar_SA",
+    "fa_IR",
+    "he_IL",
+    "ur_PK",
+    "bn_BD",
+    "th_TH",
+    "vi_VN",
+    "id_ID",
+    "sw_KE",
+    "am_ET",
+    "my_MM",
+    "lt_LT",
+    "lv_LV",
+    "et_EE",
+    "hu_HU",
+    "ro_RO",
+    "el_GR",
+    "ka_GE",
+    "kk_KZ",
+    "ne_NP",
+    "ps_AF",
+]
 
 
 @pytest.mark.parametrize("locale", BABEL_LOCALES)
@@ -81,11 +124,18 @@ def ledger(cast):
     # Pairs share a timestamp, so the id tie-break matters.
     rows = [
         BalanceTransaction(
-            connect_account=connect, stripe_id=f"txn_{i:03}", amount=i, fee=0, net=i, currency="usd",
-            type="charge", status="available", created=base + timedelta(seconds=i // 2),
+            connect_account=connect,
+            stripe_id=f"txn_{i:03}",
+            amount=i,
+            fee=0,
+            net=i,
+            currency="usd",
+            type="charge",
+            status="available",
+            created=base + timedelta(seconds=i // 2),
         )
         for i in range(57)
-    ]  # fmt: skip
+    ]
     BalanceTransaction.objects.bulk_create(rows)
     return BalanceTransaction.objects.filter(connect_account=connect)
 

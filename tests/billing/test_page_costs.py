@@ -20,9 +20,13 @@ from tests.factories import make_customer
 def connect(cast) -> ConnectAccount:
     billing = BillingAccount.objects.create(customer=cast.parent)
     return ConnectAccount.objects.create(
-        billing_account=billing, stripe_id="acct_costs", country="US", charges_enabled=True,
-        payouts_enabled=True, details_submitted=True,
-    )  # fmt: skip
+        billing_account=billing,
+        stripe_id="acct_costs",
+        country="US",
+        charges_enabled=True,
+        payouts_enabled=True,
+        details_submitted=True,
+    )
 
 
 def add_rows(connect: ConnectAccount, start: int, count: int) -> None:
@@ -40,7 +44,7 @@ def add_rows(connect: ConnectAccount, start: int, count: int) -> None:
             status="available",
             created=now - timedelta(hours=i),
             fee_details=[{"type": "stripe_fee", "amount": 30}],
-        )  # fmt: skip
+        )
         for i in range(start, start + count)
     )
 
@@ -115,10 +119,17 @@ def test_the_cached_chart_follows_new_transactions(cast, client_as, connect):
     add_rows(connect, 0, 3)
     before = client.get(f"/c/{cast.parent.pk}/").content.decode()
     BalanceTransaction.objects.create(
-        connect_account=connect, stripe_id="txn_costs_big", amount=777_700, fee=0, net=777_700,
-        currency="usd", type="charge", reporting_category="charge", status="available",
+        connect_account=connect,
+        stripe_id="txn_costs_big",
+        amount=777_700,
+        fee=0,
+        net=777_700,
+        currency="usd",
+        type="charge",
+        reporting_category="charge",
+        status="available",
         created=timezone.now() - timedelta(days=40),
-    )  # fmt: skip
+    )
     after = client.get(f"/c/{cast.parent.pk}/").content.decode()
     assert "$7,777.00" not in before
     assert "$7,777.00" in after
