@@ -31,6 +31,7 @@ def mark_read(request: ActingRequest) -> HttpResponse:
     if pk:
         mine = mine.filter(pk=int(pk)) if pk.isdigit() else mine.none()
     mine.filter(read_at__isnull=True).update(read_at=timezone.now())
+    notifications.forget_unread_counts()  # an update sends no signal
     return redirect("billing:notices", customer_id=request.acting.customer.pk)
 
 

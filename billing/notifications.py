@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -270,5 +273,36 @@ def for_user(user: User, customer: Customer) -> QuerySet[Notification]:
     return Notification.objects.filter(scope, user=user).select_related("customer")
 
 
+UNREAD_CACHE_SECONDS = 600
+_UNREAD_GENERATION = "billing:notices-unread-generation"
+
+
 def unread_count(user: User, customer: Customer) -> int:
-    return for_user(user, customer).filter(read_at__isnull=True).count()
+    """How many of `for_user`'s notices are unread, cached per user and customer (the header's
+    bell, on every page). Any saved or deleted notice or customer, and marking read, starts a
+    new generation (now and again after its transaction commits), so no count outlives a
+    change; the timeout only bounds what a missed change (a bulk update) could leave behind."""
+    generation = cache.get(_UNREAD_GENERATION)
+    if generation is None:
+        generation = _new_unread_generation()
+    key = f"billing:notices-unread:{generation}:{user.pk}:{customer.pk}"
+    count = cache.get(key)
+    if count is None:
+        count = for_user(user, customer).filter(read_at__isnull=True).count()
+        cache.set(key, count, UNREAD_CACHE_SECONDS)
+    return int(count)
+
+
+def forget_unread_counts(**_: Any) -> None:
+    """Drop every cached unread count (a signal receiver for notices and customers, and
+    called after marking read): now, for this transaction's own reads, and again once it
+    commits, for a count another process read in between from the data before the change."""
+    _new_unread_generation()
+    transaction.on_commit(_new_unread_generation)
+
+
+def _new_unread_generation() -> int:
+    # Unique per call (never an increment another process could repeat).
+    generation = time.time_ns()
+    cache.set(_UNREAD_GENERATION, generation, None)
+    return generation

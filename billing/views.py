@@ -195,7 +195,8 @@ def overview(request: ActingRequest) -> HttpResponse:
         context.update(
             balances=dashboard.balances(connect),
             payouts=dashboard.payout_summary(connect),
-            recent=list(transactions.newest_first()[:6]),
+            # The page never reads a row's `raw` (Stripe's whole object): not loaded.
+            recent=list(transactions.defer("raw").newest_first()[:6]),
             charts=dashboard.net_volume(connect),
             payouts_paused=payout_trace.payouts_paused(connect),
             disputes=disputes.alerts(connect),
@@ -337,7 +338,8 @@ def transactions(request: ActingRequest) -> HttpResponse:
     if connect is None:
         return _not_provisioned(request, billing, "Transactions")
     form = LedgerFilterForm(request.GET or None)
-    queryset = form.apply(activity.transactions())
+    # The ledger never reads a row's `raw` (Stripe's whole object): not loaded.
+    queryset = form.apply(activity.transactions()).defer("raw")
     page = keyset_page_or_first(queryset, limit=25, starting_after=request.GET.get("after"))
     if page.restarted:
         messages.info(request, "That page no longer exists; showing the newest transactions.")

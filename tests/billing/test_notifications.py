@@ -337,3 +337,48 @@ def test_old_history_found_by_a_backfill_is_not_news(
         created=timezone.now(),
     )
     assert len(notifications.payout_stored(seller, recent)) == 1
+
+
+def bell(client: Client, customer) -> str | None:
+    """The bell's unread count on the customer's overview, None when it shows none."""
+    html = client.get(f"/c/{customer.pk}/").content.decode()
+    found = re.search(r'data-testid="unread-count">(\d+)<', html)
+    return found.group(1) if found else None
+
+
+def test_the_bells_count_is_cached_and_follows_every_change(cast, client_as):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as(cast.parent_owner)
+    assert bell(client, cast.parent) is None
+    # Cached: the next page reads no notices.
+    with CaptureQueriesContext(connection) as queries:
+        assert bell(client, cast.parent) is None
+    assert not [q for q in queries if "billing_notification" in q["sql"]]
+
+    # A new notice, on the parent or on its child, shows at once.
+    notice_for(cast.parent_owner, cast.parent, "On the parent")
+    assert bell(client, cast.parent) == "1"
+    on_child = notice_for(cast.parent_owner, cast.child, "On the child")
+    assert bell(client, cast.parent) == "2"
+    assert bell(client, cast.child) == "1"
+    # Marking read through the page (an update, no signal), one and then all.
+    client.post(f"/c/{cast.child.pk}/notices/read/", {"notice": on_child.pk})
+    assert bell(client, cast.parent) == "1"
+    assert bell(client, cast.child) is None
+    # Unread again (a save elsewhere, e.g. the admin), then deleted.
+    on_child.refresh_from_db()
+    on_child.read_at = None
+    on_child.save()
+    assert bell(client, cast.parent) == "2"
+    on_child.delete()
+    assert bell(client, cast.parent) == "1"
+    # The child leaves the family: the parent's bell no longer counts its notices.
+    notice_for(cast.parent_owner, cast.child, "On the child again")
+    assert bell(client, cast.parent) == "2"
+    cast.child.parent = None
+    cast.child.save()
+    assert bell(client, cast.parent) == "1"
+    client.post(f"/c/{cast.parent.pk}/notices/read/")
+    assert bell(client, cast.parent) is None
