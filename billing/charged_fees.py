@@ -70,12 +70,12 @@ class ChargedFees:
         schedules: list[FeeScheduleVersion] | None = None,
     ) -> ChargedFees:
         """`rows` are (source id, fee details) pairs; only charges that carried an application
-        fee are looked up."""
+        fee are looked up, and without any the schedule history is not read (only an
+        application fee is split by a schedule)."""
         charge_ids = [source for source, details in rows if charged_application_fee(details)]
-        return cls(
-            schedules if schedules is not None else schedule_history(connect),
-            invoices_paid_by(connect, charge_ids),
-        )
+        if schedules is None:
+            schedules = schedule_history(connect) if charge_ids else []
+        return cls(schedules, invoices_paid_by(connect, charge_ids))
 
     def invoice(self, source_id: str) -> Invoice | None:
         return self.invoices.get(source_id)

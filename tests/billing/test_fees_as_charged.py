@@ -179,3 +179,18 @@ def test_a_freshly_provisioned_account_starts_on_the_platform_default(cast, emul
     assert {f: getattr(schedule, f) for f in fields} == {f: getattr(default, f) for f in fields}
     assert schedule.note == "Platform default"
     assert schedule.pk != default.pk and schedule.billing_account == connect.billing_account
+
+
+def test_a_batch_without_application_fees_does_not_read_the_schedule_history(
+    seller, django_assert_num_queries
+):
+    from billing.charged_fees import ChargedFees
+
+    stripe_only = [{"type": "stripe_fee", "amount": 30, "description": "Stripe processing fees"}]
+    with django_assert_num_queries(0):
+        fees = ChargedFees.for_batch(seller, [("ch_1", stripe_only)])
+    assert fees.parts(stripe_only, "ch_1", datetime.now(UTC)) == [("Stripe processing", 30)]
+    # An application fee is split by a schedule: the history and the invoices are read.
+    with django_assert_num_queries(2):
+        fees = ChargedFees.for_batch(seller, [("ch_1", [{"type": "application_fee"}])])
+    assert fees.schedules
