@@ -316,7 +316,7 @@ def payout_summary(connect: ConnectAccount) -> list[PayoutSummary]:
 
     Two queries per currency the account pays out in (a handful), whatever the payout count.
     """
-    payouts = Payout.objects.filter(connect_account=connect)
+    payouts = Payout.objects.filter(connect_account=connect).defer("raw")  # never read here
     available: dict[str, int] = defaultdict(int)
     for entry in connect.balance_available or []:
         available[entry["currency"]] += int(entry["amount"])

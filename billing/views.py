@@ -415,7 +415,8 @@ def payouts(request: ActingRequest) -> HttpResponse:
     if connect is None:
         return _not_provisioned(request, billing, "Payouts")
     page = keyset_page_or_first(
-        Payout.objects.filter(connect_account=connect),
+        # The list never reads a payout's `raw` (Stripe's whole object): not loaded.
+        Payout.objects.filter(connect_account=connect).defer("raw"),
         limit=25,
         starting_after=request.GET.get("after"),
     )
