@@ -88,11 +88,12 @@ def test_no_file_points_outside_the_repository():
 
 
 def test_the_pattern_catches_what_it_is_for():
+    # Written in two halves, so this file is not itself a pointer outside the repository.
     for line in [
-        "see ../shared/docs/API.md",
-        "(PRODUCT.md section 3)",
-        "STRIPE.md says",
-        "/work/shared/stripe/fixtures3.json",
+        "see ../" + "shared/docs/API.md",
+        "(PRODUCT" + ".md section 3)",
+        "STRIPE" + ".md says",
+        "/work/" + "shared/stripe/fixtures3.json",
     ]:
         assert OUTSIDE.search(line), line
     for line in ["docs/api.md", "docs/billing-api.md", "a shared cache", "README.md"]:
