@@ -28,8 +28,9 @@ The 3scale-style Billing API is described in [billing-api.md](billing-api.md).
 ## Conventions
 
 - **Authentication.** Every request sends `Authorization: Bearer <key>`. Keys look like
-  `scope3_<32-character client id>_<secret>`; ADMIN users create them on the *API keys* page, or
-  an operator runs `manage.py create_api_key EMAIL`. A key acts for its own customer with at most
+  `sfk_<32-character client id>_<secret>` (keys issued earlier as `scope3_…` keep working); ADMIN
+  users create them on the *API keys* page, or an operator runs `manage.py create_api_key EMAIL`.
+  New keys only read unless a write scope is chosen. A key acts for its own customer with at most
   the scopes it was given and at most what its user may do today. Scopes: `billing:read`
   (billing reads), `billing:write` (connect, onboarding links, account sessions),
   `billing:admin` (changing the fee schedule; platform staff only), `storefront:read`,
